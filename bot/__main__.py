@@ -1,0 +1,80 @@
+"""``python -m bot`` / ``filmclub``: run the bot until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import discord
+
+from bot.config import ConfigError, load_config
+from bot.logsetup import setup_logging
+from db.store import StoreError
+
+log = logging.getLogger("bot")
+
+
+def fail(message: str) -> int:
+    print(f"filmclub: {message}", file=sys.stderr)
+    return 2
+
+
+async def _run(bot: discord.Client, token: str) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # pragma: no cover - not on Windows
+            pass
+    runner = asyncio.create_task(bot.start(token))
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if stopper in done:
+        log.info("signal received; shutting down")
+        await bot.close()
+        try:
+            await runner
+        except asyncio.CancelledError:
+            pass
+    else:
+        stopper.cancel()
+        if not bot.is_closed():
+            await bot.close()
+        runner.result()  # re-raise what stopped the bot
+
+
+def main() -> int:
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        return fail(str(exc))
+    setup_logging(config.log_level, [config.token])
+
+    from bot.app import FilmClubBot  # after logging, so import-time logs are formatted
+
+    bot = FilmClubBot(config)
+    try:
+        asyncio.run(_run(bot, config.token))
+    except discord.LoginFailure:
+        return fail("Discord refused DISCORD_TOKEN (401 Unauthorized). Reset the token in the developer portal.")
+    except discord.PrivilegedIntentsRequired:
+        return fail(
+            "Discord refused a privileged intent. Turn on Message Content in the developer portal "
+            "(Bot > Privileged Gateway Intents) or unset FILMCLUB_MESSAGE_CONTENT."
+        )
+    except discord.ConnectionClosed as exc:
+        if exc.code == 4004:
+            return fail("Discord refused DISCORD_TOKEN (authentication failed). Reset the token.")
+        return fail(f"Discord closed the connection (code {exc.code}).")
+    except StoreError as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

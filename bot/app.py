@@ -1,0 +1,156 @@
+"""The bot: opens the store, migrates, starts the scheduler, loads the cogs, syncs commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot import __version__
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.handlers import report_error
+from bot.scheduler import SchedulerService
+from db import meta
+from db.migrate import migrate
+from db.scheduled_posts import ScheduledPost
+from db.settings import SettingsRepo
+from db.store import Store
+
+log = logging.getLogger(__name__)
+
+# Every feature, in load order. One place, so a new cog is one line here.
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.admin",
+    "cogs.schedule",
+)
+
+
+def build_intents(config: Config) -> discord.Intents:
+    """Least privilege: only what the features use. Message content only for typed trivia."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.guild_reactions = True
+    intents.guild_scheduled_events = True
+    intents.message_content = config.message_content
+    return intents
+
+
+class FilmClubBot(commands.Bot):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        extensions: tuple[str, ...] = EXTENSIONS,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=build_intents(config),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            **options,
+        )
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.store = Store(config.db_path)
+        self.settings = SettingsRepo(self.store)
+        self.scheduler = SchedulerService(self.store, self.clock, notifier=self._notify_post_problem)
+        self.extensions_to_load = extensions
+        self.started_at = self.clock.now()
+        self.schema_version = 0
+        self.commands_synced = False
+        self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+    # startup ---------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        await self.store.open()
+        self.schema_version = await migrate(self.store)
+        log.info("store open at %s (schema %d)", self.config.db_path, self.schema_version)
+        for name in self.extensions_to_load:
+            await self.load_extension(name)
+        await self.scheduler.start()
+        await self.sync_commands_if_changed()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync the command tree only when its shape changed since the last sync (rate limits)."""
+        guild = discord.Object(id=self.config.dev_guild) if self.config.dev_guild else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        app_id = self.application_id or 0
+        key = f"tree_hash:{app_id}:{guild.id if guild else 'global'}"
+        if await meta.get_meta(self.store, key) == digest:
+            log.info("command tree unchanged; not syncing")
+            self.commands_synced = True
+            return False
+        await self.tree.sync(guild=guild)
+        await meta.set_meta(self.store, key, digest)
+        log.info("synced %d commands (%s)", len(payload), f"guild {guild.id}" if guild else "global")
+        self.commands_synced = True
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    # shutdown --------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Stop taking work, let current writes finish, close the store."""
+        await self.scheduler.stop()
+        await super().close()
+        if self.store.is_open:
+            await self.store.close()
+
+    # errors ----------------------------------------------------------------------------
+    async def _on_tree_error(
+        self, interaction: discord.Interaction[Any], error: discord.app_commands.AppCommandError
+    ) -> None:
+        await report_error(interaction, error)
+
+    # helpers for cogs -----------------------------------------------------------------
+    def now_ts(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    async def resolve_messageable(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.get_channel(channel_id)
+        if channel is None:
+            channel = await self.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise discord.NotFound  # type: ignore[call-arg]
+        return channel
+
+    async def tell_moderators(self, guild_id: int, text: str, *, key: str | None = None) -> bool:
+        """Post a notice in the announcements channel (once per ``key``); pings nobody."""
+        if key is not None and not await meta.claim_notice(self.store, guild_id, key, self.now_ts()):
+            return False
+        settings = await self.settings.get(guild_id)
+        if settings.announcements_channel_id is None:
+            log.warning("notice for guild %s with no announcements channel: %s", guild_id, text)
+            return False
+        try:
+            channel = await self.resolve_messageable(settings.announcements_channel_id)
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as exc:
+            log.warning("could not post a notice in guild %s: %s", guild_id, exc)
+            return False
+        return True
+
+    async def _notify_post_problem(self, post: ScheduledPost, reason: str) -> None:
+        what = "was missed while the bot was offline" if reason == "missed" else f"could not be sent: {reason}"
+        await self.tell_moderators(
+            post.guild_id,
+            f"⚠️ Moderators: scheduled post #{post.id} ({post.kind}) {what}. "
+            "See `/schedule list` for details.",
+            key=f"post:{post.id}:{'missed' if reason == 'missed' else 'failed'}",
+        )

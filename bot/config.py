@@ -1,0 +1,70 @@
+"""Typed configuration from environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+TOKEN_HELP = (
+    "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
+    "(Bot > Reset Token), then put DISCORD_TOKEN=... in the environment or in a .env file."
+)
+LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class ConfigError(Exception):
+    """The configuration cannot start the bot; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str = field(repr=False)
+    db_path: Path = Path("./data/filmclub.db")
+    dev_guild: int | None = None
+    log_level: str = "INFO"
+    message_content: bool = False
+
+    def __repr__(self) -> str:  # never show the token, even by accident
+        return (
+            f"Config(token=<hidden>, db_path={self.db_path!s}, dev_guild={self.dev_guild}, "
+            f"log_level={self.log_level}, message_content={self.message_content})"
+        )
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(env: dict[str, str] | None = None, env_file: str | Path | None = ".env") -> Config:
+    """Build the config; process environment wins over the ``.env`` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if env is None else env)
+
+    token = values.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(TOKEN_HELP)
+
+    dev_guild_raw = values.get("FILMCLUB_DEV_GUILD", "").strip()
+    dev_guild: int | None = None
+    if dev_guild_raw:
+        if not dev_guild_raw.isdigit():
+            raise ConfigError("FILMCLUB_DEV_GUILD must be a server id (a number), or left unset.")
+        dev_guild = int(dev_guild_raw)
+
+    level = values.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LEVELS)}; got {level!r}.")
+
+    db_path = Path(values.get("FILMCLUB_DB", "").strip() or "./data/filmclub.db")
+    return Config(
+        token=token,
+        db_path=db_path,
+        dev_guild=dev_guild,
+        log_level=level,
+        message_content=_truthy(values.get("FILMCLUB_MESSAGE_CONTENT")),
+    )

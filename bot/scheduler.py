@@ -1,0 +1,294 @@
+"""The durable scheduler: posts fire on time, exactly once, across restarts.
+
+Why our own loop rather than APScheduler's ``AsyncIOScheduler``: the table
+``scheduled_posts`` is the single source of truth, and the service only keeps a
+heap of (due time, id) rebuilt from it at startup. One task sleeps on the injected
+:class:`~bot.clock.Clock` until the earliest post is due (or a new post wakes it),
+so tests drive it with a fake clock instead of sleeping, and there is no
+``misfire_grace_time`` that silently skips a late job. APScheduler's cron triggers
+would only duplicate what the table already says.
+
+Exactly once: a post is claimed atomically (``pending`` -> ``sending``) before its
+handler runs, and marked ``sent`` with the message id afterwards. Handlers send
+with ``nonce=post.nonce`` (discord.py then sets ``enforce_nonce``), so if the
+process dies between send and mark, the resend after restart is dropped by Discord
+and the existing message is returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import discord
+
+from bot.clock import Clock
+from db import scheduled_posts as posts_repo
+from db.scheduled_posts import ScheduledPost
+from db.store import Executor, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[ScheduledPost], Awaitable[int | None]]
+Notifier = Callable[[ScheduledPost, str], Awaitable[None]]
+NextOccurrence = Callable[[dict[str, Any], datetime], datetime | None]
+
+DEFAULT_GRACE = timedelta(minutes=15)
+MAX_ATTEMPTS = 3
+BACKOFF_SECONDS = (5, 30, 120)
+
+
+class PostObsolete(Exception):
+    """Raised by a handler when the thing the post was for is gone (cancelled, deleted)."""
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    handler: Handler
+    grace: timedelta
+
+
+def to_ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def from_ts(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, discord.HTTPException) and not isinstance(exc, (discord.Forbidden, discord.NotFound)):
+        return exc.status == 429 or exc.status >= 500
+    return isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError, discord.GatewayNotFound))
+
+
+class SchedulerService:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        notifier: Notifier | None = None,
+        next_occurrence: NextOccurrence | None = None,
+        concurrency: int = 50,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.notifier = notifier
+        self.next_occurrence = next_occurrence
+        self._kinds: dict[str, KindSpec] = {}
+        self._heap: list[tuple[int, int]] = []
+        self._queued: dict[int, int] = {}  # post id -> time it is queued for
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._sem = asyncio.Semaphore(concurrency)
+        self._stopping = False
+        self.sent_count = 0
+
+    # registration -----------------------------------------------------------------
+    def register(self, kind: str, handler: Handler, *, grace: timedelta = DEFAULT_GRACE) -> None:
+        """Say how posts of ``kind`` are sent, and how late they may still go out after downtime."""
+        self._kinds[kind] = KindSpec(handler, grace)
+
+    # queueing ------------------------------------------------------------------------
+    def now_ts(self) -> int:
+        return to_ts(self.clock.now())
+
+    async def schedule(
+        self,
+        *,
+        guild_id: int,
+        kind: str,
+        key: str,
+        due: datetime,
+        channel_id: int | None = None,
+        thread_id: int | None = None,
+        member_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+        recurrence: dict[str, Any] | None = None,
+        db: Executor | None = None,
+    ) -> ScheduledPost | None:
+        """Queue a post (in ``db``'s transaction when given); None if ``key`` is already queued."""
+        post = await posts_repo.insert(
+            db or self.store, guild_id=guild_id, kind=kind, key=key, due_at=to_ts(due),
+            now=self.now_ts(), channel_id=channel_id, thread_id=thread_id, member_id=member_id,
+            payload=payload, recurrence=recurrence,
+        )
+        if post is not None:
+            self._push(post.id, post.next_attempt_at)
+        return post
+
+    async def cancel(self, post_id: int, guild_id: int) -> bool:
+        return await posts_repo.cancel(self.store, post_id, guild_id)
+
+    async def cancel_prefix(self, guild_id: int, prefix: str, db: Executor | None = None) -> list[int]:
+        """Cancel every pending post of the server whose key starts with ``prefix``."""
+        return await posts_repo.cancel_by_key_prefix(db or self.store, guild_id, prefix)
+
+    def _push(self, post_id: int, at: int) -> None:
+        self._queued[post_id] = at
+        heapq.heappush(self._heap, (at, post_id))
+        self._wake.set()
+
+    # lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Rebuild the queue from the table, settle posts interrupted by a crash, start the loop."""
+        await self.rebuild()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="filmclub-scheduler")
+
+    async def rebuild(self) -> int:
+        now = self.now_ts()
+        self._heap.clear()
+        self._queued.clear()
+        for post in await posts_repo.list_active(self.store):
+            spec = self._kinds.get(post.kind)
+            grace = int((spec.grace if spec else DEFAULT_GRACE).total_seconds())
+            if post.next_attempt_at < now - grace:
+                await posts_repo.mark_status(
+                    self.store, post.id, posts_repo.MISSED,
+                    f"the bot was offline when this was due ({now - post.next_attempt_at} s late)",
+                )
+                log.warning("post %s (%s) missed: %s s late", post.id, post.kind, now - post.next_attempt_at)
+                await self._notify(post, "missed")
+                continue
+            if post.status == posts_repo.SENDING:
+                # Interrupted between claim and mark: send again; the nonce stops a duplicate.
+                await posts_repo.release(self.store, post.id)
+            self._queued[post.id] = post.next_attempt_at
+            self._heap.append((post.next_attempt_at, post.id))
+        heapq.heapify(self._heap)
+        log.info("scheduler rebuilt: %d pending posts", len(self._heap))
+        return len(self._heap)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking posts; let the ones being sent finish."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=timeout)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._queued)
+
+    # the loop -----------------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            now = self.now_ts()
+            while self._heap and self._heap[0][0] <= now:
+                at, post_id = heapq.heappop(self._heap)
+                if self._queued.get(post_id) != at:
+                    continue  # superseded entry
+                del self._queued[post_id]
+                task = asyncio.create_task(self._fire(post_id))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            waiters: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
+            if self._heap:
+                waiters.append(asyncio.create_task(self.clock.sleep_until(from_ts(self._heap[0][0]))))
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def _fire(self, post_id: int) -> None:
+        async with self._sem:
+            try:
+                await self._fire_one(post_id)
+            except StoreError:
+                log.exception("storage error while sending post %s; it will be retried", post_id)
+                self._push(post_id, self.now_ts() + BACKOFF_SECONDS[0])
+            except Exception:
+                log.exception("scheduler crashed while sending post %s", post_id)
+
+    async def _fire_one(self, post_id: int) -> None:
+        now = self.now_ts()
+        if not await posts_repo.claim(self.store, post_id, now):
+            return  # cancelled, or already taken
+        post = await posts_repo.get(self.store, post_id)
+        if post is None:
+            return
+        spec = self._kinds.get(post.kind)
+        if spec is None:
+            await posts_repo.mark_status(self.store, post.id, posts_repo.FAILED, f"unknown kind {post.kind}")
+            log.error("no handler for scheduled post kind %r (post %s)", post.kind, post.id)
+            return
+        try:
+            message_id = await spec.handler(post)
+        except PostObsolete as exc:
+            await posts_repo.mark_status(self.store, post.id, posts_repo.CANCELLED, str(exc) or "obsolete")
+            return
+        except Exception as exc:
+            await self._handle_failure(post, exc)
+            return
+        sent_at = self.now_ts()
+        async with self.store.transaction() as tx:
+            await posts_repo.mark_sent(tx, post.id, sent_at, message_id)
+            await self._queue_recurrence(tx, post)
+        self.sent_count += 1
+
+    async def _queue_recurrence(self, tx: Executor, post: ScheduledPost) -> None:
+        if not post.recurrence or self.next_occurrence is None:
+            return
+        nxt = self.next_occurrence(post.recurrence, from_ts(post.due_at))
+        if nxt is None:
+            return
+        base = post.key.split("@", 1)[0]
+        new = await posts_repo.insert(
+            tx, guild_id=post.guild_id, kind=post.kind, key=f"{base}@{to_ts(nxt)}", due_at=to_ts(nxt),
+            now=self.now_ts(), channel_id=post.channel_id, thread_id=post.thread_id,
+            member_id=post.member_id, payload=post.payload, recurrence=post.recurrence,
+        )
+        if new is not None:
+            self._push(new.id, new.due_at)
+
+    async def _handle_failure(self, post: ScheduledPost, exc: BaseException) -> None:
+        reason = _reason(exc)
+        attempts = post.attempts
+        if _is_transient(exc) and attempts < MAX_ATTEMPTS:
+            retry_at = self.now_ts() + BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            await posts_repo.mark_retry(self.store, post.id, retry_at, reason)
+            log.warning("post %s (%s) failed (%s); retry %d at %s", post.id, post.kind, reason, attempts, retry_at)
+            self._push(post.id, retry_at)
+            return
+        await posts_repo.mark_status(self.store, post.id, posts_repo.FAILED, reason)
+        if isinstance(exc, (discord.Forbidden, discord.NotFound)) or _is_transient(exc):
+            log.warning("post %s (%s) failed: %s", post.id, post.kind, reason)
+        else:
+            log.error("post %s (%s) failed", post.id, post.kind, exc_info=exc)
+        await self._notify(post, reason)
+
+    async def _notify(self, post: ScheduledPost, reason: str) -> None:
+        if self.notifier is None:
+            return
+        try:
+            await self.notifier(post, reason)
+        except Exception:
+            log.exception("could not tell moderators about post %s", post.id)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, discord.Forbidden):
+        return f"missing permissions ({exc.text or 'Forbidden'})"
+    if isinstance(exc, discord.NotFound):
+        return f"channel or message not found ({exc.text or 'Not Found'})"
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord error {exc.status} ({exc.text or ''})".strip()
+    return f"{type(exc).__name__}: {exc}"[:300]

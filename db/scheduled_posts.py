@@ -1,0 +1,201 @@
+"""Scheduled posts: the rows the scheduler service fires."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.store import Executor
+
+PENDING, SENDING, SENT, FAILED, MISSED, CANCELLED = (
+    "pending", "sending", "sent", "failed", "missed", "cancelled",
+)
+
+_COLUMNS = (
+    "id, guild_id, kind, key, channel_id, thread_id, member_id, payload, due_at, retry_at, status, "
+    "attempts, last_error, message_id, recurrence, created_at, claimed_at, sent_at"
+)
+
+
+@dataclass(frozen=True)
+class ScheduledPost:
+    id: int
+    guild_id: int
+    kind: str
+    key: str
+    due_at: int
+    status: str = PENDING
+    channel_id: int | None = None
+    thread_id: int | None = None
+    member_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    retry_at: int | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: int | None = None
+    recurrence: dict[str, Any] | None = None
+    created_at: int = 0
+    claimed_at: int | None = None
+    sent_at: int | None = None
+
+    @property
+    def nonce(self) -> str:
+        """Sent with the post's message so Discord drops a second copy (``enforce_nonce``)."""
+        return f"fcsp{self.id}"
+
+    @property
+    def next_attempt_at(self) -> int:
+        return self.retry_at if self.retry_at is not None else self.due_at
+
+
+def _from_row(row: sqlite3.Row) -> ScheduledPost:
+    return ScheduledPost(
+        id=row["id"], guild_id=row["guild_id"], kind=row["kind"], key=row["key"],
+        channel_id=row["channel_id"], thread_id=row["thread_id"], member_id=row["member_id"],
+        payload=json.loads(row["payload"] or "{}"), due_at=row["due_at"], retry_at=row["retry_at"],
+        status=row["status"], attempts=row["attempts"], last_error=row["last_error"],
+        message_id=row["message_id"],
+        recurrence=json.loads(row["recurrence"]) if row["recurrence"] else None,
+        created_at=row["created_at"], claimed_at=row["claimed_at"], sent_at=row["sent_at"],
+    )
+
+
+async def insert(
+    db: Executor, *, guild_id: int, kind: str, key: str, due_at: int, now: int,
+    channel_id: int | None = None, thread_id: int | None = None, member_id: int | None = None,
+    payload: dict[str, Any] | None = None, recurrence: dict[str, Any] | None = None,
+) -> ScheduledPost | None:
+    """Queue a post; returns None when a post with this key already exists."""
+    result = await db.execute(
+        "INSERT INTO scheduled_posts (guild_id, kind, key, channel_id, thread_id, member_id, payload, "
+        "due_at, recurrence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(key) DO NOTHING",
+        (guild_id, kind, key, channel_id, thread_id, member_id, json.dumps(payload or {}), due_at,
+         json.dumps(recurrence) if recurrence else None, now),
+    )
+    if result.rowcount == 0 or result.lastrowid is None:
+        return None
+    return await get(db, result.lastrowid)
+
+
+async def get(db: Executor, post_id: int) -> ScheduledPost | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM scheduled_posts WHERE id = ?", (post_id,))
+    return _from_row(row) if row else None
+
+
+async def get_by_key(db: Executor, key: str) -> ScheduledPost | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM scheduled_posts WHERE key = ?", (key,))
+    return _from_row(row) if row else None
+
+
+async def list_active(db: Executor) -> list[ScheduledPost]:
+    """Pending and in-flight posts, earliest first (rebuilt into memory at startup)."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE status IN ('pending', 'sending') "
+        "ORDER BY COALESCE(retry_at, due_at), id"
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def next_due(db: Executor, limit: int = 200) -> list[ScheduledPost]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE status = 'pending' "
+        "ORDER BY COALESCE(retry_at, due_at), id LIMIT ?",
+        (limit,),
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def claim(db: Executor, post_id: int, now: int) -> bool:
+    """Atomically take a pending post for sending; False if someone else has it."""
+    result = await db.execute(
+        "UPDATE scheduled_posts SET status = 'sending', attempts = attempts + 1, claimed_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (now, post_id),
+    )
+    return result.rowcount == 1
+
+
+async def mark_sent(db: Executor, post_id: int, now: int, message_id: int | None) -> None:
+    await db.execute(
+        "UPDATE scheduled_posts SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+        "WHERE id = ?",
+        (now, message_id, post_id),
+    )
+
+
+async def mark_retry(db: Executor, post_id: int, retry_at: int, error: str) -> None:
+    await db.execute(
+        "UPDATE scheduled_posts SET status = 'pending', retry_at = ?, last_error = ? WHERE id = ?",
+        (retry_at, error[:500], post_id),
+    )
+
+
+async def mark_status(db: Executor, post_id: int, status: str, error: str | None = None) -> None:
+    await db.execute(
+        "UPDATE scheduled_posts SET status = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
+        (status, error[:500] if error else None, post_id),
+    )
+
+
+async def release(db: Executor, post_id: int) -> None:
+    """Put an in-flight post back to pending (after a restart), keeping its attempt count."""
+    await db.execute(
+        "UPDATE scheduled_posts SET status = 'pending' WHERE id = ? AND status = 'sending'", (post_id,)
+    )
+
+
+async def cancel(db: Executor, post_id: int, guild_id: int) -> bool:
+    result = await db.execute(
+        "UPDATE scheduled_posts SET status = 'cancelled' "
+        "WHERE id = ? AND guild_id = ? AND status IN ('pending', 'failed', 'missed')",
+        (post_id, guild_id),
+    )
+    return result.rowcount == 1
+
+
+async def cancel_by_key_prefix(db: Executor, guild_id: int, prefix: str) -> list[int]:
+    """Cancel every pending post whose key starts with ``prefix``; returns their ids."""
+    rows = await db.fetchall(
+        "SELECT id FROM scheduled_posts WHERE guild_id = ? AND status = 'pending' AND key LIKE ? ESCAPE '\\'",
+        (guild_id, _like_prefix(prefix)),
+    )
+    ids = [int(r["id"]) for r in rows]
+    if ids:
+        await db.execute(
+            f"UPDATE scheduled_posts SET status = 'cancelled' WHERE id IN ({', '.join('?' * len(ids))})",
+            ids,
+        )
+    return ids
+
+
+async def list_pending_by_key_prefix(db: Executor, guild_id: int, prefix: str) -> list[ScheduledPost]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE guild_id = ? AND status = 'pending' "
+        "AND key LIKE ? ESCAPE '\\' ORDER BY due_at, id",
+        (guild_id, _like_prefix(prefix)),
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def list_for_guild(
+    db: Executor, guild_id: int, *, since: int, limit: int = 25
+) -> tuple[list[ScheduledPost], list[ScheduledPost]]:
+    """(upcoming pending posts, failed/missed posts since ``since``) of one server."""
+    upcoming = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE guild_id = ? AND status IN ('pending', 'sending') "
+        "ORDER BY due_at, id LIMIT ?",
+        (guild_id, limit),
+    )
+    trouble = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM scheduled_posts WHERE guild_id = ? AND status IN ('failed', 'missed') "
+        "AND due_at >= ? ORDER BY due_at DESC, id DESC LIMIT ?",
+        (guild_id, since, limit),
+    )
+    return [_from_row(r) for r in upcoming], [_from_row(r) for r in trouble]
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

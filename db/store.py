@@ -1,0 +1,182 @@
+"""The async SQLite store: one connection, WAL, foreign keys, a unit of work.
+
+Every repository function takes an :class:`Executor`: either the :class:`Store`
+itself (each statement is its own transaction) or a :class:`Tx` from
+``async with store.transaction() as tx`` (all statements commit together).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (newer schema, unreadable file...)."""
+
+
+class StorageUnavailable(StoreError):
+    """A write failed because the disk is full, read-only or locked."""
+
+
+class Executor(Protocol):
+    """What a repository needs: run a statement and read rows."""
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult: ...
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+
+class ExecResult:
+    """Row count and last row id of one statement."""
+
+    __slots__ = ("lastrowid", "rowcount")
+
+    def __init__(self, rowcount: int, lastrowid: int | None) -> None:
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+
+def _storage_error(exc: sqlite3.Error) -> StoreError:
+    text = str(exc).lower()
+    if any(word in text for word in ("readonly", "read-only", "disk is full", "disk i/o", "locked", "full")):
+        return StorageUnavailable(str(exc))
+    return StoreError(str(exc))
+
+
+class Tx:
+    """A unit of work: statements run on the store's connection inside BEGIN ... COMMIT."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        cur = await self._conn.execute(sql, params)
+        result = ExecResult(cur.rowcount, cur.lastrowid)
+        await cur.close()
+        return result
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        cur = await self._conn.execute(sql, params)
+        row = await cur.fetchone()
+        await cur.close()
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        cur = await self._conn.execute(sql, params)
+        rows = await cur.fetchall()
+        await cur.close()
+        return list(rows)
+
+
+class Store:
+    """The one connection manager of the bot."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        # One connection serves every task; the lock keeps one task's transaction
+        # from interleaving with another task's statements.
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise StoreError("The store is not open.")
+        return self._conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    async def open(self) -> None:
+        """Open (creating the folder and file if needed) and set the pragmas."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = conn
+
+    async def close(self) -> None:
+        """Wait for the current unit of work, then close the connection."""
+        async with self._lock:
+            if self._conn is not None:
+                try:
+                    await self._conn.execute("PRAGMA optimize")
+                except sqlite3.Error:
+                    pass
+                await self._conn.close()
+                self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """``async with store.transaction() as tx:`` commits on success, rolls back on error."""
+        async with self._lock:
+            conn = self.conn
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise _storage_error(exc) from exc
+            try:
+                yield Tx(conn)
+            except BaseException:
+                try:
+                    await conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+                raise
+            try:
+                await conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    await conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise _storage_error(exc) from exc
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        async with self._lock:
+            try:
+                return await Tx(self.conn).execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc) from exc
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.transaction() as tx:
+            try:
+                await tx.executemany(sql, rows)
+            except sqlite3.OperationalError as exc:
+                raise _storage_error(exc) from exc
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._lock:
+            return await Tx(self.conn).fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await Tx(self.conn).fetchall(sql, params)

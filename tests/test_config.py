@@ -1,0 +1,88 @@
+"""Configuration: required token, defaults, and the token never leaking."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, load_config
+from bot.logsetup import OneLineFormatter, RedactFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_missing_token_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        load_config(env={}, env_file=tmp_path / "none.env")
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        load_config(env={"DISCORD_TOKEN": "   "}, env_file=None)
+
+
+def test_defaults_and_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DISCORD_TOKEN=from-file\nFILMCLUB_DEV_GUILD=42\nLOG_LEVEL=debug\n")
+    config = load_config(env={}, env_file=env_file)
+    assert config.token == "from-file"
+    assert config.dev_guild == 42
+    assert config.log_level == "DEBUG"
+    assert config.db_path == Path("./data/filmclub.db")
+    # The process environment wins over the file.
+    config = load_config(env={"DISCORD_TOKEN": "from-env", "FILMCLUB_DB": "/x/y.db"}, env_file=env_file)
+    assert config.token == "from-env"
+    assert config.db_path == Path("/x/y.db")
+
+
+def test_bad_values_are_refused() -> None:
+    with pytest.raises(ConfigError, match="FILMCLUB_DEV_GUILD"):
+        load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DEV_GUILD": "abc"}, env_file=None)
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_config(env={"DISCORD_TOKEN": "t", "LOG_LEVEL": "LOUD"}, env_file=None)
+
+
+def test_repr_hides_token() -> None:
+    config = Config(token="super-secret-token-123")
+    assert "super-secret-token-123" not in repr(config)
+    assert "super-secret-token-123" not in str(config)
+
+
+def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env["FILMCLUB_DB"] = str(tmp_path / "x.db")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "DISCORD_TOKEN" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_redact_filter_scrubs_messages_args_and_tracebacks() -> None:
+    secret = "MTIzNDU2Nzg5.abcdef.secret-token"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLineFormatter("%(levelname)s %(message)s"))
+    handler.addFilter(RedactFilter([secret]))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("token is %s", secret)
+        try:
+            raise RuntimeError(f"bad auth header Bot {secret}")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert secret not in output
+    assert output.count("<redacted>") >= 2
+    assert len(output.strip().splitlines()) == 2  # one line per event, tracebacks folded
