@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
     "cogs.admin",
     "cogs.schedule",
+    "cogs.screenings",
+    "cogs.awards",
+    "cogs.trivia",
+    "cogs.basil",
+    "cogs.installments",
+    "cogs.spreadsheet",
+    "cogs.newsletter",
 )
 
 
