@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -13,6 +14,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.domain.recurrence import next_occurrence, parse_recurrence
 from bot.handlers import report_error
 from bot.scheduler import SchedulerService
 from db import meta
@@ -22,6 +24,15 @@ from db.settings import SettingsRepo
 from db.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def next_from_rule(rule: dict[str, Any], after: datetime) -> datetime | None:
+    """Next occurrence of a stored recurrence ``{"rule": "weekly fri 20:00", "tz": "Europe/London"}``."""
+    try:
+        return next_occurrence(parse_recurrence(str(rule["rule"]), str(rule["tz"])), after)
+    except (KeyError, ValueError):
+        log.error("unreadable recurrence rule %r", rule)
+        return None
 
 # Every feature, in load order. One place, so a new cog is one line here.
 EXTENSIONS: tuple[str, ...] = (
@@ -68,7 +79,9 @@ class FilmClubBot(commands.Bot):
         self.clock: Clock = clock or SystemClock()
         self.store = Store(config.db_path)
         self.settings = SettingsRepo(self.store)
-        self.scheduler = SchedulerService(self.store, self.clock, notifier=self._notify_post_problem)
+        self.scheduler = SchedulerService(
+            self.store, self.clock, notifier=self._notify_post_problem, next_occurrence=next_from_rule
+        )
         self.extensions_to_load = extensions
         self.started_at = self.clock.now()
         self.schema_version = 0
