@@ -10,6 +10,7 @@ from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
 from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, ts_full
+from bot.scheduler import PostObsolete
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 
@@ -30,6 +31,22 @@ def describe_post(post: ScheduledPost) -> str:
 class Schedule(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
+        # The plain kind: post ``payload.content`` / ``payload.embeds`` in the target channel.
+        bot.scheduler.register("message", self.send_message_post)
+
+    async def send_message_post(self, post: ScheduledPost) -> int | None:
+        target = post.thread_id or post.channel_id
+        if target is None:
+            raise PostObsolete("no channel")
+        channel = await self.bot.resolve_messageable(target)
+        embeds = [discord.Embed.from_dict(e) for e in post.payload.get("embeds", [])]
+        message = await channel.send(
+            content=post.payload.get("content") or None,
+            embeds=embeds,
+            nonce=post.nonce,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return message.id
 
     schedule = app_commands.Group(
         name="schedule", description="Moderators: the bot's scheduled posts", guild_only=True

@@ -1,0 +1,115 @@
+"""The real FilmClubBot, in-process, against the fake Discord, with a fake clock.
+
+``club`` gives a configured server (channels, moderator role, time zone) with the bot running;
+``make_club(...)`` builds one with other options (e.g. ``message_content=True``).
+``await club.restart()`` closes the bot and starts a new one on the same database file (a restart);
+crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import FilmClubBot
+from bot.config import Config
+from tests.fakediscord.clock import FakeClock
+from tests.fakediscord.models import Channel, Member, Role
+from tests.fakediscord.server import FakeDiscord, StandardGuild
+
+TIMEZONE = "Europe/London"
+
+
+@dataclass
+class Club:
+    fake: FakeDiscord
+    clock: FakeClock
+    bot: FilmClubBot
+    g: StandardGuild
+    config: Config
+    polls: Channel
+    trivia: Channel
+    basil: Channel
+    mod_role: Role
+    mod: Member  # a moderator by the configured role (no Manage Server)
+    bots: list[FilmClubBot] = field(default_factory=list)
+
+    @property
+    def guild_id(self) -> int:
+        return int(self.g.guild.id)
+
+    async def stop(self) -> None:
+        await self.fake.stop_bot(self.bot)
+
+    async def start(self, **config_changes: Any) -> FilmClubBot:
+        if config_changes:
+            self.config = Config(**{**self.config.__dict__, **config_changes})
+        self.bot = FilmClubBot(self.config, clock=self.clock)
+        self.bots.append(self.bot)
+        await self.fake.run_bot(self.bot)
+        return self.bot
+
+    async def restart(self, **config_changes: Any) -> FilmClubBot:
+        """Close the bot cleanly and start a new process-like instance on the same database."""
+        await self.stop()
+        return await self.start(**config_changes)
+
+    async def slash(self, member: Member, channel: Channel, command: str, **options: Any) -> Any:
+        return await self.fake.slash(member, channel, command, **options)
+
+
+async def _build(
+    fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True
+) -> Club:
+    g = fake.standard_guild()
+    polls = fake.create_channel(g.guild, "polls", topic="Snack awards")
+    trivia = fake.create_channel(g.guild, "trivia")
+    basil = fake.create_channel(g.guild, "basils-corner", topic="Remembering the club's pets")
+    mod_role = fake.create_role(g.guild, "Projectionist", 0)
+    mod = fake.add_member(g.guild, "morgan", [g.member_role, mod_role], global_name="Morgan Mod")
+    if message_content:
+        from tests.fakediscord.core import Intents
+
+        fake.privileged_intents = fake.privileged_intents | Intents.MESSAGE_CONTENT
+    config = Config(
+        token=fake.token,
+        db_path=tmp_path / "club.db",
+        dev_guild=int(g.guild.id),
+        log_level="INFO",
+        message_content=message_content,
+    )
+    bot = FilmClubBot(config, clock=clock)
+    await fake.run_bot(bot, wait_commands=True)
+    club = Club(fake, clock, bot, g, config, polls, trivia, basil, mod_role, mod, [bot])
+    if setup:
+        await bot.settings.update(
+            int(g.guild.id),
+            bot.now_ts(),
+            announcements_channel_id=int(g.announcements.id),
+            screenings_channel_id=int(g.screenings.id),
+            polls_channel_id=int(polls.id),
+            trivia_channel_id=int(trivia.id),
+            basil_channel_id=int(basil.id),
+            moderator_role_id=int(mod_role.id),
+            timezone=TIMEZONE,
+        )
+    return club
+
+
+@pytest.fixture
+def make_club(
+    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path
+) -> Callable[..., Awaitable[Club]]:
+    async def _make(**kwargs: Any) -> Club:
+        return await _build(fake, fake_clock, tmp_path, **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+async def club(make_club: Callable[..., Awaitable[Club]]) -> Club:
+    return await make_club()

@@ -1,0 +1,211 @@
+"""The durable scheduler end to end: on time, exactly once, across restarts and failures."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from db import scheduled_posts as posts_repo
+from db.migrate import migrate
+from db.store import Store
+from tests.e2e.conftest import Club
+from tests.fakediscord.server import FakeDiscord
+
+
+def texts(club: Club, channel: object) -> list[str]:
+    return [m.content for m in club.fake.messages_in(channel) if m.author.id == club.fake.bot_user.id]  # type: ignore[arg-type]
+
+
+async def queue(club: Club, key: str, seconds: float, content: str, channel: object | None = None) -> int:
+    channel = channel or club.g.general
+    post = await club.bot.scheduler.schedule(
+        guild_id=club.guild_id, kind="message", key=key,
+        due=club.clock.now() + timedelta(seconds=seconds),
+        channel_id=channel.id, payload={"content": content},  # type: ignore[attr-defined]
+    )
+    assert post is not None
+    return post.id
+
+
+async def test_post_fires_once_at_its_time(club: Club) -> None:
+    post_id = await queue(club, "t:1", 600, "Now showing: Her")
+    assert await club.bot.scheduler.schedule(
+        guild_id=club.guild_id, kind="message", key="t:1", due=club.clock.now(), channel_id=club.g.general.id
+    ) is None  # the same occurrence cannot be queued twice
+    await club.clock.advance(599)
+    assert "Now showing: Her" not in texts(club, club.g.general)
+    await club.clock.advance(1)
+    assert texts(club, club.g.general).count("Now showing: Her") == 1
+    await club.clock.advance(3600)
+    assert texts(club, club.g.general).count("Now showing: Her") == 1
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "sent" and post.message_id is not None
+    sent = club.fake.last_message(club.g.general)
+    assert sent.id == post.message_id and not sent.pings_anyone
+
+
+async def test_pending_post_survives_restart(club: Club) -> None:
+    await queue(club, "t:restart", 300, "after the restart")
+    await club.stop()
+    await club.clock.advance(120)  # the bot is down for two minutes, not yet due
+    await club.start()
+    await club.clock.advance(200)
+    assert texts(club, club.g.general).count("after the restart") == 1
+    await club.restart()
+    await club.clock.advance(600)
+    assert texts(club, club.g.general).count("after the restart") == 1
+
+
+async def test_post_due_during_short_downtime_is_sent_late_once(club: Club) -> None:
+    await queue(club, "t:late", 60, "a little late")
+    await club.stop()
+    await club.clock.advance(5 * 60)  # 4 minutes past due: inside the 15-minute grace window
+    await club.start()
+    await club.clock.advance(1)
+    assert texts(club, club.g.general).count("a little late") == 1
+
+
+async def test_post_due_long_ago_is_missed_and_moderators_told(club: Club) -> None:
+    post_id = await queue(club, "t:missed", 60, "days late")
+    await club.stop()
+    await club.clock.advance(2 * 86400)
+    await club.start()
+    await club.clock.advance(1)
+    assert "days late" not in texts(club, club.g.general)
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "missed"
+    notices = [t for t in texts(club, club.g.announcements) if f"#{post_id}" in t]
+    assert len(notices) == 1 and "missed" in notices[0]
+    listing = await (await club.slash(club.g.admin, club.g.general, "schedule list")).reply()
+    assert f"`#{post_id}`" in listing.text() and "missed" in listing.text()
+
+
+async def test_crash_between_send_and_mark_does_not_post_twice(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_id = await queue(club, "t:crash", 30, "exactly once please")
+
+    async def die(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("power cut between send and mark")
+
+    monkeypatch.setattr(posts_repo, "mark_sent", die)
+    await club.clock.advance(30)
+    assert texts(club, club.g.general).count("exactly once please") == 1
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "sending"  # as a crash would leave it
+    monkeypatch.undo()
+    await club.restart()
+    await club.clock.advance(5)
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "sent"
+    assert texts(club, club.g.general).count("exactly once please") == 1
+    assert post.message_id == club.fake.last_message(club.g.general).id
+
+
+async def test_deleted_channel_fails_post_and_tells_moderators_once(club: Club) -> None:
+    doomed = club.fake.create_channel(club.g.guild, "doomed")
+    first = await queue(club, "t:gone:1", 60, "into the void", doomed)
+    second = await queue(club, "t:gone:2", 61, "into the void again", doomed)
+    club.fake.delete_channel(doomed)
+    await club.clock.advance(120)
+    for post_id in (first, second):
+        post = await posts_repo.get(club.bot.store, post_id)
+        assert post is not None and post.status == "failed"
+        assert "not found" in (post.last_error or "")
+    notices = [t for t in texts(club, club.g.announcements) if "could not be sent" in t]
+    assert len([t for t in notices if f"#{first}" in t]) == 1
+    await club.restart()
+    await club.clock.advance(600)
+    notices_after = [t for t in texts(club, club.g.announcements) if "could not be sent" in t]
+    assert notices_after == notices  # told once, not again after a restart
+
+
+async def test_rate_limited_send_is_waited_out_and_sent_once(club: Club) -> None:
+    club.fake.inject("POST", rf"/channels/{club.g.general.id}/messages$", 429, count=2, retry_after=0.05)
+    post_id = await queue(club, "t:429", 10, "patience")
+    await club.clock.advance(10)
+    await club.fake.wait_until(
+        lambda: "patience" in texts(club, club.g.general), timeout=5, what="post after 429s"
+    )
+    await club.clock.advance(60)
+    assert texts(club, club.g.general).count("patience") == 1
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "sent"
+
+
+async def test_cancelled_post_is_not_sent(club: Club) -> None:
+    post_id = await queue(club, "t:cancel", 100, "never")
+    await (await club.slash(club.g.admin, club.g.general, "schedule cancel", id=post_id)).reply()
+    await club.clock.advance(200)
+    assert "never" not in texts(club, club.g.general)
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "cancelled"
+
+
+async def test_schedule_cancel_refuses_other_servers_posts(club: Club) -> None:
+    other = club.fake.create_guild("Other Club")
+    post = await club.bot.scheduler.schedule(
+        guild_id=int(other.id), kind="message", key="o:1", due=club.clock.now() + timedelta(hours=1),
+        channel_id=club.g.general.id, payload={"content": "x"},
+    )
+    assert post is not None
+    reply = await (await club.slash(club.g.admin, club.g.general, "schedule cancel", id=post.id)).reply()
+    assert reply.ephemeral and "no scheduled post" in reply.content
+    reply = await (await club.slash(club.g.alice, club.g.general, "schedule list")).reply()
+    assert "Only moderators" in reply.content
+
+
+async def test_weekly_recurrence_keeps_wall_clock_across_dst(club: Club) -> None:
+    # Every Friday 20:00 London, across the late-March change to BST.
+    from bot.domain.recurrence import next_occurrence, parse_recurrence
+
+    rule = parse_recurrence("weekly fri 20:00", "Europe/London")
+    club.clock.set(club.clock.now().replace(month=3, day=23))
+    first = next_occurrence(rule, club.clock.now())
+    await club.bot.scheduler.schedule(
+        guild_id=club.guild_id, kind="message", key="club-night", due=first, channel_id=club.g.general.id,
+        payload={"content": "Film night!"}, recurrence={"rule": rule.canonical(), "tz": "Europe/London"},
+    )
+    await club.clock.advance(15 * 86400)
+    sent = [m for m in club.fake.messages_in(club.g.general) if m.content == "Film night!"]
+    assert len(sent) == 2  # Fri 27 March (GMT, 20:00 UTC) and Fri 3 April (BST, 19:00 UTC)
+    assert [m.timestamp.hour for m in sent] == [20, 19]
+
+
+@pytest.mark.process
+async def test_sigkill_before_due_posts_once_after_restart(
+    fake: FakeDiscord, bot_process: object, tmp_path: Path
+) -> None:
+    g = fake.standard_guild()
+    db_path = tmp_path / "club.db"
+    proc = bot_process(  # type: ignore[operator]
+        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
+    )
+    await proc.start()
+    await proc.stop()
+    store = Store(db_path)
+    await store.open()
+    await migrate(store)
+    due = int(time.time()) + 4
+    await posts_repo.insert(
+        store, guild_id=int(g.guild.id), kind="message", key="crash:1", due_at=due, now=int(time.time()),
+        channel_id=int(g.general.id), payload={"content": "survived a SIGKILL"},
+    )
+    await store.close()
+    await proc.start(commands=False)
+    await proc.stop(kill=True)  # dies before the post is due
+    assert not [m for m in fake.messages_in(g.general) if m.content == "survived a SIGKILL"]
+    await proc.start(commands=False)
+    await fake.wait_for_message(g.general, lambda m: m.content == "survived a SIGKILL", timeout=15)
+    await asyncio.sleep(1.5)
+    await proc.stop()
+    assert len([m for m in fake.messages_in(g.general) if m.content == "survived a SIGKILL"]) == 1
+    store = Store(db_path)
+    await store.open()
+    post = await posts_repo.get_by_key(store, "crash:1")
+    await store.close()
+    assert post is not None and post.status == "sent"

@@ -1,0 +1,166 @@
+"""The scheduler service against a real SQLite file and a fake clock (no Discord)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import discord
+import pytest
+
+from bot.scheduler import PostObsolete, SchedulerService
+from db import scheduled_posts as posts_repo
+from db.migrate import migrate
+from db.scheduled_posts import ScheduledPost
+from db.store import Store
+from tests.fakediscord.clock import FakeClock
+
+
+def http_error(cls: type[discord.HTTPException], status: int) -> discord.HTTPException:
+    return cls(SimpleNamespace(status=status, reason="x"), {"message": "boom", "code": 0})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = Store(tmp_path / "s.db")
+    await s.open()
+    await migrate(s)
+    yield s
+    await s.close()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, str]] = []
+        self.failures: list[BaseException] = []
+        self.notices: list[tuple[int, str]] = []
+
+    async def handler(self, post: ScheduledPost) -> int | None:
+        self.calls.append((post.id, post.nonce))
+        if self.failures:
+            raise self.failures.pop(0)
+        return 1000 + post.id
+
+    async def notify(self, post: ScheduledPost, reason: str) -> None:
+        self.notices.append((post.id, reason))
+
+
+async def make(store: Store, clock: FakeClock, rec: Recorder) -> SchedulerService:
+    service = SchedulerService(store, clock, notifier=rec.notify)
+    service.register("test", rec.handler)
+
+    async def quiet() -> None:
+        # Database work runs in aiosqlite's thread: wait (real time) until the posts in flight finish.
+        for _ in range(400):
+            await asyncio.sleep(0.002)
+            if not service._inflight:
+                break
+        await asyncio.sleep(0.01)
+
+    clock.settle_hooks.append(quiet)
+    await service.start()
+    return service
+
+
+async def test_transient_errors_are_retried_with_backoff(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    rec.failures = [http_error(discord.DiscordServerError, 503), http_error(discord.HTTPException, 429)]
+    post = await service.schedule(guild_id=1, kind="test", key="k", due=clock.now() + timedelta(seconds=10))
+    assert post is not None
+    await clock.advance(10)
+    assert len(rec.calls) == 1
+    await clock.advance(5)  # first retry after 5 s
+    assert len(rec.calls) == 2
+    await clock.advance(29)
+    assert len(rec.calls) == 2
+    await clock.advance(1)  # second retry after 30 s
+    assert len(rec.calls) == 3
+    assert {nonce for _, nonce in rec.calls} == {post.nonce}  # same nonce every time
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "sent" and stored.attempts == 3
+    assert rec.notices == []
+    await service.stop()
+
+
+async def test_three_transient_failures_fail_the_post_and_notify_once(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    rec.failures = [http_error(discord.DiscordServerError, 502) for _ in range(3)]
+    post = await service.schedule(guild_id=1, kind="test", key="k", due=clock.now())
+    assert post is not None
+    await clock.advance(600)
+    assert len(rec.calls) == 3
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "failed" and "502" in (stored.last_error or "")
+    assert [n[0] for n in rec.notices] == [post.id]
+    await service.stop()
+
+
+async def test_forbidden_fails_at_once(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    rec.failures = [http_error(discord.Forbidden, 403)]
+    post = await service.schedule(guild_id=1, kind="test", key="k", due=clock.now())
+    assert post is not None
+    await clock.advance(600)
+    assert len(rec.calls) == 1
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "failed" and "missing permissions" in (stored.last_error or "")
+    await service.stop()
+
+
+async def test_obsolete_post_is_cancelled(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    rec.failures = [PostObsolete("screening cancelled")]
+    post = await service.schedule(guild_id=1, kind="test", key="k", due=clock.now())
+    assert post is not None
+    await clock.advance(1)
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "cancelled"
+    assert rec.notices == []
+    await service.stop()
+
+
+async def test_cancel_prefix_and_order(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    base = clock.now()
+    ids = []
+    for i, key in enumerate(["s:1:a", "s:1:b", "s:2:a", "s_1:c"]):
+        post = await service.schedule(guild_id=1, kind="test", key=key, due=base + timedelta(seconds=60 - i))
+        assert post is not None
+        ids.append(post.id)
+    cancelled = await service.cancel_prefix(1, "s:1:")
+    assert sorted(cancelled) == sorted(ids[:2])  # LIKE wildcards in the prefix are escaped
+    await clock.advance(120)
+    assert [pid for pid, _ in rec.calls] == [ids[3], ids[2]]  # earliest due first
+    await service.stop()
+
+
+async def test_rebuild_ten_thousand_quickly(store: Store) -> None:
+    clock = FakeClock()
+    now = int(clock.now().timestamp())
+    await store.executemany(
+        "INSERT INTO scheduled_posts (guild_id, kind, key, due_at, created_at) VALUES (?, 'test', ?, ?, ?)",
+        [(1, f"k{i}", now + 3600 + i, now) for i in range(10_000)],
+    )
+    rec = Recorder()
+    service = await make(store, clock, rec)
+    assert service.pending_count == 10_000
+    await service.stop()
+
+
+async def test_unknown_kind_is_failed_not_lost(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    post = await service.schedule(guild_id=1, kind="nobody-handles-this", key="k", due=clock.now())
+    assert post is not None
+    await clock.advance(1)
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "failed" and "unknown kind" in (stored.last_error or "")
+    await service.stop()
