@@ -1,0 +1,58 @@
+"""The real `python -m bot` process: clean shutdown, refused token, no token in logs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakediscord.server import FakeDiscord
+
+pytestmark = pytest.mark.process
+
+
+async def test_sigterm_shuts_down_cleanly_and_token_never_logged(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    g = fake.standard_guild()
+    proc = bot_process(
+        "bot",
+        env={"FILMCLUB_DB": str(tmp_path / "club.db"), "FILMCLUB_DEV_GUILD": str(g.guild.id), "LOG_LEVEL": "DEBUG"},
+        commands=True,
+    )
+    await proc.start()
+    assert "filmclub" in fake.command_names(g.guild)
+    reply = await (await fake.slash(g.alice, g.general, "filmclub about")).reply()
+    assert reply.embeds and reply.embeds[0]["title"] == "filmclub"
+    code = await proc.stop()  # SIGTERM
+    assert code == 0
+    output = proc.output()
+    assert "signal received; shutting down" in output
+    assert fake.token not in output
+    assert "Traceback" not in output
+    # A second start on the same database does not sync commands again (tree unchanged).
+    syncs = len(fake.command_syncs)
+    await proc.start(commands=False)
+    await asyncio.sleep(0.3)
+    assert len(fake.command_syncs) == syncs
+    assert "command tree unchanged" in proc.output()
+    await proc.stop()
+
+
+async def test_refused_token_exits_2_with_one_line(fake: FakeDiscord, bot_process: Any, tmp_path: Path) -> None:
+    fake.standard_guild()
+    bad = "definitely-not-the-token.abc.def"
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(tmp_path / "club.db"), "DISCORD_TOKEN": bad})
+    await proc.start(wait=False)
+    for _ in range(200):
+        if proc.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert proc.returncode == 2
+    output = proc.output()
+    lines = [line for line in output.splitlines() if line.startswith("filmclub:")]
+    assert len(lines) == 1 and "refused DISCORD_TOKEN" in lines[0]
+    assert "Traceback" not in output
+    assert bad not in output
