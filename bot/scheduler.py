@@ -90,6 +90,8 @@ class SchedulerService:
         self._inflight: set[asyncio.Task[None]] = set()
         self._sem = asyncio.Semaphore(concurrency)
         self._stopping = False
+        self._sent_buffer: list[tuple[ScheduledPost, int, int | None]] = []
+        self._flush_retry: asyncio.Task[None] | None = None
         self.sent_count = 0
 
     # registration -----------------------------------------------------------------
@@ -179,8 +181,11 @@ class SchedulerService:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
+        if self._flush_retry is not None:
+            self._flush_retry.cancel()
         if self._inflight:
             await asyncio.wait(list(self._inflight), timeout=timeout)
+        await self._flush_sent()
 
     @property
     def pending_count(self) -> int:
@@ -191,14 +196,15 @@ class SchedulerService:
         while not self._stopping:
             self._wake.clear()
             now = self.now_ts()
+            due: list[int] = []
             while self._heap and self._heap[0][0] <= now:
                 at, post_id = heapq.heappop(self._heap)
                 if self._queued.get(post_id) != at:
                     continue  # superseded entry
                 del self._queued[post_id]
-                task = asyncio.create_task(self._fire(post_id))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                due.append(post_id)
+            if due:
+                self._track(self._fire_batch(due))
             waiters: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
             if self._heap:
                 waiters.append(asyncio.create_task(self.clock.sleep_until(from_ts(self._heap[0][0]))))
@@ -208,23 +214,34 @@ class SchedulerService:
                 for waiter in waiters:
                     waiter.cancel()
 
-    async def _fire(self, post_id: int) -> None:
+    def _track(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _fire_batch(self, post_ids: list[int]) -> None:
+        """Claim every due post in one statement, then send them concurrently (bounded)."""
+        try:
+            claimed = await posts_repo.claim_many(self.store, post_ids, self.now_ts())
+        except StoreError:
+            log.exception("storage error while claiming %d posts; retrying shortly", len(post_ids))
+            for post_id in post_ids:
+                self._push(post_id, self.now_ts() + BACKOFF_SECONDS[0])
+            return
+        await asyncio.gather(*(self._fire(post) for post in claimed))
+        await self._flush_sent()
+
+    async def _fire(self, post: ScheduledPost) -> None:
         async with self._sem:
             try:
-                await self._fire_one(post_id)
+                await self._send(post)
             except StoreError:
-                log.exception("storage error while sending post %s; it will be retried", post_id)
-                self._push(post_id, self.now_ts() + BACKOFF_SECONDS[0])
+                log.exception("storage error while sending post %s; it will be retried", post.id)
+                self._push(post.id, self.now_ts() + BACKOFF_SECONDS[0])
             except Exception:
-                log.exception("scheduler crashed while sending post %s", post_id)
+                log.exception("scheduler crashed while sending post %s", post.id)
 
-    async def _fire_one(self, post_id: int) -> None:
-        now = self.now_ts()
-        if not await posts_repo.claim(self.store, post_id, now):
-            return  # cancelled, or already taken
-        post = await posts_repo.get(self.store, post_id)
-        if post is None:
-            return
+    async def _send(self, post: ScheduledPost) -> None:
         spec = self._kinds.get(post.kind)
         if spec is None:
             await posts_repo.mark_status(self.store, post.id, posts_repo.FAILED, f"unknown kind {post.kind}")
@@ -238,11 +255,32 @@ class SchedulerService:
         except Exception as exc:
             await self._handle_failure(post, exc)
             return
-        sent_at = self.now_ts()
-        async with self.store.transaction() as tx:
-            await posts_repo.mark_sent(tx, post.id, sent_at, message_id)
-            await self._queue_recurrence(tx, post)
-        self.sent_count += 1
+        # Marks are written in batches (one transaction for a burst); the nonce covers a crash in between.
+        self._sent_buffer.append((post, self.now_ts(), message_id))
+        if len(self._sent_buffer) >= 50:
+            await self._flush_sent()
+
+    async def _flush_sent(self) -> bool:
+        """Write the buffered "sent" marks; on a storage error keep them and try again later."""
+        while self._sent_buffer:
+            batch, self._sent_buffer = self._sent_buffer, []
+            try:
+                async with self.store.transaction() as tx:
+                    for post, sent_at, message_id in batch:
+                        await posts_repo.mark_sent(tx, post.id, sent_at, message_id)
+                        await self._queue_recurrence(tx, post)
+            except Exception:
+                log.exception("could not mark %d sent posts; will retry", len(batch))
+                self._sent_buffer = batch + self._sent_buffer
+                if not self._stopping and (self._flush_retry is None or self._flush_retry.done()):
+                    self._flush_retry = asyncio.create_task(self._retry_flush())
+                return False
+            self.sent_count += len(batch)
+        return True
+
+    async def _retry_flush(self) -> None:
+        await self.clock.sleep(BACKOFF_SECONDS[0])
+        await self._flush_sent()
 
     async def _queue_recurrence(self, tx: Executor, post: ScheduledPost) -> None:
         if not post.recurrence or self.next_occurrence is None:

@@ -118,6 +118,22 @@ async def claim(db: Executor, post_id: int, now: int) -> bool:
     return result.rowcount == 1
 
 
+async def claim_many(db: Executor, post_ids: list[int], now: int) -> list[ScheduledPost]:
+    """Claim every still-pending post of ``post_ids`` in one statement; returns the claimed posts."""
+    claimed: list[ScheduledPost] = []
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = await db.fetchall(
+            f"UPDATE scheduled_posts SET status = 'sending', attempts = attempts + 1, claimed_at = ? "
+            f"WHERE id IN ({marks}) AND status = 'pending' RETURNING {_COLUMNS}",
+            (now, *chunk),
+        )
+        claimed.extend(_from_row(r) for r in rows)
+    claimed.sort(key=lambda p: (p.next_attempt_at, p.id))
+    return claimed
+
+
 async def mark_sent(db: Executor, post_id: int, now: int, message_id: int | None) -> None:
     await db.execute(
         "UPDATE scheduled_posts SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
