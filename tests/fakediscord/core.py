@@ -189,12 +189,15 @@ _MAX_EMBED = {"title": 256, "description": 4096, "footer.text": 2048, "author.na
 class FakeCore:
     """Holds the fake's state; the REST, gateway and interaction parts build on it."""
 
-    def __init__(self, *, token: str = "fake-bot-token", bot_name: str = "FilmClubBot") -> None:
+    def __init__(
+        self, *, token: str = "fake-bot-token", bot_name: str = "FilmClubBot", clock: FakeClock | None = None
+    ) -> None:
         self.token = token
         self.host = "127.0.0.1"
         self.port = 0
         self._last_id = 0
-        self.clock: FakeClock | None = None
+        #: Time source for timestamps and snowflakes (and scheduled-event "in the past" checks).
+        self.clock: FakeClock | None = clock
         self.users: dict[int, User] = {}
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
@@ -567,6 +570,13 @@ class FakeCore:
                     total += len(name) + len(value)
             if total > 6000:
                 raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+        flags_now = int(payload.get("flags") or 0)
+        if flags_now & MessageFlag.IS_COMPONENTS_V2 and ((content or "").strip() or embeds):
+            raise form_error(
+                "content" if (content or "").strip() else "embeds",
+                "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                "The 'content' and 'embeds' fields cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+            )
         components = payload.get("components")
         if components:
             flags = int(payload.get("flags") or 0)
@@ -778,6 +788,14 @@ class FakeCore:
     ) -> Message:
         files = files or []
         self.validate_message_payload(payload, files, editing=True)
+        if msg.flags & MessageFlag.IS_COMPONENTS_V2 and (
+            (payload.get("content") or "").strip() or payload.get("embeds")
+        ):
+            raise form_error(
+                "content",
+                "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                "The 'content' and 'embeds' fields cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+            )
         if "content" in payload:
             msg.content = payload["content"] or ""
         if "embeds" in payload:

@@ -23,7 +23,8 @@ class GatewayMixin(FakeCore):
         self._ws_set: set[web.WebSocketResponse] = set()
 
     # ------------------------------------------------------------------ payloads
-    def guild_create_payload(self, guild: Guild, session: GatewaySession) -> dict[str, Any]:
+    def guild_create_payload(self, guild: Guild, session: GatewaySession, *, joined: bool = False) -> dict[str, Any]:
+        """GUILD_CREATE data; ``joined`` = the bot was just added (Discord then omits ``unavailable``)."""
         data = guild.to_dict()
         # Without GUILD_PRESENCES Discord only sends the bot's own member (and voice users).
         if session.has(Intents.GUILD_PRESENCES):
@@ -55,9 +56,8 @@ class GatewayMixin(FakeCore):
                 "soundboard_sounds": [],
             }
         )
-        if not session.has(Intents.GUILDS):
-            # Without GUILDS, GUILD_CREATE still arrives but lacks channels/threads/roles updates.
-            pass
+        if joined:
+            del data["unavailable"]
         return data
 
     def bot_guilds(self) -> list[Guild]:

@@ -125,8 +125,12 @@ class InteractionHandle:
 
     @property
     def messages(self) -> list[Message]:
-        out = [self.original] if self.original is not None and self.type != 3 else []
-        return [m for m in out + self.followups if m is not None]
+        """Messages this interaction produced: the reply (types 4/5) and the follow-ups, in order."""
+        out: list[Message] = []
+        if self.original is not None and self.response_type in (4, 5):
+            out.append(self.original)
+        out.extend(m for m in self.followups if m not in out)
+        return out
 
     def _mark_original_baseline(self) -> None:
         self._original_edits_at_response = len(self.original.history) if self.original is not None else 0

@@ -54,11 +54,10 @@ def fake_clock() -> FakeClock:
 @pytest_asyncio.fixture
 async def fake(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
     """A started :class:`FakeDiscord`; discord.py is pointed at it for the test."""
-    server = FakeDiscord()
+    clock: FakeClock | None = None
     if "fake_clock" in request.fixturenames:
-        clock: FakeClock = request.getfixturevalue("fake_clock")
-        server.clock = clock
-        clock.settle_hooks.append(server.settle)
+        clock = request.getfixturevalue("fake_clock")
+    server = FakeDiscord(clock=clock)
     collector = _ErrorCollector()
     discord_logger = logging.getLogger("discord")
     discord_logger.addHandler(collector)

@@ -121,7 +121,7 @@ class BotProcess:
             self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while self.proc.poll() is None and loop.time() < deadline:  # noqa: ASYNC110 - polling a child
+            while self.proc.poll() is None and loop.time() < deadline:
                 await asyncio.sleep(0.02)
             if self.proc.poll() is None:
                 self.proc.kill()

@@ -23,7 +23,18 @@ from .core import (
     missing_permissions,
     unknown,
 )
-from .models import Channel, ChannelType, Guild, Message, Reaction, Role, ScheduledEvent, emoji_key, parse_emoji
+from .models import (
+    Channel,
+    ChannelType,
+    Guild,
+    Message,
+    MessageFlag,
+    Reaction,
+    Role,
+    ScheduledEvent,
+    emoji_key,
+    parse_emoji,
+)
 from .permissions import P
 
 
@@ -748,6 +759,10 @@ class RestMixin(FakeCore):
             prev = self._nonces.get(key)
             if prev is not None and (self.now() - prev.timestamp).total_seconds() < 300 and not prev.deleted:
                 return self.rest_message(prev)
+        if payload.get("flags"):
+            # Only these flags can be set when creating a channel message; Discord ignores the rest.
+            allowed = MessageFlag.SUPPRESS_EMBEDS | MessageFlag.SUPPRESS_NOTIFICATIONS | MessageFlag.IS_COMPONENTS_V2
+            payload = {**payload, "flags": int(payload["flags"]) & allowed}
         msg = self.create_message(ch, self.bot_user, payload, req.files)
         if nonce is not None and payload.get("enforce_nonce"):
             self._nonces[(ch.id, self.bot_user.id, str(nonce))] = msg

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .clock import FakeClock
 from .core import Intents, json_response
 from .gateway import GatewayMixin
 from .interactions import FakeDiscordUsageError, InteractionHandle, InteractionMixin
@@ -61,14 +62,20 @@ class StandardGuild:
 class FakeDiscord(InteractionMixin, GatewayMixin):
     """A fake Discord (REST /api/v10 + gateway v10 + CDN) on 127.0.0.1 for the real discord.py client."""
 
-    def __init__(self, *, token: str = "fake-bot-token", bot_name: str = "FilmClubBot") -> None:
-        super().__init__(token=token, bot_name=bot_name)
+    def __init__(
+        self, *, token: str = "fake-bot-token", bot_name: str = "FilmClubBot", clock: FakeClock | None = None
+    ) -> None:
+        super().__init__(token=token, bot_name=bot_name, clock=clock)
+        if clock is not None:
+            clock.settle_hooks.append(self.settle)
         self._runner: web.AppRunner | None = None
         self._patched: list[tuple[Any, str, Any]] = []
         self._bots: list[tuple[Any, asyncio.Task[None]]] = []
         #: ERROR records from the ``discord`` logger (filled by the pytest plugin).
         self.log_errors: list[logging.LogRecord] = []
         self.expected_errors: list[re.Pattern[str]] = []
+        #: Default quiet period of :meth:`settle`.
+        self.settle_idle = 0.02
         #: Bot subprocesses started through the ``bot_process`` fixture.
         self.processes: list[Any] = []
 
@@ -167,12 +174,15 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
         if task in done:
             ready.cancel()
             self._bots = [(c, t) for c, t in self._bots if t is not task]
+            with contextlib.suppress(Exception):
+                await client.close()
             exc = task.exception()
             if exc is not None:
                 raise exc
             raise RuntimeError("bot stopped before it was ready")
         if ready not in done:
             ready.cancel()
+            await self.stop_bot(client)
             raise TimeoutError("bot did not become ready in time")
         if wait_commands:
             await self.wait_until(lambda: len(self.command_syncs) > syncs_before, timeout, "command sync")
@@ -181,7 +191,7 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
 
     async def _wait_ready(self, client: Any) -> None:
         # wait_until_ready needs the client's loop objects, which exist after login starts.
-        while not hasattr(getattr(client, "_ready", None), "wait"):  # noqa: ASYNC110 - set inside client.login
+        while not hasattr(getattr(client, "_ready", None), "wait"):
             await asyncio.sleep(0.001)
         await client.wait_until_ready()
 
@@ -200,8 +210,11 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
                 pass
 
     # ------------------------------------------------------------------ quiescence
-    async def settle(self, idle: float = 0.02, timeout: float = 5.0) -> None:
-        """Wait until gateway frames are delivered and no REST call has been in flight for ``idle`` seconds."""
+    async def settle(self, idle: float | None = None, timeout: float = 5.0) -> None:
+        """Wait until gateway frames are delivered and no REST call has been in flight for ``idle`` seconds
+        (default ``fake.settle_idle``, 0.02 s; raise it for slow subprocess bots)."""
+        if idle is None:
+            idle = self.settle_idle
         await self.flush(timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -243,7 +256,7 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
     def _announce_guild(self, guild: Guild) -> None:
         for session in list(self.sessions.values()):
             if not session.invalidated:
-                self.push(session, "GUILD_CREATE", self.guild_create_payload(guild, session))
+                self.push(session, "GUILD_CREATE", self.guild_create_payload(guild, session, joined=True))
 
     def add_bot(self, guild: Guild, *, permissions: Any = P.DEFAULT_BOT, announce: bool = True) -> Member:
         """Add the bot to ``guild`` with a managed role holding ``permissions``."""

@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from tests.fakediscord.clock import DEFAULT_START, FakeClock
+from tests.fakediscord.models import snowflake_time
 from tests.fakediscord.server import FakeDiscord
 
 
@@ -48,7 +49,9 @@ async def test_pings_follow_allowed_mentions(fake: FakeDiscord) -> None:
 
     bad = {"content": "x", "allowed_mentions": {"parse": ["users"], "users": [str(g.alice.id)]}}
     with pytest.raises(discord.HTTPException) as exc:
-        await client.http.request(discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=ch.id), json=bad)
+        await client.http.request(
+            discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=ch.id), json=bad
+        )
     assert exc.value.code == 50035
 
 
@@ -112,3 +115,6 @@ async def test_clock_drives_fake_timestamps(fake: FakeDiscord, fake_clock: FakeC
     assert m1.timestamp == DEFAULT_START
     assert m2.timestamp == DEFAULT_START + timedelta(hours=1)
     assert m2.id > m1.id
+    # snowflakes follow the fake clock too, so discord.py's Message.created_at agrees
+    assert snowflake_time(m1.id) == DEFAULT_START
+    assert discord.utils.snowflake_time(m2.id) == DEFAULT_START + timedelta(hours=1)

@@ -12,7 +12,6 @@ async def test_handshake_and_ping(fake: FakeDiscord, tmp_path: Path) -> None:
     bot = TestBot(str(tmp_path / "t.db"), g.guild.id)
     t0 = time.monotonic()
     await fake.run_bot(bot, wait_commands=True)
-    print("startup", time.monotonic() - t0)
     assert time.monotonic() - t0 < 1.0
     assert bot.get_guild(g.guild.id) is not None
     h = await fake.slash(g.alice, g.general, "ping")

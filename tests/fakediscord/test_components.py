@@ -1,0 +1,182 @@
+"""Selects, deferred updates, follow-up edit/delete, context menus, DM interactions, guild joins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from tests.fakediscord.interactions import FakeDiscordUsageError
+from tests.fakediscord.server import FakeDiscord
+
+
+class PickView(discord.ui.View):
+    def __init__(self) -> None:
+        super().__init__(timeout=60)
+        self.picked: list[str] = []
+        self.users: list[int] = []
+
+    @discord.ui.select(
+        custom_id="pick:film",
+        placeholder="Pick films",
+        min_values=1,
+        max_values=2,
+        options=[discord.SelectOption(label="Her", value="her"), discord.SelectOption(label="Heat", value="heat")],
+    )
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Any]) -> None:
+        self.picked = list(select.values)
+        await interaction.response.edit_message(content=f"picked {', '.join(select.values)}")
+
+    @discord.ui.select(cls=discord.ui.UserSelect, custom_id="pick:user", max_values=3)
+    async def who(self, interaction: discord.Interaction, select: discord.ui.UserSelect[Any]) -> None:
+        self.users = [u.id for u in select.values]
+        await interaction.response.defer()
+        await interaction.edit_original_response(content=f"{len(self.users)} people")
+
+    @discord.ui.button(label="Later", custom_id="pick:later")
+    async def later(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        await interaction.response.defer()
+        await interaction.followup.send("follow-up text", ephemeral=True)
+
+
+class Bot(discord.Client):
+    def __init__(self) -> None:
+        intents = discord.Intents.default()
+        intents.members = True
+        super().__init__(intents=intents)
+        self.tree = app_commands.CommandTree(self)
+        self.view = PickView()
+        self.joined: list[int] = []
+        tree = self.tree
+
+        @tree.command(name="pick", description="Show pickers")
+        @app_commands.guild_only()
+        async def pick(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("choose", view=self.view)
+
+        @tree.command(name="edits", description="Reply, follow up, edit and delete")
+        async def edits(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("first")
+            fu = await interaction.followup.send("second", wait=True)
+            await fu.edit(content="second edited")
+            original = await interaction.original_response()
+            await original.edit(content="first edited")
+            extra = await interaction.followup.send("third", wait=True)
+            await extra.delete()
+
+        @tree.command(name="whisper", description="DM-capable command")
+        @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+        async def whisper(interaction: discord.Interaction) -> None:
+            where = "dm" if interaction.guild_id is None else "guild"
+            await interaction.response.send_message(f"hi {interaction.user.name} in {where}")
+
+        @tree.context_menu(name="Recommend")
+        async def recommend(interaction: discord.Interaction, member: discord.Member) -> None:
+            await interaction.response.send_message(f"recommending to {member.display_name}", ephemeral=True)
+
+        @tree.context_menu(name="Quote")
+        async def quote(interaction: discord.Interaction, message: discord.Message) -> None:
+            await interaction.response.send_message(f"> {message.content}")
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.joined.append(guild.id)
+
+
+async def test_selects_and_deferred_update(fake: FakeDiscord) -> None:
+    g = fake.standard_guild()
+    bot = Bot()
+    await fake.run_bot(bot, wait_commands=True)
+    msg = await (await fake.slash(g.alice, g.general, "pick")).reply()
+    assert [s["custom_id"] for s in msg.selects()] == ["pick:film", "pick:user"]
+    h = await fake.select(g.alice, msg, "pick:film", ["her", "heat"])
+    assert (await h.reply()).content == "picked her, heat"
+    assert bot.view.picked == ["her", "heat"]
+    with pytest.raises(FakeDiscordUsageError):
+        await fake.select(g.alice, msg, "pick:film", ["alien"])
+    h2 = await fake.select(g.bob, msg, "pick:user", [g.alice, g.carol])
+    assert await h2.response() == 6
+    assert (await h2.reply()).content == "2 people"
+    assert bot.view.users == [g.alice.id, g.carol.id]
+    h3 = await fake.click(g.bob, msg, "Later")
+    fu = await h3.reply()
+    assert fu.content == "follow-up text" and fu.ephemeral and fu is not msg
+
+
+async def test_followups_edit_and_delete(fake: FakeDiscord) -> None:
+    g = fake.standard_guild()
+    bot = Bot()
+    await fake.run_bot(bot, wait_commands=True)
+    h = await fake.slash(g.alice, g.general, "edits")
+    await h.followup(1)
+    await fake.settle()
+    assert (await h.reply()).content == "first edited"
+    assert [m.content for m in h.followups] == ["second edited", "third"]
+    assert h.followups[1].deleted
+    assert [m.content for m in fake.bot_messages(g.general)] == ["first edited", "second edited"]
+    assert h.original is not None and [s["content"] for s in h.original.history] == ["first", "first edited"]
+
+
+async def test_context_menus_and_dm_interactions(fake: FakeDiscord) -> None:
+    g = fake.standard_guild()
+    bot = Bot()
+    await fake.run_bot(bot, wait_commands=True)
+    h = await fake.context_menu(g.alice, g.general, "Recommend", g.bob)
+    reply = await h.reply()
+    assert reply.content == "recommending to Bob" and reply.ephemeral
+    said = await fake.say(g.bob, g.general, "Heat is the best")
+    q = await (await fake.context_menu(g.alice, g.general, "Quote", said)).reply()
+    assert q.content == "> Heat is the best"
+    dm = await (await fake.slash(g.alice.user, fake.dm_channel(g.alice), "whisper")).reply()
+    assert dm.content == "hi alice in dm" and dm.guild_id is None
+    assert (await (await fake.slash(g.alice, g.general, "whisper")).reply()).content == "hi alice in guild"
+    with pytest.raises(FakeDiscordUsageError):
+        await fake.slash(g.alice.user, fake.dm_channel(g.alice), "pick")  # pick is guild_only()
+
+
+async def test_guild_created_after_connect(fake: FakeDiscord) -> None:
+    fake.standard_guild()
+    bot = Bot()
+    await fake.run_bot(bot, wait_commands=True)
+    second = fake.create_guild("Second Club")
+    await fake.settle()
+    assert second.id in bot.joined and bot.get_guild(second.id) is not None
+
+
+class Card(discord.ui.LayoutView):
+    def __init__(self) -> None:
+        super().__init__(timeout=60)
+        self.clicks = 0
+        container: discord.ui.Container[Card] = discord.ui.Container(
+            discord.ui.TextDisplay("## Her (2013)\nFriday 20:00")
+        )
+        row: discord.ui.ActionRow[Card] = discord.ui.ActionRow()
+        button: discord.ui.Button[Card] = discord.ui.Button(label="I'm in", custom_id="card:in")
+        button.callback = self.going  # type: ignore[method-assign]
+        row.add_item(button)
+        container.add_item(row)
+        self.add_item(container)
+
+    async def going(self, interaction: discord.Interaction) -> None:
+        self.clicks += 1
+        await interaction.response.send_message(f"{self.clicks} going", ephemeral=True)
+
+
+async def test_components_v2_layout(fake: FakeDiscord) -> None:
+    g = fake.standard_guild()
+    client = discord.Client(intents=discord.Intents.default())
+    await fake.run_bot(client)
+    ch = client.get_channel(g.general.id)
+    assert isinstance(ch, discord.TextChannel)
+    view = Card()
+    sent = await ch.send(view=view)
+    msg = fake.messages_by_id[sent.id]
+    assert "Her (2013)" in msg.text() and msg.content == ""
+    assert (await (await fake.click(g.alice, msg, "I'm in")).reply()).content == "1 going"
+    with pytest.raises(discord.HTTPException) as exc:
+        await sent.edit(content="not allowed with components v2")
+    assert exc.value.code == 50035
