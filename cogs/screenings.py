@@ -1,9 +1,387 @@
-"""Placeholder: the screenings feature is being built. Replaced by the feature's cog."""
+"""Screenings (watch parties): `/screening`, `/remind me`, `/rate`, `/ratings`, `/film info`.
+
+Hooks for other features: the bot dispatches custom events with the :class:`db.screenings.Screening`
+as it is after the change. Listen in another cog with ``@commands.Cog.listener()``:
+
+- ``on_screening_scheduled(screening)``: created and announced
+- ``on_screening_rescheduled(screening)``: moved (``screening.starts_at`` is the new start)
+- ``on_screening_cancelled(screening)``
+- ``on_screening_finished(screening)``: start + runtime has passed (fired once, by a scheduled post)
+
+Read screenings and ratings through ``db.screenings`` (``get_screening``, ``list_screenings``,
+``finished_screenings_for_film``, ``ratings_for_film``, ``verdicts``...). The scheduled posts of a
+screening all have keys starting with ``screening:<id>:`` (see ``cogs/screenings_service.py``).
+"""
 
 from __future__ import annotations
 
+import io
+import logging
+from datetime import timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
 from bot.app import FilmClubBot
+from bot.checks import is_moderator, moderator_only, require_guild
+from bot.domain import screenings as rules
+from bot.domain.films import resolve_film
+from bot.domain.ics import build_ics
+from bot.domain.offsets import parse_offsets
+from bot.domain.timeparse import parse_when
+from bot.errors import NotSetUp, UserError
+from bot.render import clip, escape, missing_permissions, ts_full
+from cogs.screenings_members import MemberCommands, catalogue_choices, screening_or_error
+from cogs.screenings_service import (
+    KIND_DISCUSSION,
+    KIND_FINISH,
+    KIND_PERSONAL,
+    KIND_REMINDER,
+    KIND_START,
+    ScreeningService,
+    personal_prefix,
+    prefix,
+)
+from cogs.screenings_views import (
+    RateButton,
+    RsvpButton,
+    info_embed,
+    list_embed,
+)
+from db import screenings as repo
+from db.screenings import Screening
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NEEDS = (
+    "view_channel", "send_messages", "embed_links", "read_message_history",
+    "create_public_threads", "send_messages_in_threads",
+)
+Interaction = discord.Interaction[FilmClubBot]
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class Screenings(MemberCommands):
+    def __init__(self, bot: FilmClubBot) -> None:
+        self.bot = bot
+        self.service = ScreeningService(bot)
+        sched = bot.scheduler
+        sched.register(KIND_REMINDER, self.service.on_reminder, grace=timedelta(minutes=30))
+        sched.register(KIND_PERSONAL, self.service.on_personal_reminder, grace=timedelta(minutes=30))
+        sched.register(KIND_START, self.service.on_start, grace=timedelta(hours=1))
+        sched.register(KIND_FINISH, self.service.on_finish, grace=timedelta(days=30))
+        sched.register(KIND_DISCUSSION, self.service.on_discussion, grace=timedelta(days=2))
+        self._parsers: dict[str, Any] = {}
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RsvpButton, RateButton)
+        self._hook_event_interest()
+
+    async def cog_unload(self) -> None:
+        self.service.close()
+        self.bot.remove_dynamic_items(RsvpButton, RateButton)
+        parsers = self.bot._connection.parsers
+        for name, original in self._parsers.items():
+            parsers[name] = original
+
+    # ------------------------------------------------------------------ event interest
+    def _hook_event_interest(self) -> None:
+        """Hear "Interested" on native events even when the member is not cached.
+
+        discord.py 2.7 only dispatches ``scheduled_event_user_add`` when the user is in its cache (no
+        members intent here), so we wrap the two gateway parsers and dispatch our own raw event.
+        """
+        parsers = self.bot._connection.parsers
+        for name, added in (("GUILD_SCHEDULED_EVENT_USER_ADD", True), ("GUILD_SCHEDULED_EVENT_USER_REMOVE", False)):
+            original = parsers.get(name)
+            self._parsers[name] = original
+
+            def parser(data: Any, original: Any = original, added: bool = added) -> None:
+                if original is not None:
+                    original(data)
+                self.bot.dispatch(
+                    "screening_event_interest", int(data["guild_scheduled_event_id"]), int(data["user_id"]), added
+                )
+
+            parsers[name] = parser
+
+    @commands.Cog.listener()
+    async def on_screening_event_interest(self, event_id: int, user_id: int, added: bool) -> None:
+        s = await repo.get_by_event(self.bot.store, event_id)
+        if s is None or s.status != repo.SCHEDULED:
+            return
+        if added:
+            changed = await repo.add_interest(self.bot.store, s.id, user_id, self.bot.now_ts())
+        else:
+            changed = await repo.remove_interest(self.bot.store, s.id, user_id)
+        if changed:
+            self.service.request_refresh(s.id)
+
+    # ------------------------------------------------------------------ buttons
+    async def handle_rsvp(self, interaction: Interaction, screening_id: int, answer: str) -> None:
+        guild_id = require_guild(interaction)
+        answer = rules.check_answer(answer)
+        s = await screening_or_error(self.bot, guild_id, screening_id)
+        if s.status == repo.CANCELLED:
+            raise UserError(f"**{s.label}** was cancelled, so there's nothing to answer.")
+        if s.status != repo.SCHEDULED:
+            raise UserError(f"**{s.label}** has already started, so RSVPs are closed.")
+        uid = interaction.user.id
+        async with self.bot.store.transaction() as tx:
+            before = await repo.set_rsvp(tx, s.id, uid, answer, self.bot.now_ts())
+            if before == "going" and answer != "going":
+                await self.bot.scheduler.cancel_prefix(guild_id, personal_prefix(s.id, uid), db=tx)
+            if answer == "going" and before != "going":
+                pref = await repo.get_reminder_pref(tx, guild_id, uid)
+                await self.service.queue_personal(tx, s, uid, pref)
+        label = rules.ANSWER_LABELS[answer]
+        if before == answer:
+            text = f"You're already down as **{label}** for **{escape(s.label)}**."
+        elif before is None:
+            text = f"Got it: **{label}** for **{escape(s.label)}**, {ts_full(s.starts_at)}."
+        else:
+            text = f"Changed from {rules.ANSWER_LABELS[before]} to **{label}** for **{escape(s.label)}**."
+        if answer == "going" and before != "going":
+            text += " I'll remind you before it starts (`/remind me` to choose when)."
+        await interaction.response.send_message(text, ephemeral=True)
+        if before != answer:
+            self.service.request_refresh(s.id)
+
+    # ------------------------------------------------------------------ /screening
+    screening = app_commands.Group(name="screening", description="Watch parties", guild_only=True)
+
+    @screening.command(name="schedule", description="Moderators: schedule a watch party and announce it")
+    @app_commands.describe(
+        film="The film (pick from the list, or type a title and give its year)",
+        when="When it starts, e.g. `fri 8pm`, `tomorrow 20:00`, `2026-03-06 19:30`",
+        year="The film's year, for films not in the catalogue",
+        runtime="Runtime in minutes (taken from the catalogue when left out)",
+        where="Where you watch (shown on the announcement and the Discord event)",
+        voice_channel="A voice or stage channel: the Discord event happens there",
+        notes="Anything else people should know",
+        discussion_after="How long after the end the discussion thread opens (default 12h)",
+    )
+    @moderator_only()
+    async def schedule(
+        self,
+        interaction: Interaction,
+        film: str,
+        when: str,
+        year: app_commands.Range[int, 1870, 2100] | None = None,
+        runtime: app_commands.Range[int, 1, 1440] | None = None,
+        where: app_commands.Range[str, 1, 100] | None = None,
+        voice_channel: discord.VoiceChannel | discord.StageChannel | None = None,
+        notes: app_commands.Range[str, 1, 1000] | None = None,
+        discussion_after: str | None = None,
+    ) -> None:
+        guild_id = require_guild(interaction)
+        guild = interaction.guild
+        assert guild is not None
+        settings = await self.bot.settings.get(guild_id)
+        if settings.screenings_channel_id is None:
+            raise NotSetUp("screenings channel", "screenings")
+        channel = guild.get_channel(settings.screenings_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise UserError("I can't find the screenings channel any more. A moderator can set one with "
+                            "`/filmclub setup screenings:`.")
+        lacking = missing_permissions(channel.permissions_for(guild.me), CHANNEL_NEEDS)
+        if lacking:
+            raise UserError(
+                f"I can't announce screenings in {channel.mention}: I'm missing {', '.join(lacking)}. "
+                "Grant those to my role there, then try again. Nothing was scheduled."
+            )
+        chosen = resolve_film(film, year, runtime)
+        minutes = rules.check_runtime(runtime or chosen.runtime or rules.DEFAULT_RUNTIME)
+        start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
+        delay = rules.DEFAULT_DISCUSSION_DELAY
+        if discussion_after is not None:
+            offsets = parse_offsets(discussion_after)
+            if len(offsets) != 1:
+                raise UserError("Give one delay for the discussion, like `12h` or `1d`.")
+            delay = offsets[0]
+        starts_at = int(start.timestamp())
+        clashes = await repo.overlapping(
+            self.bot.store, guild_id, channel.id, starts_at, starts_at + minutes * 60
+        )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        s = await repo.create_screening(
+            self.bot.store, guild_id=guild_id, film_key=chosen.key, title=chosen.title, year=chosen.year,
+            runtime=minutes, starts_at=starts_at, channel_id=channel.id, created_by=interaction.user.id,
+            now=self.bot.now_ts(), location=where, voice_channel_id=voice_channel.id if voice_channel else None,
+            notes=notes, discussion_delay=int(delay.total_seconds()),
+        )
+        embed, view = await self.service.render(s)
+        assert view is not None
+        try:
+            message = await channel.send(embed=embed, view=view)
+        except discord.HTTPException:
+            await repo.delete_screening(self.bot.store, s.id)
+            raise
+        await repo.set_message(self.bot.store, s.id, message.id, self.bot.now_ts())
+        s = await screening_or_error(self.bot, guild_id, s.id)
+        event_id, problem = await self.service.create_event(guild, s, voice_channel)
+        async with self.bot.store.transaction() as tx:
+            await self.service.queue_all(tx, s, settings.reminder_offsets)
+        s = await screening_or_error(self.bot, guild_id, s.id)
+        self.bot.dispatch("screening_scheduled", s)
+        lines = [
+            f"Scheduled **{escape(s.label)}** (screening #{s.id}) for {ts_full(s.starts_at)} in {channel.mention}."
+        ]
+        if event_id is not None:
+            lines.append("The Discord event is up too.")
+        if problem:
+            lines.append(f"⚠️ {problem}")
+        for other in clashes:
+            lines.append(
+                f"⚠️ Heads-up: **{escape(other.label)}** (#{other.id}) is also on in {channel.mention} at "
+                f"{ts_full(other.starts_at)}. Both are scheduled; cancel one if that was a mistake."
+            )
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
+
+    @schedule.autocomplete("film")
+    async def _schedule_film_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return catalogue_choices(current)
+
+    @screening.command(name="list", description="Upcoming screenings")
+    async def list_(self, interaction: Interaction) -> None:
+        guild_id = require_guild(interaction)
+        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=20)
+        items = [(s, await self.service.counts(s.id)) for s in upcoming]
+        await interaction.response.send_message(embed=list_embed(items), ephemeral=True)
+
+    @screening.command(name="info", description="Details of a screening (moderators also see who's coming)")
+    @app_commands.describe(id="The screening's number (start typing for a list)")
+    async def info(self, interaction: Interaction, id: app_commands.Range[int, 1]) -> None:
+        guild_id = require_guild(interaction)
+        s = await screening_or_error(self.bot, guild_id, id)
+        lists = raters = None
+        if await is_moderator(interaction):
+            lists = await self.service.lists(s.id)
+            if s.status == repo.FINISHED:
+                raters = await repo.ratings_for_film(self.bot.store, guild_id, s.film_key)
+        embed = info_embed(s, await self.service.counts(s.id), lists=lists, raters=raters)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @screening.command(name="cancel", description="Moderators: cancel a screening and its reminders")
+    @app_commands.describe(id="The screening's number", reason="Told to everyone who said Going")
+    @moderator_only()
+    async def cancel(
+        self, interaction: Interaction, id: app_commands.Range[int, 1],
+        reason: app_commands.Range[str, 1, 300] | None = None,
+    ) -> None:
+        guild_id = require_guild(interaction)
+        s = await screening_or_error(self.bot, guild_id, id)
+        if s.status == repo.CANCELLED:
+            raise UserError(f"Screening #{id} is already cancelled.")
+        if s.status == repo.FINISHED:
+            raise UserError(f"Screening #{id} has already finished; there's nothing to cancel.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self.bot.store.transaction() as tx:
+            await repo.mark_cancelled(tx, s.id, reason, self.bot.now_ts())
+            dropped = await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
+        s = await screening_or_error(self.bot, guild_id, id)
+        await self.service.refresh_now(s.id)
+        await self.service.set_event_status(s, discord.EventStatus.cancelled)
+        going = await repo.going_members(self.bot.store, s.id)
+        why = f" Reason: {escape(reason)}" if reason else ""
+        text = f"❌ **{escape(s.label)}** on {ts_full(s.starts_at)} is cancelled.{why}"
+        told = await self._tell_going(s, text, going)
+        self.bot.dispatch("screening_cancelled", s)
+        await interaction.followup.send(
+            f"Cancelled **{escape(s.label)}** (#{s.id}); dropped {plural(len(dropped), 'pending post')}"
+            + (f" and told {plural(len(going), 'member')} who said Going." if told else "."),
+            ephemeral=True,
+        )
+
+    @screening.command(name="reschedule", description="Moderators: move a screening to another time")
+    @app_commands.describe(id="The screening's number", when="The new start, e.g. `sat 8pm`")
+    @moderator_only()
+    async def reschedule(self, interaction: Interaction, id: app_commands.Range[int, 1], when: str) -> None:
+        guild_id = require_guild(interaction)
+        s = await screening_or_error(self.bot, guild_id, id)
+        if s.status == repo.CANCELLED:
+            raise UserError(f"Screening #{id} was cancelled; schedule a new one with `/screening schedule`.")
+        if s.status != repo.SCHEDULED:
+            raise UserError(f"Screening #{id} has already started, so it can't be moved.")
+        settings = await self.bot.settings.get(guild_id)
+        start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
+        starts_at = int(start.timestamp())
+        if starts_at == s.starts_at:
+            raise UserError(f"Screening #{id} already starts at {ts_full(starts_at)}.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        old = s.starts_at
+        async with self.bot.store.transaction() as tx:
+            await repo.reschedule(tx, s.id, starts_at, self.bot.now_ts())
+            await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
+            moved = await repo.get_screening(tx, s.id)
+            assert moved is not None
+            await self.service.queue_all(tx, moved, settings.reminder_offsets)
+        s = moved
+        await self.service.refresh_now(s.id)
+        problem = await self.service.move_event(s)
+        going = await repo.going_members(self.bot.store, s.id)
+        await self._tell_going(
+            s, f"🔁 **{escape(s.label)}** has moved: it now starts {ts_full(s.starts_at)} (was {ts_full(old)}).", going
+        )
+        self.bot.dispatch("screening_rescheduled", s)
+        text = f"Moved **{escape(s.label)}** (#{s.id}) to {ts_full(s.starts_at)}; reminders follow it."
+        await interaction.followup.send(text + (f"\n⚠️ {problem}" if problem else ""), ephemeral=True)
+
+    async def _tell_going(self, s: Screening, text: str, going: list[int]) -> bool:
+        """One message in the screenings channel, pinging exactly the members who said Going."""
+        if not going:
+            return False
+        link = f"\n{s.jump_url}" if s.jump_url else ""
+        try:
+            await self.service.send_pings(s.channel_id, text + link, going, guild_id=s.guild_id)
+        except discord.HTTPException as exc:
+            log.warning("could not tell going members of screening %s: %s", s.id, exc)
+            return False
+        return True
+
+    @screening.command(name="ics", description="Get a calendar file (.ics) for a screening")
+    @app_commands.describe(id="The screening's number")
+    async def ics(self, interaction: Interaction, id: app_commands.Range[int, 1]) -> None:
+        guild_id = require_guild(interaction)
+        s = await screening_or_error(self.bot, guild_id, id)
+        if s.status == repo.CANCELLED:
+            raise UserError(f"Screening #{id} was cancelled, so there's nothing to put in your calendar.")
+        film = self.service.film_for(s)
+        description = "\n\n".join(
+            x for x in ((film.premise if film else None), s.notes, s.jump_url and f"RSVP: {s.jump_url}") if x
+        )
+        voice = self.bot.get_channel(s.voice_channel_id or 0)
+        where = s.location or (f"#{voice.name}" if isinstance(voice, discord.abc.GuildChannel) else None)
+        data = build_ics(
+            uid=f"screening-{s.id}-{s.guild_id}@filmclub", title=f"Watch party: {s.label}", start=s.start,
+            end=s.end, stamp=self.bot.clock.now(), description=description or None, location=where,
+            url=s.jump_url, sequence=max(0, s.updated_at - s.created_at),
+        )
+        file = discord.File(io.BytesIO(data), filename=f"screening-{s.id}.ics")
+        await interaction.response.send_message(
+            f"📅 **{escape(s.label)}**, {ts_full(s.starts_at)}: open the file to add it to your calendar.",
+            file=file, ephemeral=True,
+        )
+
+    @info.autocomplete("id")
+    @cancel.autocomplete("id")
+    @reschedule.autocomplete("id")
+    @ics.autocomplete("id")
+    async def _id_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        items = await repo.list_upcoming(self.bot.store, interaction.guild_id, limit=25)
+        needle = current.strip().lower().lstrip("#")
+        return [
+            app_commands.Choice(name=clip(f"#{s.id} {s.label}, {s.start:%Y-%m-%d %H:%M} UTC", 100), value=s.id)
+            for s in items if not needle or needle in str(s.id) or needle in s.title.lower()
+        ][:25]
 
 
 async def setup(bot: FilmClubBot) -> None:
-    return None
+    await bot.add_cog(Screenings(bot))

@@ -1,0 +1,248 @@
+"""Screenings: embeds and persistent buttons (RSVP, rating). Discord rendering only, no SQL.
+
+Buttons are ``DynamicItem``s whose state lives in the custom_id, so they keep working after a
+restart without any view being re-created:
+- ``rsvp:<screening id>:<going|maybe|cant>`` on the announcement
+- ``rate:<screening id>:<1-5>`` on the next-day rating prompt
+The callbacks hand over to the ``Screenings`` cog (``handle_rsvp`` / ``handle_rate_button``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.domain.films import Film
+from bot.domain.screenings import ANSWER_LABELS, RatingSummary, RsvpCounts, RsvpLists, distribution_bar, thumbs_text
+from bot.handlers import guarded
+from bot.render import CLUB_COLOUR, ERROR_COLOUR, clip, escape, ts, ts_full
+from db.screenings import CANCELLED, FINISHED, LIVE, Rating, Screening
+
+if TYPE_CHECKING:
+    from cogs.screenings import Screenings
+
+ANSWER_STYLE: dict[str, tuple[discord.ButtonStyle, str]] = {
+    "going": (discord.ButtonStyle.success, "✅"),
+    "maybe": (discord.ButtonStyle.secondary, "🤔"),
+    "cant": (discord.ButtonStyle.danger, "❌"),
+}
+
+
+def _cog(interaction: discord.Interaction[Any]) -> Screenings:
+    cog = interaction.client.get_cog("Screenings")
+    if cog is None:  # pragma: no cover - the cog is always loaded with its buttons
+        raise RuntimeError("screenings cog not loaded")
+    return cog  # type: ignore[return-value]
+
+
+class RsvpButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"rsvp:(?P<sid>\d+):(?P<answer>going|maybe|cant)",
+):
+    def __init__(self, screening_id: int, answer: str) -> None:
+        style, emoji = ANSWER_STYLE[answer]
+        super().__init__(
+            discord.ui.Button(
+                label=ANSWER_LABELS[answer], style=style, emoji=emoji, custom_id=f"rsvp:{screening_id}:{answer}"
+            )
+        )
+        self.screening_id = screening_id
+        self.answer = answer
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RsvpButton:
+        return cls(int(match["sid"]), match["answer"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await _cog(interaction).handle_rsvp(interaction, self.screening_id, self.answer)
+
+
+class RateButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"rate:(?P<sid>\d+):(?P<thumbs>[1-5])",
+):
+    def __init__(self, screening_id: int, thumbs: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=f"{thumbs} 👍",
+                style=discord.ButtonStyle.primary if thumbs >= 4 else discord.ButtonStyle.secondary,
+                custom_id=f"rate:{screening_id}:{thumbs}",
+            )
+        )
+        self.screening_id = screening_id
+        self.thumbs = thumbs
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RateButton:
+        return cls(int(match["sid"]), int(match["thumbs"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await _cog(interaction).handle_rate_button(interaction, self.screening_id, self.thumbs)
+
+
+def rsvp_view(screening_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in ANSWER_LABELS:
+        view.add_item(RsvpButton(screening_id, answer))
+    return view
+
+
+def rating_view(screening_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for thumbs in range(1, 6):
+        view.add_item(RateButton(screening_id, thumbs))
+    return view
+
+
+# --------------------------------------------------------------------------- text
+
+
+def where_text(s: Screening) -> str:
+    parts = []
+    if s.voice_channel_id:
+        parts.append(f"<#{s.voice_channel_id}>")
+    if s.location:
+        parts.append(escape(s.location))
+    return " · ".join(parts) or "To be announced"
+
+
+def counts_text(counts: RsvpCounts) -> str:
+    maybe = f"🤔 Maybe: **{counts.maybe}**"
+    if counts.interested:
+        maybe += f" (incl. {counts.interested} interested on the event)"
+    return f"✅ Going: **{counts.going}** · {maybe} · ❌ Can't: **{counts.cant}**"
+
+
+def announcement_embed(s: Screening, counts: RsvpCounts, film: Film | None = None) -> discord.Embed:
+    status_line = {
+        LIVE: "🍿 **Now showing!**",
+        FINISHED: "🎞️ This screening has finished. Thanks for watching!",
+        CANCELLED: "❌ **Cancelled.**" + (f" {escape(clip(s.cancel_reason, 300))}" if s.cancel_reason else ""),
+    }.get(s.status)
+    title = f"🎬 {s.label}"
+    embed = discord.Embed(
+        title=clip(f"~~{title}~~" if s.status == CANCELLED else title, 256),
+        colour=ERROR_COLOUR if s.status == CANCELLED else CLUB_COLOUR,
+    )
+    lines = []
+    if status_line:
+        lines.append(status_line)
+    if film is not None and film.premise:
+        lines.append(clip(film.premise, 600))
+    if lines:
+        embed.description = "\n\n".join(lines)
+    embed.add_field(name="Starts", value=ts_full(s.starts_at), inline=False)
+    embed.add_field(name="Runtime", value=f"{s.runtime} min (ends about {ts(s.ends_at, 't')})")
+    embed.add_field(name="Where", value=clip(where_text(s), 1024))
+    if s.notes:
+        embed.add_field(name="Notes", value=clip(escape(s.notes), 1024), inline=False)
+    if s.status != CANCELLED:
+        embed.add_field(name="RSVPs", value=counts_text(counts), inline=False)
+    embed.set_footer(text=f"Screening #{s.id} · /screening ics {s.id} adds it to your calendar")
+    return embed
+
+
+def mention_list(user_ids: Sequence[int], limit: int = 1000) -> str:
+    return clip(", ".join(f"<@{uid}>" for uid in user_ids), limit) if user_ids else "nobody"
+
+
+def info_embed(
+    s: Screening, counts: RsvpCounts, *, lists: RsvpLists | None, raters: Sequence[Rating] | None
+) -> discord.Embed:
+    embed = announcement_embed(s, counts)
+    embed.add_field(name="Status", value=s.status.capitalize())
+    if s.jump_url:
+        embed.add_field(name="Announcement", value=f"[Jump]({s.jump_url})")
+    if s.thread_id:
+        embed.add_field(name="Thread", value=f"<#{s.thread_id}>")
+    if lists is not None:
+        embed.add_field(name=f"Going ({len(lists.going)})", value=mention_list(lists.going), inline=False)
+        embed.add_field(name=f"Maybe ({len(lists.maybe)})", value=mention_list(lists.maybe), inline=False)
+        embed.add_field(name=f"Can't ({len(lists.cant)})", value=mention_list(lists.cant), inline=False)
+    if raters is not None:
+        text = ", ".join(f"<@{r.user_id}> {thumbs_text(r.thumbs)}" for r in raters) or "nobody yet"
+        embed.add_field(name=f"Rated ({len(raters)})", value=clip(text, 1024), inline=False)
+    return embed
+
+
+def list_embed(items: Sequence[tuple[Screening, RsvpCounts]]) -> discord.Embed:
+    embed = discord.Embed(title="Upcoming screenings", colour=CLUB_COLOUR)
+    if not items:
+        embed.description = "Nothing scheduled yet. Moderators can add one with `/screening schedule`."
+        return embed
+    lines = []
+    for s, c in items:
+        live = " · 🍿 now showing" if s.status == LIVE else ""
+        lines.append(
+            f"`#{s.id}` **{escape(s.label)}** · {ts_full(s.starts_at)}{live}\n"
+            f"  ✅ {c.going} · 🤔 {c.maybe} · ❌ {c.cant}"
+        )
+    embed.description = clip("\n".join(lines), 4000)
+    embed.set_footer(text="Details: /screening info id")
+    return embed
+
+
+def film_card(film: Film) -> discord.Embed:
+    embed = discord.Embed(title=clip(f"{film.title} ({film.year})", 256), colour=CLUB_COLOUR)
+    if film.premise:
+        embed.description = film.premise
+    embed.add_field(name="Year", value=str(film.year))
+    embed.add_field(name="Runtime", value=f"{film.runtime} min" if film.runtime else "unknown")
+    embed.add_field(name="Director", value=film.director or "unknown")
+    if film.best_picture == "winner":
+        bp = f"🏆 Won Best Picture ({film.ceremony} ceremony)"
+    elif film.best_picture == "nominee":
+        bp = f"Nominated for Best Picture ({film.ceremony} ceremony)"
+    else:
+        bp = "Not a Best Picture nominee"
+    embed.add_field(name="Best Picture", value=bp, inline=False)
+    return embed
+
+
+def board_embed(rows: Sequence[tuple[str, RatingSummary]], title: str = "Ratings board") -> discord.Embed:
+    embed = discord.Embed(title=title, colour=CLUB_COLOUR)
+    if not rows:
+        embed.description = "No ratings yet. After a screening, rate it with the buttons or `/rate`."
+        return embed
+    lines = [
+        f"**{escape(label)}**: {summary.average_text} avg from {summary.count} "
+        f"rating{'s' if summary.count != 1 else ''}\n  {distribution_bar(summary)}"
+        for label, summary in rows
+    ]
+    embed.description = clip("\n".join(lines), 4000)
+    return embed
+
+
+def film_board_embed(label: str, summary: RatingSummary, ratings: Sequence[Rating]) -> discord.Embed:
+    embed = board_embed([(label, summary)], title=f"Ratings: {label}")
+    reviews = [r for r in ratings if r.review]
+    if reviews:
+        text = "\n".join(
+            f"<@{r.user_id}> {thumbs_text(r.thumbs)}: {escape(clip(r.review or '', 200))}" for r in reviews
+        )
+        embed.add_field(name="Reviews", value=clip(text, 1024), inline=False)
+    return embed
+
+
+def mine_embed(ratings: Sequence[Rating]) -> discord.Embed:
+    embed = discord.Embed(title="Your ratings", colour=CLUB_COLOUR)
+    if not ratings:
+        embed.description = "You haven't rated anything yet. After a screening, use the buttons or `/rate`."
+        return embed
+    lines = []
+    for r in ratings:
+        line = f"**{escape(r.label)}**: {thumbs_text(r.thumbs)} ({r.thumbs}/5)"
+        if r.review:
+            line += f"\n  “{escape(clip(r.review, 150))}”"
+        lines.append(line)
+    embed.description = clip("\n".join(lines), 4000)
+    return embed

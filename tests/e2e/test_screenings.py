@@ -1,0 +1,550 @@
+"""Screenings end to end, through the fake Discord, in fake time.
+
+The fake clock starts on Monday 2026-01-05 12:00 UTC; the server's time zone is UTC, so
+"tomorrow 8pm" is Tuesday 2026-01-06 20:00 UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from icalendar import Calendar
+
+from bot.app import FilmClubBot
+from db import scheduled_posts as posts_repo
+from db import screenings as repo
+from db.screenings import Screening
+from tests.e2e.conftest import Club
+from tests.fakediscord.clock import FakeClock
+from tests.fakediscord.models import Message
+from tests.fakediscord.permissions import P
+from tests.fakediscord.server import FakeDiscord, StandardGuild
+
+START = datetime(2026, 1, 6, 20, 0, tzinfo=UTC)  # "tomorrow 8pm"
+HER_RUNTIME = 126
+
+
+@dataclass
+class Screen:
+    """The lead's ``Club`` plus helpers for screenings, and a record of the screening hooks fired."""
+
+    club: Club
+    finished: list[Screening] = field(default_factory=list)
+    events: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def fake(self) -> FakeDiscord:
+        return self.club.fake
+
+    @property
+    def clock(self) -> FakeClock:
+        return self.club.clock
+
+    @property
+    def g(self) -> StandardGuild:
+        return self.club.g
+
+    @property
+    def bot(self) -> FilmClubBot:
+        return self.club.bot
+
+    def listen(self) -> None:
+        for name in ("scheduled", "rescheduled", "cancelled", "finished"):
+            self.bot.add_listener(self._recorder(name), f"on_screening_{name}")
+
+    def _recorder(self, name: str) -> Any:
+        async def record(screening: Screening) -> None:
+            self.events.append((name, screening.id))
+            if name == "finished":
+                self.finished.append(screening)
+
+        return record
+
+    async def restart(self) -> None:
+        """Close the bot and start a new FilmClubBot on the same database file against the same fake."""
+        await self.club.restart()
+        self.listen()
+
+    async def slash(self, who: Any, command: str, **options: Any) -> Message:
+        handle = await self.fake.slash(who, self.g.general, command, **options)
+        return await handle.reply()
+
+    async def click(self, who: Any, message: Message, key: str) -> Message:
+        handle = await self.fake.click(who, message, key)
+        return await handle.reply()
+
+    def announcements(self) -> list[Message]:
+        return [
+            m for m in self.fake.bot_messages(self.g.screenings)
+            if m.embeds and (m.embeds[0].get("title") or "").startswith(("🎬", "~~🎬"))
+        ]
+
+    def event(self) -> Any:
+        events = [e for e in self.g.guild.scheduled_events.values() if not e.deleted]
+        assert len(events) == 1, events
+        return events[0]
+
+    async def screening(self, sid: int = 1) -> Screening:
+        s = await repo.get_screening(self.bot.store, sid)
+        assert s is not None
+        return s
+
+    def public_bot_messages(self) -> list[Message]:
+        return [m for m in self.fake.all_messages() if m.author.id == self.fake.bot_user.id and not m.ephemeral]
+
+
+@pytest.fixture
+async def screen(club: Club) -> Screen:
+    await club.bot.settings.update(club.guild_id, club.bot.now_ts(), reminder_offsets="1d,1h")
+    s = Screen(club)
+    s.listen()
+    return s
+
+
+async def schedule_her(c: Screen, **extra: Any) -> Message:
+    reply = await c.slash(c.g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm", **extra)
+    assert reply.ephemeral
+    return reply
+
+
+def pinged_messages(c: Screen) -> list[Message]:
+    return [m for m in c.public_bot_messages() if m.pings_anyone]
+
+
+def thread_messages(c: Screen, thread_id: int) -> list[Message]:
+    return [m for m in c.fake.bot_messages(thread_id)]
+
+
+# --------------------------------------------------------------------------- the whole lifecycle
+
+
+async def test_full_lifecycle_with_restart(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    reply = await schedule_her(c)
+    assert "Scheduled **Her (2013)**" in reply.content and "Discord event is up" in reply.content
+
+    # The announcement: film, runtime, start as Discord timestamps, counts, three persistent buttons.
+    [ann] = c.announcements()
+    embed = ann.embeds[0]
+    assert embed["title"] == "🎬 Her (2013)"
+    text = ann.text()
+    assert f"<t:{int(START.timestamp())}:F>" in text and "126 min" in text
+    assert [b["custom_id"] for b in ann.buttons()] == ["rsvp:1:going", "rsvp:1:maybe", "rsvp:1:cant"]
+    assert not ann.pings_anyone
+
+    # The native event: external (no voice channel), ends at start + runtime, links the announcement.
+    event = c.event()
+    assert event.entity_type == 3 and event.status == 1
+    assert event.scheduled_start_time == START
+    assert event.scheduled_end_time == START + timedelta(minutes=HER_RUNTIME)
+    assert str(ann.id) in (event.description or "")
+    assert (await c.screening()).event_id == event.id
+
+    # Three members answer, one changes their mind, one marks Interested on the event.
+    for who, label in ((g.alice, "Going"), (g.bob, "Going"), (g.carol, "Maybe")):
+        r = await c.click(who, ann, label)
+        assert r.ephemeral and "Her (2013)" in r.content
+    changed = await c.click(g.bob, ann, "Can't")
+    assert changed.ephemeral and "Changed from Going to **Can't**" in changed.content
+    await fake.event_interest(g.owner, event)
+    # Coalesced: nothing edited before the debounce has passed on the bot's clock.
+    assert len(ann.history) == 1
+    await c.clock.advance(3)
+    assert len(ann.history) == 2  # one edit for four clicks and an "Interested"
+    counts = ann.text()
+    assert "Going: **1**" in counts and "Maybe: **2**" in counts and "Can't: **1**" in counts
+    assert "1 interested on the event" in counts
+
+    # A restart in the middle: the old buttons keep working.
+    await c.restart()
+    r = await c.click(g.admin, ann, "Going")
+    assert r.ephemeral and "Going" in r.content
+    await c.clock.advance(3)
+    assert "Going: **2**" in ann.text()
+
+    # Reminders (1d and 1h before) ping exactly the members who are Going, in the announcement's thread.
+    await c.clock.advance_to(START - timedelta(days=1) + timedelta(seconds=1))
+    reminders = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert len(reminders) == 1
+    first = reminders[0]
+    assert first.pinged_user_ids == {g.alice.user.id, g.admin.user.id}
+    assert not first.pinged_role_ids and not first.pings_everyone
+    thread_id = (await c.screening()).thread_id
+    assert thread_id == ann.id and first.channel_id == thread_id
+
+    await c.restart()  # another restart between reminders: nothing is sent twice
+    await c.clock.advance_to(START - timedelta(hours=1) + timedelta(seconds=1))
+    reminders = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert len(reminders) == 2
+    assert reminders[1].pinged_user_ids == {g.alice.user.id, g.admin.user.id}
+
+    # Now showing: a post, the event goes ACTIVE, the RSVP buttons go away.
+    await c.clock.advance_to(START + timedelta(seconds=1))
+    now_showing = [m for m in c.fake.bot_messages(g.screenings) if "Now showing" in m.content]
+    assert len(now_showing) == 1 and not now_showing[0].pings_anyone
+    assert c.event().status == 2
+    assert ann.buttons() == [] and "Now showing" in ann.text()
+
+    # The end: marked finished, event COMPLETED, hook fired once.
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, seconds=1))
+    assert (await c.screening()).status == "finished"
+    assert c.event().status == 3
+    assert [s.id for s in c.finished] == [1]
+
+    # The next day: the thread becomes the discussion, with a rating prompt.
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, hours=12, seconds=1))
+    thread = fake.get_channel(thread_id)
+    assert thread.name == "Her: what did we think?"
+    [prompt] = [m for m in fake.bot_messages(thread_id) if "what did we think" in m.content]
+    assert [b["custom_id"] for b in prompt.buttons()] == [f"rate:1:{n}" for n in range(1, 6)]
+
+    # Ratings by button (changeable) and by command.
+    r = await c.click(g.alice, prompt, "rate:1:4")
+    assert r.ephemeral and "(4/5)" in r.content
+    r = await c.click(g.alice, prompt, "rate:1:5")
+    assert "now give" in r.content and "(5/5)" in r.content
+    r = await c.slash(g.bob, "rate", film="her-2013", thumbs=2, review="Lovely, but slow.")
+    assert r.ephemeral and "(2/5)" in r.content and "Lovely, but slow." in r.content
+    ratings = await repo.ratings_for_film(c.bot.store, g.guild.id, "her-2013")
+    assert sorted((x.user_id, x.thumbs) for x in ratings) == sorted([(g.alice.user.id, 5), (g.bob.user.id, 2)])
+
+    board = await c.slash(g.carol, "ratings board")
+    assert not board.ephemeral
+    assert "Her (2013)" in board.text() and "3.5 avg from 2 ratings" in board.text()
+    [png] = board.attachments
+    assert png.filename == "ratings.png" and png.data.startswith(b"\x89PNG")
+    assert board.embeds[0]["image"]["url"] == "attachment://ratings.png"
+
+    mine = await c.slash(g.alice, "ratings mine")
+    assert mine.ephemeral and "Her (2013)" in mine.text() and "(5/5)" in mine.text()
+
+    # Nothing was sent twice across the restarts, and nothing ever pinged a role or everyone.
+    assert len([m for m in c.public_bot_messages() if m.content.startswith("⏰")]) == 2
+    assert len([m for m in c.public_bot_messages() if "Now showing" in m.content]) == 1
+    assert len([m for m in c.public_bot_messages() if "what did we think" in m.content]) == 1
+    assert all(not m.pinged_role_ids and not m.pings_everyone for m in c.public_bot_messages())
+    assert [name for name, _ in c.events].count("finished") == 1
+
+
+async def test_burst_of_clicks_is_coalesced(screen: Screen) -> None:
+    c = screen
+    await schedule_her(c)
+    [ann] = c.announcements()
+    members = [c.fake.add_member(c.g.guild, f"fan{i}", [c.g.member_role]) for i in range(30)]
+    for i, m in enumerate(members):
+        await c.fake.click(m, ann, "Going" if i % 3 else "Maybe")
+    await c.fake.settle()
+    await c.clock.advance(1)
+    assert len(ann.history) <= 2
+    await c.clock.advance(2)
+    await c.clock.advance(2)
+    assert len(ann.history) <= 3  # at most one edit per 2 s of bot clock
+    assert "Going: **20**" in ann.text() and "Maybe: **10**" in ann.text()
+    edits = c.fake.calls("PATCH", rf"/channels/{c.g.screenings.id}/messages/{ann.id}$")
+    assert 1 <= len(edits) <= 2
+
+
+# --------------------------------------------------------------------------- cancel and reschedule
+
+
+async def test_cancel_removes_every_pending_post(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.click(g.bob, ann, "Maybe")
+    await c.slash(g.carol, "remind me", offsets="10m", via="dm")
+    await c.click(g.carol, ann, "Going")
+    pending = await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:")
+    assert len(pending) >= 5
+
+    reply = await c.slash(g.admin, "screening cancel", id=1, reason="Projector broke")
+    assert reply.ephemeral and "Cancelled **Her (2013)**" in reply.content
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:") == []
+    assert ann.buttons() == [] and "Cancelled" in ann.text() and "Projector broke" in ann.text()
+    assert c.event().status == 4
+    told = [m for m in c.public_bot_messages() if "is cancelled" in m.content]
+    assert len(told) == 1 and told[0].pinged_user_ids == {g.alice.user.id, g.carol.user.id}
+    assert [name for name, _ in c.events] == ["scheduled", "cancelled"]
+
+    before = len(c.public_bot_messages())
+    await c.clock.advance_to(START + timedelta(days=2))
+    assert len(c.public_bot_messages()) == before  # no reminder, no Now showing, no discussion
+    assert c.fake.bot_messages(c.fake.dm_channel(g.carol)) == []
+
+    again = await c.slash(g.admin, "screening cancel", id=1)
+    assert again.ephemeral and "already cancelled" in again.content
+    refused = await c.slash(g.admin, "screening reschedule", id=1, when="sat 8pm")
+    assert refused.ephemeral and "was cancelled" in refused.content
+    assert (await c.screening()).starts_at == int(START.timestamp())
+
+
+async def test_reschedule_moves_event_and_reminders(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    new_start = datetime(2026, 1, 9, 19, 30, tzinfo=UTC)  # Friday
+    reply = await c.slash(g.admin, "screening reschedule", id=1, when="fri 19:30")
+    assert reply.ephemeral and "Moved **Her (2013)**" in reply.content
+    s = await c.screening()
+    assert s.starts_at == int(new_start.timestamp())
+    assert s.ends_at == int((new_start + timedelta(minutes=HER_RUNTIME)).timestamp())
+    event = c.event()
+    assert event.scheduled_start_time == new_start
+    assert event.scheduled_end_time == new_start + timedelta(minutes=HER_RUNTIME)
+    told = [m for m in c.public_bot_messages() if "has moved" in m.content]
+    assert len(told) == 1 and told[0].pinged_user_ids == {g.alice.user.id}
+    await c.clock.advance(3)
+    assert f"<t:{int(new_start.timestamp())}:F>" in ann.text()
+
+    # Nothing fires at the old times...
+    await c.clock.advance_to(START + timedelta(hours=1))
+    assert not [m for m in c.public_bot_messages() if m.content.startswith(("⏰", "🍿"))]
+    # ...everything fires at the new ones.
+    await c.clock.advance_to(new_start + timedelta(seconds=1))
+    reminders = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert len(reminders) == 2 and all(m.pinged_user_ids == {g.alice.user.id} for m in reminders)
+    assert len([m for m in c.public_bot_messages() if "Now showing" in m.content]) == 1
+    assert ("rescheduled", 1) in c.events
+
+
+# --------------------------------------------------------------------------- reminder preferences
+
+
+async def test_personal_reminders_dm_thread_and_fallback(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    closed = fake.add_member(g.guild, "dora", [g.member_role], dms_closed=True)
+    await schedule_her(c)
+    [ann] = c.announcements()
+
+    r = await c.slash(g.alice, "remind me", offsets="10m", via="dm")
+    assert r.ephemeral and "10m" in r.content and "DM" in r.content
+    r = await c.slash(closed, "remind me", offsets="30m")  # DM by default; dora's DMs are closed
+    r = await c.slash(g.carol, "remind me", offsets="off")
+    assert "off" in r.content
+    for who in (g.alice, g.bob, g.carol, closed):
+        await c.click(who, ann, "Going")
+
+    await c.clock.advance_to(START - timedelta(minutes=5))
+    server = [m for m in c.public_bot_messages() if m.content.startswith("⏰ **Her")]
+    # Server reminders ping only Bob: the others chose their own (or none).
+    assert len(server) == 2 and all(m.pinged_user_ids == {g.bob.user.id} for m in server)
+    [dm] = fake.bot_messages(fake.dm_channel(g.alice))
+    assert dm.content.startswith("⏰ Reminder: **Her (2013)**")
+    fallback = [m for m in c.public_bot_messages() if m.pinged_user_ids == {closed.user.id}]
+    assert len(fallback) == 1 and fallback[0].channel_id == ann.id  # in the thread
+    assert not [m for m in c.public_bot_messages() if g.carol.user.id in m.pinged_user_ids]
+
+    # Carol turned reminders off: no DM either.
+    assert fake.bot_messages(fake.dm_channel(g.carol)) == []
+
+
+async def test_event_interest_counts_as_maybe_until_a_button_answer(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    event = c.event()
+    await fake.event_interest(g.alice, event)
+    await fake.event_interest(g.bob, event)
+    await c.clock.advance(3)
+    assert "Maybe: **2** (incl. 2 interested on the event)" in ann.text()
+    await c.click(g.alice, ann, "Going")  # a button answer wins over "Interested"
+    await fake.event_uninterest(g.bob, event)
+    await c.clock.advance(3)
+    text = ann.text()
+    assert "Going: **1**" in text and "Maybe: **0**" in text and "interested on the event" not in text
+    assert await repo.interested_members(c.bot.store, 1) == {g.alice.user.id}
+
+
+async def test_remind_me_shows_and_resets(screen: Screen) -> None:
+    c, g = screen, screen.g
+    r = await c.slash(g.alice, "remind me")
+    assert r.ephemeral and "server's reminders (1d,1h)" in r.content
+    r = await c.slash(g.alice, "remind me", offsets="1h,10m", via="thread")
+    assert "1h, 10m" in r.content and "thread" in r.content
+    r = await c.slash(g.alice, "remind me", offsets="default")
+    assert "server's reminders" in r.content
+    bad = await c.slash(g.alice, "remind me", offsets="soon")
+    assert bad.ephemeral and "couldn't read" in bad.content
+    assert await repo.get_reminder_pref(c.bot.store, g.guild.id, g.alice.user.id) is None
+
+
+async def test_leaving_going_cancels_personal_reminders(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.slash(g.alice, "remind me", offsets="10m", via="dm")
+    await c.click(g.alice, ann, "Going")
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:personal:")
+    await c.click(g.alice, ann, "Can't")
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:personal:") == []
+    await c.clock.advance_to(START)
+    assert fake.bot_messages(fake.dm_channel(g.alice)) == []
+
+
+# --------------------------------------------------------------------------- other commands
+
+
+async def test_list_info_ics_and_film_card(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c, where="Adele's den", notes="Bring blankets")
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.click(g.bob, ann, "Can't")
+
+    listing = await c.slash(g.carol, "screening list")
+    assert listing.ephemeral and "#1" in listing.text() and "Her (2013)" in listing.text() and "✅ 1" in listing.text()
+
+    member_view = await c.slash(g.carol, "screening info", id=1)
+    assert "Bring blankets" in member_view.text() and "Adele" in member_view.text()
+    assert f"<@{g.alice.user.id}>" not in member_view.text()
+    mod_view = await c.slash(g.admin, "screening info", id=1)
+    assert f"<@{g.alice.user.id}>" in mod_view.text() and f"<@{g.bob.user.id}>" in mod_view.text()
+    assert not mod_view.pings_anyone
+
+    ics = await c.slash(g.carol, "screening ics", id=1)
+    assert ics.ephemeral and ics.file_names() == ["screening-1.ics"]
+    cal = Calendar.from_ical(ics.attachments[0].data)
+    [vevent] = list(cal.walk("VEVENT"))
+    assert str(vevent["summary"]) == "Watch party: Her (2013)"
+    assert vevent.decoded("dtstart") == START
+    assert vevent.decoded("dtend") == START + timedelta(minutes=HER_RUNTIME)
+    assert str(vevent["location"]) == "Adele's den"
+
+    card = await c.slash(g.carol, "film info", title="Her (2013)")
+    assert card.ephemeral and card.embeds[0]["title"] == "Her (2013)"
+    assert "Spike Jonze" in card.text() and "126 min" in card.text() and "Best Picture" in card.text()
+    choices = await c.fake.autocomplete(g.carol, g.general, "film info", "title", "her")
+    assert "Her (2013)" in [ch["value"] for ch in choices]
+    choices = await c.fake.autocomplete(g.admin, g.general, "screening schedule", "film", "king's sp",
+                                         when="tomorrow 8pm")
+    assert choices and choices[0]["name"] == "The King's Speech (2010)"
+    unknown = await c.slash(g.carol, "film info", title="Not A Real Film")
+    assert unknown.ephemeral and "isn't in my catalogue" in unknown.content
+
+
+async def test_voice_channel_event_and_custom_film(screen: Screen) -> None:
+    c, g = screen, screen.g
+    reply = await c.slash(
+        g.admin, "screening schedule", film="Basement Tapes", year=2024, runtime=80, when="tomorrow 9pm",
+        voice_channel=g.voice,
+    )
+    assert "Basement Tapes (2024)" in reply.content
+    s = await c.screening()
+    assert s.film_key.startswith("custom:") and s.runtime == 80 and s.voice_channel_id == g.voice.id
+    event = c.event()
+    assert event.entity_type == 2 and event.channel_id == g.voice.id
+    assert event.scheduled_end_time == event.scheduled_start_time + timedelta(minutes=80)
+
+
+async def test_rating_before_the_end_is_refused(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    r = await c.slash(g.alice, "rate", film="Her", thumbs=4)
+    assert r.ephemeral and "once its screening has finished" in r.content
+    r = await c.slash(g.alice, "rate", film="Rocky", thumbs=4)
+    assert r.ephemeral and "hasn't been screened" in r.content
+    assert await repo.ratings_for_guild(c.bot.store, g.guild.id) == []
+    empty = await c.slash(g.alice, "ratings board")
+    assert empty.ephemeral and "No ratings yet" in empty.content
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+async def assert_refused(c: Screen, reply: Message, pattern: str) -> None:
+    assert reply.ephemeral, reply.content
+    assert re.search(pattern, reply.content), reply.content
+    assert c.announcements() == []
+    assert await repo.list_screenings(c.bot.store, c.g.guild.id) == []
+    assert [e for e in c.g.guild.scheduled_events.values() if not e.deleted] == []
+
+
+async def test_time_in_the_past_is_refused(screen: Screen) -> None:
+    reply = await screen.slash(screen.g.admin, "screening schedule", film="Her (2013)", when="2025-12-01 20:00")
+    await assert_refused(screen, reply, "in the past")
+
+
+async def test_unknown_film_without_year_is_refused(screen: Screen) -> None:
+    reply = await screen.slash(screen.g.admin, "screening schedule", film="Basement Tapes", when="tomorrow 8pm")
+    await assert_refused(screen, reply, "don't know .*year")
+
+
+async def test_non_moderator_is_refused(screen: Screen) -> None:
+    reply = await screen.slash(screen.g.alice, "screening schedule", film="Her (2013)", when="tomorrow 8pm")
+    await assert_refused(screen, reply, "Only moderators")
+
+
+async def test_missing_channel_permissions_refused_before_anything(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    fake.set_overwrites(g.screenings, [fake.overwrite(g.bot_role, deny=P.CREATE_PUBLIC_THREADS | P.EMBED_LINKS)])
+    await fake.settle()
+    reply = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm")
+    await assert_refused(c, reply, "Embed Links.*Create Public Threads")
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:") == []
+
+
+async def test_screening_from_another_server_is_refused(screen: Screen) -> None:
+    c, g = screen, screen.g
+    theirs = await repo.create_screening(
+        c.bot.store, guild_id=g.guild.id + 1, film_key="her-2013", title="Her", year=2013, runtime=126,
+        starts_at=int(START.timestamp()), channel_id=1, created_by=1, now=c.bot.now_ts(),
+    )
+    for command, extra in (("screening info", {}), ("screening cancel", {}), ("screening ics", {}),
+                           ("screening reschedule", {"when": "sat 8pm"})):
+        reply = await c.slash(g.admin, command, id=theirs.id, **extra)
+        assert reply.ephemeral and f"no screening #{theirs.id} on this server" in reply.content
+    assert await c.screening(theirs.id) == theirs
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, theirs.guild_id, "screening:") == []
+
+
+async def test_same_time_same_channel_warns_but_allows(screen: Screen) -> None:
+    c = screen
+    await schedule_her(c)
+    reply = await c.slash(c.g.admin, "screening schedule", film="Rocky (1976)", when="tomorrow 9pm")
+    assert reply.ephemeral and "Heads-up" in reply.content and "Her (2013)" in reply.content
+    assert len(c.announcements()) == 2
+
+
+async def test_event_limit_still_creates_screening(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    for i in range(100):
+        fake.create_event(g.guild, f"Old event {i}", START + timedelta(days=30 + i), location="Somewhere",
+                          end=START + timedelta(days=30 + i, hours=1))
+    await fake.settle()
+    reply = await schedule_her(c)
+    assert "100 scheduled events" in reply.content
+    assert len(c.announcements()) == 1
+    assert (await c.screening()).event_id is None
+    assert len([e for e in g.guild.scheduled_events.values() if not e.deleted]) == 100
+
+
+async def test_without_manage_events_the_screening_still_works(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    fake.set_bot_permissions(g.guild, P.DEFAULT_BOT & ~(P.MANAGE_EVENTS | P.CREATE_EVENTS))
+    fake.edit_role(g.everyone, permissions=P.DEFAULT_EVERYONE & ~P.CREATE_EVENTS)
+    await fake.settle()
+    reply = await schedule_her(c)
+    assert "Manage Events" in reply.content
+    assert len(c.announcements()) == 1
+    assert [e for e in g.guild.scheduled_events.values() if not e.deleted] == []
+    s = await c.screening()
+    assert s.event_id is None and s.message_id == c.announcements()[0].id
+
+
+async def test_rsvp_on_cancelled_screening_is_refused(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    [ann] = c.announcements()
+    going = [b for b in ann.buttons()]
+    await c.slash(g.admin, "screening cancel", id=1)
+    # A stale client may still show the old buttons; the click is refused and nothing changes.
+    ann.components = [{"type": 1, "components": going}]
+    r = await c.click(g.alice, ann, "Going")
+    assert r.ephemeral and "cancelled" in r.content
+    assert await repo.rsvp_answers(c.bot.store, 1) == {}
