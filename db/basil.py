@@ -1,0 +1,393 @@
+"""Basil's Corner: memorials, their photos, tributes, anniversaries and undelivered notices.
+
+The newsletter reads :func:`memorials_since` and :func:`anniversaries_since`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+from db.store import Executor
+
+PENDING, APPROVED = "pending", "approved"
+
+_COLUMNS = (
+    "id, guild_id, name, name_key, species, born, passed, story, author_id, status, anniversaries, "
+    "channel_id, message_id, thread_id, created_at, approved_at, approved_by, updated_at"
+)
+
+
+def jump_url(guild_id: int, channel_id: int | None, message_id: int | None) -> str | None:
+    if channel_id is None or message_id is None:
+        return None
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+@dataclass(frozen=True)
+class Memorial:
+    id: int
+    guild_id: int
+    name: str
+    name_key: str
+    species: str | None
+    born: date | None
+    passed: date | None
+    story: str
+    author_id: int
+    status: str
+    anniversaries: bool
+    channel_id: int | None
+    message_id: int | None
+    thread_id: int | None
+    created_at: int
+    approved_at: int | None
+    approved_by: int | None
+    updated_at: int
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == APPROVED
+
+    @property
+    def card_url(self) -> str | None:
+        return jump_url(self.guild_id, self.channel_id, self.message_id)
+
+
+@dataclass(frozen=True)
+class Photo:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Tribute:
+    id: int
+    memorial_id: int
+    author_id: int
+    author_name: str
+    text: str
+    message_id: int | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class MemorialNote:
+    """A memorial published in the period (for the newsletter)."""
+
+    memorial_id: int
+    guild_id: int
+    name: str
+    species: str | None
+    passed: date | None
+    author_id: int
+    channel_id: int | None
+    message_id: int | None
+    card_url: str | None
+    published_at: int
+
+
+@dataclass(frozen=True)
+class AnniversaryNote:
+    """An anniversary post that went out in the period (for the newsletter)."""
+
+    memorial_id: int
+    guild_id: int
+    name: str
+    species: str | None
+    passed: date | None
+    author_id: int
+    years: int
+    year: int
+    channel_id: int | None  # the card
+    message_id: int | None
+    card_url: str | None
+    anniversary_channel_id: int | None
+    anniversary_message_id: int | None
+    sent_at: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    text: str
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_row(row: sqlite3.Row) -> Memorial:
+    return Memorial(
+        id=row["id"], guild_id=row["guild_id"], name=row["name"], name_key=row["name_key"],
+        species=row["species"], born=_date(row["born"]), passed=_date(row["passed"]), story=row["story"],
+        author_id=row["author_id"], status=row["status"], anniversaries=bool(row["anniversaries"]),
+        channel_id=row["channel_id"], message_id=row["message_id"], thread_id=row["thread_id"],
+        created_at=row["created_at"], approved_at=row["approved_at"], approved_by=row["approved_by"],
+        updated_at=row["updated_at"],
+    )
+
+
+# ----------------------------------------------------------------------------- memorials
+async def create(
+    db: Executor, *, guild_id: int, name: str, name_key: str, species: str | None, born: date | None,
+    passed: date | None, story: str, author_id: int, status: str, anniversaries: bool, now: int,
+    photo: Photo | None = None,
+) -> Memorial | None:
+    """Insert a memorial (and its photo); None when the server already has a pet of that name."""
+    try:
+        result = await db.execute(
+            "INSERT INTO basil_memorials (guild_id, name, name_key, species, born, passed, story, author_id, "
+            "status, anniversaries, created_at, approved_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, name, name_key, species, _iso(born), _iso(passed), story, author_id, status,
+             int(anniversaries), now, now if status == APPROVED else None, now),
+        )
+    except sqlite3.IntegrityError:
+        return None
+    assert result.lastrowid is not None
+    if photo is not None:
+        await db.execute(
+            "INSERT INTO basil_photos (memorial_id, filename, content_type, data) VALUES (?, ?, ?, ?)",
+            (result.lastrowid, photo.filename, photo.content_type, photo.data),
+        )
+    return await get(db, result.lastrowid)
+
+
+async def get(db: Executor, memorial_id: int) -> Memorial | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM basil_memorials WHERE id = ?", (memorial_id,))
+    return _from_row(row) if row else None
+
+
+async def get_by_key(db: Executor, guild_id: int, key: str) -> Memorial | None:
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND name_key = ?", (guild_id, key)
+    )
+    return _from_row(row) if row else None
+
+
+async def name_taken(db: Executor, guild_id: int, key: str, except_id: int | None = None) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM basil_memorials WHERE guild_id = ? AND name_key = ? AND id != ?",
+        (guild_id, key, except_id or 0),
+    )
+    return row is not None
+
+
+async def search(
+    db: Executor, guild_id: int, query: str, *, member_id: int | None = None, limit: int = 25
+) -> list[Memorial]:
+    """Approved memorials (and ``member_id``'s own pending ones) whose name contains ``query``."""
+    like = "%" + query.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND name_key LIKE ? ESCAPE '\\' "
+        "AND (status = 'approved' OR author_id = ?) ORDER BY name_key LIMIT ?",
+        (guild_id, like, member_id or 0, limit),
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def list_approved(db: Executor, guild_id: int) -> list[Memorial]:
+    """Every remembered pet of the server, most recently passed first (unknown dates last)."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND status = 'approved' "
+        "ORDER BY passed IS NULL, passed DESC, name_key",
+        (guild_id,),
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def list_pending(db: Executor, guild_id: int) -> list[Memorial]:
+    """The approval queue, oldest first."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND status = 'pending' "
+        "ORDER BY created_at, id",
+        (guild_id,),
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def list_with_anniversaries(db: Executor) -> list[Memorial]:
+    """Published memorials (all servers) that want anniversary posts."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE status = 'approved' AND anniversaries = 1 "
+        "AND passed IS NOT NULL ORDER BY id"
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def claim_approval(db: Executor, memorial_id: int, moderator_id: int, now: int) -> bool:
+    """Pending -> approved, atomically; False if someone else already did it (or it is gone)."""
+    result = await db.execute(
+        "UPDATE basil_memorials SET status = 'approved', approved_at = ?, approved_by = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (now, moderator_id, now, memorial_id),
+    )
+    return result.rowcount == 1
+
+
+async def mark_pending(db: Executor, memorial_id: int) -> None:
+    """Undo :func:`claim_approval` when the card could not be posted."""
+    await db.execute(
+        "UPDATE basil_memorials SET status = 'pending', approved_at = NULL, approved_by = NULL WHERE id = ?",
+        (memorial_id,),
+    )
+
+
+async def set_card(
+    db: Executor, memorial_id: int, *, channel_id: int, message_id: int, thread_id: int | None
+) -> None:
+    await db.execute(
+        "UPDATE basil_memorials SET channel_id = ?, message_id = ?, thread_id = ? WHERE id = ?",
+        (channel_id, message_id, thread_id, memorial_id),
+    )
+
+
+async def update_details(
+    db: Executor, memorial_id: int, *, species: str | None, born: date | None, passed: date | None,
+    story: str, anniversaries: bool, now: int,
+) -> Memorial | None:
+    await db.execute(
+        "UPDATE basil_memorials SET species = ?, born = ?, passed = ?, story = ?, anniversaries = ?, "
+        "updated_at = ? WHERE id = ?",
+        (species, _iso(born), _iso(passed), story, int(anniversaries), now, memorial_id),
+    )
+    return await get(db, memorial_id)
+
+
+async def set_anniversaries(db: Executor, memorial_id: int, on: bool, now: int) -> None:
+    await db.execute(
+        "UPDATE basil_memorials SET anniversaries = ?, updated_at = ? WHERE id = ?", (int(on), now, memorial_id)
+    )
+
+
+async def delete(db: Executor, memorial_id: int) -> bool:
+    """Delete a memorial with its photo, tributes and anniversary records."""
+    result = await db.execute("DELETE FROM basil_memorials WHERE id = ?", (memorial_id,))
+    return result.rowcount == 1
+
+
+async def count(db: Executor, guild_id: int) -> int:
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM basil_memorials WHERE guild_id = ?", (guild_id,))
+    return int(row["n"]) if row else 0
+
+
+# ----------------------------------------------------------------------------- photos
+async def get_photo(db: Executor, memorial_id: int) -> Photo | None:
+    row = await db.fetchone(
+        "SELECT filename, content_type, data FROM basil_photos WHERE memorial_id = ?", (memorial_id,)
+    )
+    return Photo(row["filename"], row["content_type"], bytes(row["data"])) if row else None
+
+
+# ----------------------------------------------------------------------------- tributes
+async def add_tribute(
+    db: Executor, *, memorial_id: int, author_id: int, author_name: str, text: str, message_id: int | None,
+    now: int,
+) -> Tribute:
+    result = await db.execute(
+        "INSERT INTO basil_tributes (memorial_id, author_id, author_name, text, message_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (memorial_id, author_id, author_name, text, message_id, now),
+    )
+    assert result.lastrowid is not None
+    return Tribute(result.lastrowid, memorial_id, author_id, author_name, text, message_id, now)
+
+
+async def list_tributes(db: Executor, memorial_id: int) -> list[Tribute]:
+    rows = await db.fetchall(
+        "SELECT id, memorial_id, author_id, author_name, text, message_id, created_at FROM basil_tributes "
+        "WHERE memorial_id = ? ORDER BY created_at, id",
+        (memorial_id,),
+    )
+    return [Tribute(r["id"], r["memorial_id"], r["author_id"], r["author_name"], r["text"], r["message_id"],
+                    r["created_at"]) for r in rows]
+
+
+# ----------------------------------------------------------------------------- anniversaries
+async def record_anniversary(
+    db: Executor, *, memorial_id: int, year: int, years: int, channel_id: int | None, message_id: int | None,
+    now: int,
+) -> bool:
+    """Remember that this year's post went out; False if it was already recorded."""
+    result = await db.execute(
+        "INSERT INTO basil_anniversaries (memorial_id, year, years, channel_id, message_id, sent_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(memorial_id, year) DO NOTHING",
+        (memorial_id, year, years, channel_id, message_id, now),
+    )
+    return result.rowcount == 1
+
+
+async def anniversary_sent(db: Executor, memorial_id: int, year: int) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 FROM basil_anniversaries WHERE memorial_id = ? AND year = ?", (memorial_id, year)
+    )
+    return row is not None
+
+
+# ----------------------------------------------------------------------------- newsletter
+async def memorials_since(db: Executor, guild_id: int, since_ts: int) -> list[MemorialNote]:
+    """Memorials published (card posted) at or after ``since_ts``, oldest first."""
+    rows = await db.fetchall(
+        "SELECT id, guild_id, name, species, passed, author_id, channel_id, message_id, approved_at "
+        "FROM basil_memorials WHERE guild_id = ? AND status = 'approved' AND message_id IS NOT NULL "
+        "AND approved_at >= ? ORDER BY approved_at, id",
+        (guild_id, since_ts),
+    )
+    return [
+        MemorialNote(
+            memorial_id=r["id"], guild_id=r["guild_id"], name=r["name"], species=r["species"],
+            passed=_date(r["passed"]), author_id=r["author_id"], channel_id=r["channel_id"],
+            message_id=r["message_id"], card_url=jump_url(r["guild_id"], r["channel_id"], r["message_id"]),
+            published_at=r["approved_at"],
+        )
+        for r in rows
+    ]
+
+
+async def anniversaries_since(db: Executor, guild_id: int, since_ts: int) -> list[AnniversaryNote]:
+    """Anniversary posts sent at or after ``since_ts``, oldest first."""
+    rows = await db.fetchall(
+        "SELECT m.id, m.guild_id, m.name, m.species, m.passed, m.author_id, m.channel_id, m.message_id, "
+        "a.year, a.years, a.channel_id AS a_channel, a.message_id AS a_message, a.sent_at "
+        "FROM basil_anniversaries a JOIN basil_memorials m ON m.id = a.memorial_id "
+        "WHERE m.guild_id = ? AND a.sent_at >= ? ORDER BY a.sent_at, m.id",
+        (guild_id, since_ts),
+    )
+    return [
+        AnniversaryNote(
+            memorial_id=r["id"], guild_id=r["guild_id"], name=r["name"], species=r["species"],
+            passed=_date(r["passed"]), author_id=r["author_id"], years=r["years"], year=r["year"],
+            channel_id=r["channel_id"], message_id=r["message_id"],
+            card_url=jump_url(r["guild_id"], r["channel_id"], r["message_id"]),
+            anniversary_channel_id=r["a_channel"], anniversary_message_id=r["a_message"], sent_at=r["sent_at"],
+        )
+        for r in rows
+    ]
+
+
+# ----------------------------------------------------------------------------- notices
+async def add_notice(db: Executor, guild_id: int, member_id: int, text: str, now: int) -> None:
+    await db.execute(
+        "INSERT INTO basil_notices (guild_id, member_id, text, created_at) VALUES (?, ?, ?, ?)",
+        (guild_id, member_id, text, now),
+    )
+
+
+async def take_notices(db: Executor, guild_id: int, member_id: int) -> list[Notice]:
+    """The member's undelivered notices, removed as they are returned (use inside a transaction)."""
+    rows = await db.fetchall(
+        "SELECT id, text FROM basil_notices WHERE guild_id = ? AND member_id = ? ORDER BY id",
+        (guild_id, member_id),
+    )
+    if rows:
+        await db.execute(
+            f"DELETE FROM basil_notices WHERE id IN ({', '.join('?' * len(rows))})", [r["id"] for r in rows]
+        )
+    return [Notice(r["id"], r["text"]) for r in rows]
