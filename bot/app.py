@@ -44,6 +44,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.basil",
     "cogs.installments",
     "cogs.spreadsheet",
+    "cogs.letterboxd",
+    "cogs.theme",
     "cogs.newsletter",
 )
 

@@ -1,0 +1,64 @@
+"""The Spreadsheet's progress picture: one overall bar, then a row of squares per ceremony.
+
+Pillow with its bundled font; nothing downloaded. Returns PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from bot.charts import BG, FG, HIGHLIGHT, MUTED, _fit, _font
+
+WIDTH = 800
+MARGIN = 20
+BAR_TOP = 64
+BAR_HEIGHT = 28
+GRID_TOP = BAR_TOP + BAR_HEIGHT + 28
+ROW_HEIGHT = 26
+CELL = 18
+CELL_GAP = 6
+LABEL_WIDTH = 70
+WATCHED = (67, 181, 129)
+EMPTY = (64, 68, 75)
+
+
+@dataclass(frozen=True)
+class Cell:
+    watched: bool
+    winner: bool = False
+
+
+def progress_png(title: str, rows: Sequence[tuple[str, Sequence[Cell]]]) -> bytes:
+    """``rows``: (label, cells) per ceremony. Watched films are green squares; winners have a gold rim."""
+    cells = [cell for _, row in rows for cell in row]
+    done, total = sum(1 for c in cells if c.watched), len(cells)
+    height = GRID_TOP + max(1, len(rows)) * ROW_HEIGHT + MARGIN
+    image = Image.new("RGB", (WIDTH, height), BG)
+    draw = ImageDraw.Draw(image)
+    title_font, label_font = _font(24), _font(15)
+    draw.text((MARGIN, 18), _fit(draw, title, title_font, WIDTH - 2 * MARGIN), font=title_font, fill=FG)
+
+    span = WIDTH - 2 * MARGIN - 170
+    draw.rectangle((MARGIN, BAR_TOP, MARGIN + span, BAR_TOP + BAR_HEIGHT), fill=EMPTY)
+    filled = int(span * done / total) if total else 0
+    if filled > 0:
+        draw.rectangle((MARGIN, BAR_TOP, MARGIN + filled, BAR_TOP + BAR_HEIGHT), fill=WATCHED)
+    share = f"{done} of {total} watched" + (f" ({100 * done // total}%)" if total else "")
+    draw.text((MARGIN + span + 12, BAR_TOP + 6), share, font=label_font, fill=FG)
+
+    per_row = max(1, (WIDTH - 2 * MARGIN - LABEL_WIDTH) // (CELL + CELL_GAP))
+    for i, (label, row) in enumerate(rows):
+        y = GRID_TOP + i * ROW_HEIGHT
+        draw.text((MARGIN, y + 1), _fit(draw, label, label_font, LABEL_WIDTH - 8), font=label_font, fill=MUTED)
+        for j, cell in enumerate(row[:per_row]):
+            x = MARGIN + LABEL_WIDTH + j * (CELL + CELL_GAP)
+            box = (x, y, x + CELL, y + CELL)
+            draw.rectangle(box, fill=WATCHED if cell.watched else EMPTY, outline=HIGHLIGHT if cell.winner else None,
+                           width=2)  # fmt: skip
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
