@@ -1,0 +1,430 @@
+"""The installment newsletter end to end, through the fake Discord with a fake clock.
+
+The clock starts Monday 2026-01-05 12:00 UTC; the club's time zone is Europe/London (GMT in January), so
+"tomorrow 8pm" is Tuesday 2026-01-06 20:00 UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.domain import newsletter as dom
+from bot.domain.awards import KEYCAPS
+from db import newsletter as repo
+from db import screenings as screenings_repo
+from tests.e2e.conftest import Club
+from tests.fakediscord.interactions import FakeDiscordUsageError
+from tests.fakediscord.models import Member, Message
+
+HER_START = datetime(2026, 1, 6, 20, 0, tzinfo=UTC)
+HER_END = HER_START + timedelta(minutes=126)
+ROCKY_START = datetime(2026, 1, 13, 20, 0, tzinfo=UTC)
+HER_PREVIEWS = {
+    "alice": "A man falls for his phone? I expect it to be odd, but Joaquin Phoenix usually sells odd.",
+    "bob": "I have heard it is basically a longer Black Mirror episode. We will see if that holds up.",
+    "carol": "Scarlett Johansson as a voice only. Curious how that works without a face on screen.",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+async def reply_of(club: Club, who: Member, command: str, **options: Any) -> Message:
+    handle = await club.slash(who, club.g.general, command, **options)
+    return await handle.reply()
+
+
+async def schedule(club: Club, film: str, when: str) -> None:
+    reply = await reply_of(club, club.mod, "screening schedule", film=film, when=when)
+    assert reply.ephemeral, reply.content
+
+
+async def preview(club: Club, who: Member, text: str, film: str = "her-2013") -> Message:
+    h = await club.slash(who, club.g.general, "preview", film=film)
+    modal = await h.wait_modal()
+    assert modal["title"] == "Preview: Her (2013)"
+    done = await club.fake.submit_modal(who, h, {"Your expectations": text})
+    return await done.reply()
+
+
+async def verdict(club: Club, who: Member, thumbs: int, text: str = "", film: str = "her-2013") -> Message:
+    h = await club.slash(who, club.g.general, "verdict", film=film)
+    await h.wait_modal()
+    done = await club.fake.submit_modal(who, h, {"Thumbs (1 to 5)": [str(thumbs)], "Your take": text})
+    return await done.reply()
+
+
+async def draft(club: Club, **options: Any) -> Message:
+    reply = await reply_of(club, club.mod, "newsletter draft", **options)
+    assert reply.ephemeral, reply.content
+    return reply
+
+
+def posts_titled(club: Club, prefix: str) -> list[Message]:
+    return [
+        m for m in club.fake.all_messages()
+        if m.author.id == club.fake.bot_user.id and not m.ephemeral and not m.deleted and m.embeds
+        and str(m.embeds[0].get("title", "")).startswith(prefix)
+    ]
+
+
+def announcements(club: Club) -> list[Message]:
+    return [m for m in club.fake.bot_messages(club.g.announcements) if not m.deleted]
+
+
+def embed_text(message: Message) -> str:
+    return "\n".join(f"{e.get('title', '')}\n{e.get('description', '')}" for e in message.embeds)
+
+
+def section(message: Message, heading: str) -> str:
+    """The description(s) of the embeds of ``heading`` (continued ones included)."""
+    return "\n\n".join(
+        str(e.get("description", "")) for e in message.embeds if str(e.get("title", "")).startswith(heading)
+    )
+
+
+def embeds_size(message: Message) -> int:
+    return sum(len(str(e.get("title", ""))) + len(str(e.get("description", ""))) for e in message.embeds)
+
+
+async def her_club(club: Club) -> None:
+    """Her and Rocky queued; Her scheduled tomorrow, Rocky a week later."""
+    for film in ("Her (2013)", "Rocky (1976)"):
+        r = await reply_of(club, club.mod, "installment add", film=film)
+        assert "Her" in r.content or "Rocky" in r.content, r.content
+    await schedule(club, "Her (2013)", "tomorrow 8pm")
+    await schedule(club, "Rocky (1976)", "2026-01-13 20:00")
+
+
+async def close_award(club: Club) -> None:
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Snack in a Leading Role",
+                         nominees="Popcorn; Nachos; Pretzels", closes="in 2 hours", film="Her (2013)")
+    reply = await h.reply()
+    assert "is open" in reply.content, reply.content
+    poll = [m for m in club.fake.bot_messages(club.polls) if m.embeds][-1]
+    await club.fake.react(club.g.alice, poll, KEYCAPS[0])
+    await club.fake.react(club.g.bob, poll, KEYCAPS[0])
+    await club.fake.react(club.g.carol, poll, KEYCAPS[1])
+    await club.clock.advance(2 * 3600 + 5)
+
+
+async def add_memorial(club: Club, name: str = "Biscuit") -> None:
+    h = await club.slash(club.g.alice, club.g.general, "basil memorial", name=name, species="dog",
+                         passed="2025-12-20")
+    await h.wait_modal()
+    done = await club.fake.submit_modal(club.g.alice, h, {"Their story": "Guarded the popcorn bowl."})
+    assert "Basil's Corner" in (await done.reply()).content
+    await club.clock.advance(60)
+
+
+# --------------------------------------------------------------------------- the whole story
+
+
+async def test_previews_verdicts_draft_publish_and_no_second_publish(club: Club) -> None:
+    fake, g = club.fake, club.g
+    await her_club(club)
+
+    # Previews from three members, posted in the screening's channel (no thread yet) and kept.
+    for who in (g.alice, g.bob, g.carol):
+        r = await preview(club, who, "First thoughts." if who is g.alice else HER_PREVIEWS[who.user.username])
+        assert r.ephemeral and "Saved your preview of *Her* (2013)" in r.content
+    posted = posts_titled(club, "🔮")
+    assert len(posted) == 3 and all(m.channel_id == g.screenings.id for m in posted)
+    assert not any(m.pings_anyone for m in posted)
+    # Alice edits hers before the start: the modal is pre-filled and her post is edited in place.
+    h = await club.slash(g.alice, g.general, "preview", film="Her (2013)")
+    modal = await h.wait_modal()
+    assert modal["components"][0]["component"]["value"] == "First thoughts."
+    done = await fake.submit_modal(g.alice, h, {"Your expectations": HER_PREVIEWS["alice"]})
+    assert "Updated your preview" in (await done.reply()).content
+    posted = posts_titled(club, "🔮")
+    assert len(posted) == 3
+    assert HER_PREVIEWS["alice"] in posted[0].embeds[0]["description"]
+
+    # The screening runs and finishes; previews are now closed.
+    await club.clock.advance_to(HER_END + timedelta(seconds=5))
+    her = (await screenings_repo.list_screenings(club.bot.store, club.guild_id, statuses=("finished",)))[0]
+    late = await reply_of(club, g.bob, "preview", film="her-2013")
+    assert late.ephemeral and "previews are closed" in late.content
+    assert (await repo.get_preview(club.bot.store, club.guild_id, "her-2013", g.bob.user.id)).text == (  # type: ignore[union-attr]
+        HER_PREVIEWS["bob"])
+
+    # Verdicts from three members: they set the ratings and go to the discussion thread.
+    takes = {g.alice.user.id: (5, "Far warmer than I feared. The letters scenes got me."),
+             g.bob.user.id: (4, "Not Black Mirror at all. Gentler, and sadder."),
+             g.carol.user.id: (2, "")}
+    for who in (g.alice, g.bob, g.carol):
+        thumbs, text = takes[who.user.id]
+        r = await verdict(club, who, thumbs, text)
+        assert r.ephemeral and f"({thumbs}/5)" in r.content and "rating is set" in r.content
+    for who in (g.alice, g.bob, g.carol):
+        rating = await screenings_repo.get_rating(club.bot.store, club.guild_id, "her-2013", who.user.id)
+        assert rating is not None and rating.thumbs == takes[who.user.id][0]
+    verdict_posts = posts_titled(club, "🎬 ")
+    verdict_posts = [m for m in verdict_posts if "verdict" in m.embeds[0]["title"]]
+    assert len(verdict_posts) == 3
+    assert {m.channel_id for m in verdict_posts} == {her.thread_id or her.channel_id}
+
+    # An award poll closed, a memorial added; the queue has Rocky next (Her was marked watched).
+    await close_award(club)
+    await add_memorial(club)
+
+    # The draft (default: the last finished screening's film).
+    preview_msg = await draft(club)
+    assert preview_msg.file_names() and preview_msg.file_names()[0].endswith(".md")
+    assert [b["label"] for b in preview_msg.buttons()] == ["Edit intro", "Publish", "Discard"]
+    ids = [b["custom_id"] for b in preview_msg.buttons()]
+    assert all(re.fullmatch(r"nl:\d+:(intro|publish|discard)", i) for i in ids)
+    titles = [str(e.get("title")) for e in preview_msg.embeds]
+    assert titles == ["📰 Film Club Newsletter: Her (2013)", "🔮 Previews", "🎬 Verdicts", "🧠 Trivia", "🍿 Awards",
+                      "🐾 Basil's Corner", "⏭️ Next time"]
+    previews = section(preview_msg, "🔮 Previews")
+    for who in (g.alice, g.bob, g.carol):
+        assert HER_PREVIEWS[who.user.username] in previews
+        assert f"**{who.display_name}** expected" in previews
+    verdicts = section(preview_msg, "🎬 Verdicts")
+    assert "The club's average: **3.7/5**" in verdicts and "from 3 members" in verdicts
+    assert f"**{g.alice.display_name}**: 👍👍👍👍👍 (5/5)\n> Far warmer than I feared." in verdicts
+    assert f"**{g.carol.display_name}**: 👍👍 (2/5)" in verdicts
+    trivia = section(preview_msg, "🧠 Trivia")
+    facts = [line for line in trivia.split("\n\n") if line.startswith("• ")]
+    assert len(facts) == dom.FACTS and all(f.endswith(".") and "?" not in f for f in facts)
+    awards = section(preview_msg, "🍿 Awards")
+    assert "**Best Snack in a Leading Role**" in awards
+    assert "Nominees: Popcorn, Nachos and Pretzels." in awards
+    assert "And the winner is **Popcorn** with 2 of 3 votes!" in awards
+    assert "Ernst & Yum" in awards and "3 ballots counted" in awards
+    basil = section(preview_msg, "🐾 Basil's Corner")
+    assert "**Biscuit** (dog)" in basil and "discord.com/channels" in basil
+    nxt = section(preview_msg, "⏭️ Next time")
+    unix = int(ROCKY_START.timestamp())
+    assert "**Rocky (1976)**" in nxt and f"<t:{unix}:F> (<t:{unix}:R>)" in nxt
+
+    # Edit the intro with the button's modal; the private preview updates.
+    h = await fake.click(club.mod, preview_msg, "Edit intro")
+    await h.wait_modal()
+    done = await fake.submit_modal(club.mod, h, {"Intro": "Dear readers: Her, at last."})
+    updated = await done.reply()
+    assert updated.id == preview_msg.id and updated.embeds[0]["description"] == "Dear readers: Her, at last."
+
+    # Publish: posted in the announcements channel, Markdown attached, nobody pinged, recorded.
+    before = len(announcements(club))
+    h = await fake.click(club.mod, preview_msg, "Publish")
+    result = await h.reply()
+    assert "Published newsletter #" in result.content and not result.buttons()
+    posts = announcements(club)[before:]
+    assert len(posts) == 1
+    post = posts[0]
+    assert post.embeds[0]["title"] == "📰 Film Club Newsletter: Her (2013)"
+    assert post.embeds[0]["description"] == "Dear readers: Her, at last."
+    assert not post.pings_anyone
+    assert post.nonce is not None
+    [md_name] = post.file_names()
+    md = post.attachments[0].data.decode()
+    assert md_name.endswith(".md") and md.startswith("# 📰 Film Club Newsletter: Her (2013)")
+    for heading in ("## 🔮 Previews", "## 🎬 Verdicts", "## 🧠 Trivia", "## 🍿 Awards", "## 🐾 Basil's Corner",
+                    "## ⏭️ Next time"):
+        assert heading in md
+    assert "Tuesday 13 January 2026, 20:00 (Europe/London)" in md and "<t:" not in md
+    row = (await repo.list_published(club.bot.store, club.guild_id))[0]
+    assert row.message_ids == (post.id,) and row.channel_id == g.announcements.id and row.body_md == md
+
+    # Publishing twice is refused and posts nothing.
+    again = await fake.click(club.mod, preview_msg, "Publish") if preview_msg.buttons() else None
+    if again is None:  # the buttons were removed: a stale copy of the custom id still gets refused
+        again = await fake.click(club.mod, _with_buttons(preview_msg), f"nl:{row.id}:publish")
+    refusal = await again.reply()
+    assert refusal.ephemeral and "already published" in refusal.content
+    assert len(announcements(club)) == before + 1
+
+    # list / show
+    listed = await reply_of(club, g.bob, "newsletter list")
+    assert f"**#{row.id}** *Her* (2013)" in listed.embeds[0]["description"]
+    shown = await reply_of(club, g.bob, "newsletter show", id=row.id)
+    assert shown.ephemeral and shown.embeds[0]["title"] == "📰 Film Club Newsletter: Her (2013)"
+    assert shown.file_names() == [md_name]
+
+    # The next newsletter starts after this one: Biscuit is not repeated in Basil's Corner.
+    second = await draft(club)
+    assert "🐾 Basil's Corner" not in [e.get("title") for e in second.embeds]
+    await add_memorial(club, "Pickle")
+    third = await draft(club)
+    assert "**Pickle** (dog)" in section(third, "🐾 Basil's Corner")
+    assert "Biscuit" not in section(third, "🐾 Basil's Corner")
+
+
+def _with_buttons(message: Message) -> Message:
+    """The draft message as a moderator's stale client still shows it (buttons and all)."""
+    for state in reversed(message.history):
+        if state.get("components"):
+            message.components = state["components"]
+            return message
+    raise AssertionError("the draft never had buttons")
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+async def test_long_newsletter_is_split_within_discord_limits_with_the_file(club: Club) -> None:
+    fake, g = club.fake, club.g
+    await schedule(club, "Her (2013)", "tomorrow 8pm")
+    members = [fake.add_member(g.guild, f"critic{i}", [g.member_role]) for i in range(9)]
+    long_text = " ".join(f"Sentence number {n} about longing, letters and lonely lifts." for n in range(40))[:1460]
+    long_text = long_text[: long_text.rfind(".") + 1]
+    for i, who in enumerate(members):
+        r = await preview(club, who, f"Critic {i} says: {long_text}")
+        assert "Saved your preview" in r.content
+    await club.clock.advance_to(HER_END + timedelta(seconds=5))
+    for i, who in enumerate(members):
+        await verdict(club, who, 1 + i % 5, f"Critic {i} verdict: {long_text}")
+
+    preview_msg = await draft(club, film="her-2013")
+    assert "Publishing posts" in preview_msg.content and "Below: the first message." in preview_msg.content
+    # Two moderators press Publish at the same moment: exactly one wins.
+    first = await fake.click(club.mod, preview_msg, "Publish")
+    second = await fake.click(g.admin, preview_msg, "Publish")
+    answers = sorted([(await first.reply()).content, (await second.reply()).content])
+    assert "Published newsletter" in answers[0] or "Published newsletter" in answers[1]
+    assert sum("Published newsletter" in a for a in answers) == 1
+    assert sum("already published" in a for a in answers) == 1
+    posts = announcements(club)
+    assert len(posts) >= 3
+    for post in posts:
+        assert 1 <= len(post.embeds) <= 10
+        assert embeds_size(post) <= 6000
+        assert all(len(str(e.get("description", ""))) <= 4096 for e in post.embeds)
+        assert not post.pings_anyone
+    assert [bool(p.file_names()) for p in posts] == [False] * (len(posts) - 1) + [True]
+    assert len({p.nonce for p in posts}) == len(posts)
+    # Sections are continued, never cut mid-sentence: every preview and verdict is found whole.
+    everything = "\n\n".join(embed_text(p) for p in posts)
+    for i in range(9):
+        assert f"Critic {i} says: {long_text}" in everything
+        assert f"Critic {i} verdict: {long_text}" in everything
+    assert "🔮 Previews (continued)" in everything and "🎬 Verdicts (continued)" in everything
+    for p in posts:
+        for e in p.embeds:
+            assert str(e.get("description", "")).rstrip().endswith((".", ")", "!"))
+    md = posts[-1].attachments[0].data.decode()
+    assert all(f"Critic {i} says: {long_text}" in md for i in range(9))
+    row = (await repo.list_published(club.bot.store, club.guild_id))[0]
+    assert list(row.message_ids) == [p.id for p in posts]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+async def test_bad_inputs_are_refused_and_change_nothing(club: Club) -> None:
+    fake, g = club.fake, club.g
+    store = club.bot.store
+
+    # A draft for a film with no screening (and with none finished at all).
+    r = await reply_of(club, club.mod, "newsletter draft")
+    assert r.ephemeral and "No screening has finished" in r.content
+    r = await reply_of(club, club.mod, "newsletter draft", film="Rocky (1976)")
+    assert r.ephemeral and "has no screening here" in r.content
+    assert await repo.list_drafts(store, club.guild_id) == []
+    # Members can't draft.
+    r = await reply_of(club, g.bob, "newsletter draft", film="Rocky (1976)")
+    assert r.ephemeral and "Only moderators" in r.content
+
+    # A preview for a film with no screening.
+    r = await reply_of(club, g.alice, "preview", film="Rocky (1976)")
+    assert r.ephemeral and "no screening scheduled" in r.content
+
+    # A preview over the limit: Discord's client stops it (the modal says 1,500) ...
+    await schedule(club, "Her (2013)", "tomorrow 8pm")
+    h = await club.slash(g.alice, g.general, "preview", film="her-2013")
+    modal = await h.wait_modal()
+    inputs = [c["component"] for c in modal["components"] if c.get("type") == 18]
+    assert inputs[0]["max_length"] == 1500
+    with pytest.raises(FakeDiscordUsageError, match="too long"):
+        await fake.submit_modal(g.alice, h, {"Your expectations": "x" * 1501})
+    # ... and a client that ignores the limit is refused by the bot.
+    loose = {**modal, "components": [{**c, "component": {**c["component"], "max_length": 4000}}
+                                     for c in modal["components"]]}
+    done = await fake.submit_modal(g.alice, loose, {"Your expectations": "x" * 1501}, channel=g.general)
+    r = await done.reply()
+    assert r.ephemeral and "at most 1,500 characters; yours has 1,501" in r.content
+    assert await repo.get_preview(store, club.guild_id, "her-2013", g.alice.user.id) is None
+    assert posts_titled(club, "🔮") == []
+
+    # A verdict over the limit, the same way.
+    await club.clock.advance_to(HER_END + timedelta(seconds=5))
+    h = await club.slash(g.bob, g.general, "verdict", film="her-2013")
+    modal = await h.wait_modal()
+    loose = {**modal, "components": [{**c, "component": {**c["component"], "max_length": 4000}}
+                                     if c["component"].get("type") == 4 else c for c in modal["components"]]}
+    done = await fake.submit_modal(g.bob, loose, {"Thumbs (1 to 5)": ["3"], "Your take": "y" * 1600},
+                                   channel=g.general)
+    r = await done.reply()
+    assert r.ephemeral and "at most 1,500 characters; yours has 1,600" in r.content
+    assert await repo.get_verdict(store, club.guild_id, "her-2013", g.bob.user.id) is None
+    assert await screenings_repo.get_rating(store, club.guild_id, "her-2013", g.bob.user.id) is None
+
+    # A verdict for a film the club has not screened: allowed, but it says so (and sets no rating).
+    r = await verdict(club, g.carol, 4, "Saw it at home years ago.", film="Rocky (1976)")
+    assert r.ephemeral and "hasn't screened *Rocky* (1976)" in r.content
+    assert (await repo.get_verdict(store, club.guild_id, "rocky-1976", g.carol.user.id)) is not None
+    assert await screenings_repo.get_rating(store, club.guild_id, "rocky-1976", g.carol.user.id) is None
+
+    # An intro over the limit is refused and the draft keeps its intro.
+    preview_msg = await draft(club)
+    h = await fake.click(club.mod, preview_msg, "Edit intro")
+    modal = await h.wait_modal()
+    loose = {**modal, "components": [{**c, "component": {**c["component"], "max_length": 4000}}
+                                     for c in modal["components"]]}
+    done = await fake.submit_modal(club.mod, loose, {"Intro": "z" * 1501}, channel=g.general)
+    r = await done.reply()
+    assert r.ephemeral and "intro can be at most 1,500" in r.content
+    [row] = await repo.list_drafts(store, club.guild_id)
+    assert row.intro == dom.default_intro("Her", 2013)
+
+    # Members can't press the draft's buttons; a discarded draft can't be published.
+    r = await (await fake.click(g.bob, preview_msg, "Publish")).reply()
+    assert r.ephemeral and "Only moderators" in r.content
+    r = await (await fake.click(club.mod, preview_msg, "Discard")).reply()
+    assert "discarded" in r.content and not r.buttons()
+    stale = _with_buttons(preview_msg)
+    r = await (await fake.click(club.mod, stale, "Publish")).reply()
+    assert r.ephemeral and "was discarded" in r.content
+    assert announcements(club) == []
+    assert (await repo.get(store, row.id)).status == "discarded"  # type: ignore[union-attr]
+
+    # A newsletter that doesn't exist (or isn't published) can't be shown to members.
+    r = await reply_of(club, g.bob, "newsletter show", id=row.id)
+    assert r.ephemeral and "no published newsletter" in r.content
+    r = await reply_of(club, g.bob, "newsletter list")
+    assert r.ephemeral and "No newsletter has been published" in r.content
+
+
+async def test_discord_refusing_the_post_keeps_the_draft_for_a_retry(club: Club) -> None:
+    fake, g = club.fake, club.g
+    await schedule(club, "Her (2013)", "tomorrow 8pm")
+    await club.clock.advance_to(HER_END + timedelta(seconds=5))
+    await verdict(club, g.alice, 2, "Too slow for me.")
+    first_post = posts_titled(club, "🎬 ")[-1]
+    # Changing a verdict edits the same post and the rating.
+    r = await verdict(club, g.alice, 4, "Grew on me overnight.")
+    assert "Updated your verdict" in r.content
+    assert posts_titled(club, "🎬 ")[-1].id == first_post.id
+    assert "Grew on me overnight." in first_post.embeds[0]["description"]
+    rating = await screenings_repo.get_rating(club.bot.store, club.guild_id, "her-2013", g.alice.user.id)
+    assert rating is not None and rating.thumbs == 4
+
+    preview_msg = await draft(club)
+    fake.inject("POST", rf"/channels/{g.announcements.id}/messages$", 403)
+    r = await (await fake.click(club.mod, preview_msg, "Publish")).reply()
+    assert r.ephemeral and "missing a permission" in r.content
+    [row] = await repo.list_drafts(club.bot.store, club.guild_id)
+    assert row.is_draft and row.message_ids == () and announcements(club) == []
+    # Once fixed, Publish works and posts the newsletter once.
+    r = await (await fake.click(club.mod, preview_msg, "Publish")).reply()
+    assert "Published newsletter" in r.content
+    assert len(announcements(club)) == 1
+    verdicts = section(announcements(club)[0], "🎬 Verdicts")
+    assert f"**{g.alice.display_name}**: 👍👍👍👍 (4/5)\n> Grew on me overnight." in verdicts
