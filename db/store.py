@@ -59,32 +59,60 @@ def _storage_error(exc: sqlite3.Error) -> StoreError:
     return StoreError(str(exc))
 
 
+def _run_execute(conn: sqlite3.Connection, sql: str, params: Params) -> ExecResult:
+    cur = conn.execute(sql, params)
+    try:
+        return ExecResult(cur.rowcount, cur.lastrowid)
+    finally:
+        cur.close()
+
+
+def _run_fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _run_fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3.Row | None:
+    cur = conn.execute(sql, params)
+    try:
+        return cur.fetchone()  # type: ignore[no-any-return]
+    finally:
+        cur.close()
+
+
 class Tx:
-    """A unit of work: statements run on the store's connection inside BEGIN ... COMMIT."""
+    """A unit of work: statements run on the store's connection inside BEGIN ... COMMIT.
+
+    Each call is one round trip to aiosqlite's thread (the statement, its rows and closing the cursor
+    happen together there), which matters when a vote storm or a burst of scheduled posts arrives.
+    """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
+    async def _call(self, fn: Any, sql: str, params: Any) -> Any:
+        try:
+            return await self._conn._execute(fn, self._conn._conn, sql, params)
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from exc
+
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
-        cur = await self._conn.execute(sql, params)
-        result = ExecResult(cur.rowcount, cur.lastrowid)
-        await cur.close()
-        return result
+        return await self._call(_run_execute, sql, params)  # type: ignore[no-any-return]
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        try:
+            await self._conn.executemany(sql, rows)
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from exc
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cur = await self._conn.execute(sql, params)
-        row = await cur.fetchone()
-        await cur.close()
-        return row
+        return await self._call(_run_fetchone, sql, params)  # type: ignore[no-any-return]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cur = await self._conn.execute(sql, params)
-        rows = await cur.fetchall()
-        await cur.close()
-        return list(rows)
+        return await self._call(_run_fetchall, sql, params)  # type: ignore[no-any-return]
 
 
 class Store:
@@ -161,17 +189,11 @@ class Store:
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
         async with self._lock:
-            try:
-                return await Tx(self.conn).execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                raise _storage_error(exc) from exc
+            return await Tx(self.conn).execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as tx:
-            try:
-                await tx.executemany(sql, rows)
-            except sqlite3.OperationalError as exc:
-                raise _storage_error(exc) from exc
+            await tx.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         async with self._lock:
