@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.domain import awards as aw
 from bot.domain.awards import Ballot
 from db import awards as repo
-from db.migrate import migrate
 from db.store import Store
 
 G1, G2 = 1001, 2002
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def make_poll(store: Store, guild_id: int = G1, **kw: object) -> repo.Poll:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
-
-import pytest
 
 from db import basil as repo
-from db.migrate import migrate
 from db.store import Store
 
 G = 111
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def make(store: Store, name: str, *, guild: int = G, status: str = repo.APPROVED, now: int = 1000,

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from db import installments as repo
 from db import screenings as screenings_repo
-from db.migrate import migrate
 from db.store import Store
 
 G1, G2 = 111, 222
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def _add(store: Store, guild: int, key: str, title: str, position: int, now: int = 100) -> repo.Installment:

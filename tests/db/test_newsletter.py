@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from db import newsletter as repo
 from db import screenings as screenings_repo
-from db.migrate import migrate
 from db.store import Store
 
 G = 111
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def draft(store: Store, *, guild: int = G, until: int = 500, film: str = "her-2013") -> repo.NewsletterRow:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from db import screenings as repo
-from db.migrate import migrate
 from db.store import Store
 
 G, OTHER = 100, 200
 T0 = 1_800_000_000
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def make(store: Store, *, guild_id: int = G, film_key: str = "her-2013", title: str = "Her",

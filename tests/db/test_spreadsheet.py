@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from db import spreadsheet as repo
 from db import theme as theme_repo
-from db.migrate import migrate
 from db.store import Store
 from db.theme import ShelfFilm
 
 G1, G2 = 1001, 2002
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_checks_replace_and_stay_per_server(store: Store) -> None:

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from db import trivia as repo
-from db.migrate import migrate
 from db.store import Store
 
 G1, G2 = 111, 222
 A, B, C = 1, 2, 3
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
-    await s.open()
-    await migrate(s)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_results_add_up_per_server_member_and_pack(store: Store) -> None:
