@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import discord
 import pytest
+from discord import app_commands
+from discord.ext import commands
 
+from bot.errors import UserError
 from tests.e2e.conftest import Club
 from tests.fakediscord.permissions import P
 
@@ -118,3 +122,57 @@ async def test_user_text_is_echoed_without_pinging(club: Club) -> None:
     assert "@everyone" in reply.content  # echoed (escaped), but:
     assert reply.allowed_mentions == {"parse": []}
     assert not reply.pings_anyone
+
+
+async def test_public_post_with_mentions_in_user_text_pings_nobody(club: Club) -> None:
+    g = club.g
+    notes = f"@everyone @here <@&{g.member_role.id}> <@{g.bob.id}> bring snacks"
+    reply = await (
+        await club.slash(g.admin, g.general, "screening schedule", film="Her", when="fri 8pm", notes=notes)
+    ).reply()
+    assert not reply.pings_anyone
+    announcement = await club.fake.wait_for_message(g.screenings, lambda m: "Her" in m.text())
+    assert "bring snacks" in announcement.text()
+    for message in club.fake.bot_messages():
+        assert not message.pings_anyone, message.text()
+
+
+class Boom(commands.Cog):
+    """A test-only cog: errors raised after the interaction was deferred or answered."""
+
+    boom = app_commands.Group(name="boom", description="errors on purpose")
+
+    @boom.command(name="deferred", description="defer, then fail")
+    async def deferred(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        raise UserError("That film is not on the shelf. Try `/theme show`.")
+
+    @boom.command(name="answered", description="answer, then crash")
+    async def answered(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Working on it…")
+        raise RuntimeError("crash after answering")
+
+    @boom.command(name="cooldown", description="rate limited")
+    @app_commands.checks.cooldown(1, 600)
+    async def cooldown(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok", ephemeral=True)
+
+
+async def test_errors_after_defer_or_answer_still_reach_the_member(club: Club) -> None:
+    await club.bot.add_cog(Boom())
+    club.bot.tree.copy_global_to(guild=discord.Object(id=club.guild_id))
+    await club.bot.tree.sync(guild=discord.Object(id=club.guild_id))
+    g = club.g
+    h = await club.slash(g.alice, g.general, "boom deferred")
+    reply = await h.reply()
+    assert reply.ephemeral and reply.content == "That film is not on the shelf. Try `/theme show`."
+
+    h = await club.slash(g.alice, g.general, "boom answered")
+    await h.reply()
+    error = await h.followup(0)
+    assert error.ephemeral and error.content.startswith("Something went wrong (ref ")
+
+    first = await (await club.slash(g.alice, g.general, "boom cooldown")).reply()
+    assert first.content == "ok"
+    second = await (await club.slash(g.alice, g.general, "boom cooldown")).reply()
+    assert second.ephemeral and second.content.startswith("Slow down") and "<t:" in second.content

@@ -210,3 +210,47 @@ async def test_sigkill_before_due_posts_once_after_restart(
     post = await posts_repo.get_by_key(store, "crash:1")
     await store.close()
     assert post is not None and post.status == "sent"
+
+
+@pytest.mark.process
+async def test_sigkill_after_send_before_mark_does_not_post_twice(
+    fake: FakeDiscord, bot_process: object, tmp_path: Path
+) -> None:
+    """A real SIGKILL while Discord is answering the send: the message exists, the bot never marked it."""
+    g = fake.standard_guild()
+    db_path = tmp_path / "club.db"
+    proc = bot_process(  # type: ignore[operator]
+        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
+    )
+    await proc.start()
+    await proc.stop()
+    store = Store(db_path)
+    await store.open()
+    await migrate(store)
+    await posts_repo.insert(
+        store, guild_id=int(g.guild.id), kind="message", key="crash:2", due_at=int(time.time()) + 3,
+        now=int(time.time()), channel_id=int(g.general.id), payload={"content": "sent just before dying"},
+    )
+    await store.close()
+    fake.after_request("POST", rf"/channels/{g.general.id}/messages$", lambda call: proc.kill())
+    await proc.start(commands=False)
+    await fake.wait_until(lambda: not proc.running, timeout=15, what="the bot to be killed mid-send")
+    assert len([m for m in fake.messages_in(g.general) if m.content == "sent just before dying"]) == 1
+    store = Store(db_path)
+    await store.open()
+    post = await posts_repo.get_by_key(store, "crash:2")
+    await store.close()
+    assert post is not None and post.status == "sending"  # sent, but never marked
+    await proc.start(commands=False)
+    await fake.wait_until(
+        lambda: len([c for c in fake.calls("POST", rf"/channels/{g.general.id}/messages$")]) >= 2,
+        timeout=15, what="the resend after restart",
+    )
+    await asyncio.sleep(1.0)
+    await proc.stop()
+    assert len([m for m in fake.messages_in(g.general) if m.content == "sent just before dying"]) == 1
+    store = Store(db_path)
+    await store.open()
+    post = await posts_repo.get_by_key(store, "crash:2")
+    await store.close()
+    assert post is not None and post.status == "sent"

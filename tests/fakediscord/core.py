@@ -209,6 +209,7 @@ class FakeCore:
         self.rest_log: list[RestCall] = []
         self.unknown_routes: list[RestCall] = []
         self.injections: list[Injection] = []
+        self.after_hooks: list[list[Any]] = []
         self.protocol_errors: list[str] = []
         self.gateway_connects: list[dict[str, str]] = []
         self.identifies: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -144,6 +145,23 @@ class RestMixin(FakeCore):
             )
         )
 
+    def after_request(
+        self, method: str, path_regex: str, callback: Callable[[RestCall], Any], count: int = 1
+    ) -> None:
+        """Run ``callback(call)`` after the next ``count`` matching calls were served (their effect, e.g. a
+        created message, exists) but before the response goes back: a crash test can SIGKILL the bot there."""
+        self.after_hooks.append([method, re.compile(path_regex), callback, count])
+
+    async def _run_after_hooks(self, call: RestCall) -> None:
+        for hook in self.after_hooks:
+            method, pattern, callback, remaining = hook
+            if remaining <= 0 or method not in ("*", call.method) or not pattern.search(call.path):
+                continue
+            hook[3] = remaining - 1
+            outcome = callback(call)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
     def _injected(self, method: str, path: str) -> web.Response | None:
         for inj in self.injections:
             if inj.remaining <= 0:
@@ -258,6 +276,8 @@ class RestMixin(FakeCore):
         except ApiError as exc:
             call.response = exc.body()
             return json_response(call.response, status=exc.status)
+        if self.after_hooks:
+            await self._run_after_hooks(call)
         if isinstance(result, Response):
             call.response = result.body
             if result.body is None:
