@@ -70,12 +70,14 @@ async def migrate(store: Store, migrations: list[Migration] | None = None) -> in
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
     )
     version = await current_version(store)
+    applied = {int(r["version"]) for r in await store.fetchall("SELECT version FROM schema_migrations")}
     if version > latest:
         raise StoreError(
             f"The database {store.path} has schema version {version}, newer than this filmclub "
             f"knows ({latest}). Upgrade the bot, or point FILMCLUB_DB at another file."
         )
-    pending = [m for m in migrations if m.version > version]
+    # Any shipped migration not applied yet, in order (also one numbered below the newest applied).
+    pending = [m for m in migrations if m.version not in applied]
     if not pending:
         return version
     if version > 0 and str(store.path) != ":memory:":
@@ -99,4 +101,4 @@ async def migrate(store: Store, migrations: list[Migration] | None = None) -> in
                 f"Migration {migration.version:03d}-{migration.name} failed: {exc}"
             ) from exc
         log.info("applied migration %03d-%s", migration.version, migration.name)
-    return pending[-1].version
+    return max(version, pending[-1].version)

@@ -67,17 +67,24 @@ async def insert(
     channel_id: int | None = None, thread_id: int | None = None, member_id: int | None = None,
     payload: dict[str, Any] | None = None, recurrence: dict[str, Any] | None = None,
 ) -> ScheduledPost | None:
-    """Queue a post; returns None when a post with this key already exists."""
-    result = await db.execute(
+    """Queue a post; returns None when a live post with this key already exists.
+
+    A key whose post was cancelled may be queued again (e.g. a screening moved away and back): the
+    cancelled row is revived with the new time and payload, so keys stay unique per occurrence.
+    """
+    row = await db.fetchone(
         "INSERT INTO scheduled_posts (guild_id, kind, key, channel_id, thread_id, member_id, payload, "
         "due_at, recurrence, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(key) DO NOTHING",
+        "ON CONFLICT(key) DO UPDATE SET guild_id = excluded.guild_id, kind = excluded.kind, "
+        "channel_id = excluded.channel_id, thread_id = excluded.thread_id, member_id = excluded.member_id, "
+        "payload = excluded.payload, due_at = excluded.due_at, recurrence = excluded.recurrence, "
+        "created_at = excluded.created_at, status = 'pending', retry_at = NULL, attempts = 0, "
+        "last_error = NULL, message_id = NULL, claimed_at = NULL, sent_at = NULL "
+        f"WHERE scheduled_posts.status = 'cancelled' RETURNING {_COLUMNS}",
         (guild_id, kind, key, channel_id, thread_id, member_id, json.dumps(payload or {}), due_at,
          json.dumps(recurrence) if recurrence else None, now),
     )
-    if result.rowcount == 0 or result.lastrowid is None:
-        return None
-    return await get(db, result.lastrowid)
+    return _from_row(row) if row else None
 
 
 async def get(db: Executor, post_id: int) -> ScheduledPost | None:

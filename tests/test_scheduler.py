@@ -164,3 +164,19 @@ async def test_unknown_kind_is_failed_not_lost(store: Store) -> None:
     stored = await posts_repo.get(store, post.id)
     assert stored is not None and stored.status == "failed" and "unknown kind" in (stored.last_error or "")
     await service.stop()
+
+
+async def test_cancelled_key_can_be_queued_again(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    first = await service.schedule(guild_id=1, kind="test", key="s:9:start", due=clock.now() + timedelta(hours=1))
+    assert first is not None
+    await service.cancel_prefix(1, "s:9:")
+    again = await service.schedule(guild_id=1, kind="test", key="s:9:start", due=clock.now() + timedelta(hours=2))
+    assert again is not None and again.id == first.id and again.status == "pending"
+    assert await service.schedule(guild_id=1, kind="test", key="s:9:start", due=clock.now()) is None  # live: no
+    await clock.advance(3600)
+    assert rec.calls == []  # the old time is gone
+    await clock.advance(3600)
+    assert [pid for pid, _ in rec.calls] == [first.id]
+    await service.stop()

@@ -113,3 +113,19 @@ async def test_failed_migration_changes_nothing(tmp_path: Path) -> None:
         assert row is None
     finally:
         await store.close()
+
+
+async def test_a_missing_lower_migration_is_still_applied(tmp_path: Path) -> None:
+    shipped = load_migrations()
+    store = await open_store(tmp_path / "club.db")
+    try:
+        lower = Migration(900, "lower", "CREATE TABLE lower_thing (x INTEGER);")
+        upper = Migration(901, "upper", "CREATE TABLE upper_thing (x INTEGER);")
+        await migrate(store, [*shipped, upper])  # e.g. a branch that numbered its migration higher
+        version = await migrate(store, [*shipped, lower, upper])
+        assert version == 901
+        rows = await store.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in rows][-2:] == [900, 901]
+        assert await store.fetchone("SELECT name FROM sqlite_master WHERE name = 'lower_thing'") is not None
+    finally:
+        await store.close()
