@@ -157,13 +157,40 @@ async def first_unlinked_for_film(db: Executor, guild_id: int, film_key: str) ->
     return _installment(row) if row else None
 
 
-async def first_queued_for_film(db: Executor, guild_id: int, film_key: str) -> Installment | None:
+async def first_queued_for_film(
+    db: Executor, guild_id: int, film_key: str, *, added_by_time: int | None = None
+) -> Installment | None:
+    """The earliest queued installment of this film (only those added by ``added_by_time`` when given)."""
     row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM installments WHERE guild_id = ? AND film_key = ? AND status = 'queued' "
-        "ORDER BY position, id LIMIT 1",
-        (guild_id, film_key),
+        "AND (? IS NULL OR created_at <= ?) ORDER BY position, id LIMIT 1",
+        (guild_id, film_key, added_by_time, added_by_time),
     )
     return _installment(row) if row else None
+
+
+# --------------------------------------------------------------------------- handled screening ends
+
+
+async def claim_finish(db: Executor, screening_id: int, guild_id: int, now: int) -> bool:
+    """Record that a finished screening's end is being handled; False if it already was."""
+    result = await db.execute(
+        "INSERT INTO installment_finishes (screening_id, guild_id, handled_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(screening_id) DO NOTHING",
+        (screening_id, guild_id, now),
+    )
+    return result.rowcount == 1
+
+
+async def unhandled_finishes(db: Executor, since: int, limit: int = 500) -> list[int]:
+    """Ids of screenings (any server) finished at or after ``since`` whose end was never handled."""
+    rows = await db.fetchall(
+        "SELECT s.id FROM screenings AS s LEFT JOIN installment_finishes AS f ON f.screening_id = s.id "
+        "WHERE s.status = 'finished' AND s.finished_at >= ? AND f.screening_id IS NULL "
+        "ORDER BY s.finished_at, s.id LIMIT ?",
+        (since, limit),
+    )
+    return [int(r["id"]) for r in rows]
 
 
 # --------------------------------------------------------------------------- teaser settings

@@ -34,6 +34,11 @@ MAX_QUEUE = 200
 MAX_NOTE = 300
 MAX_TEASER_TEXT = 2000
 MAX_CUSTOM_AHEAD = timedelta(days=366)
+# After a restart, screenings that finished this recently but whose end was never handled (the bot
+# died between Screenings marking them finished and the teaser being queued) are handled then.
+RECONCILE_WINDOW = timedelta(hours=6)
+MAX_KEY_VARIANTS = 1000
+PAGE_CHARS = 3800  # one /installment list page (an embed description holds 4,096)
 
 
 # --------------------------------------------------------------------------- the queue
@@ -123,8 +128,15 @@ def parse_teaser_offsets(text: str) -> list[timedelta]:
 
 
 def normalize_offsets(text: str) -> str:
-    """The stored form of offsets text (``"1d, 7d"`` -> ``"7d,1d"``; off -> ``"off"``)."""
+    """The stored form of offsets text (``"1d, 7d"`` -> ``"1w,1d"``; off -> ``"off"``). Blank is refused."""
+    if not text.strip():
+        raise UserError("Give teaser offsets like `7d,1d`, or `off` to stop teasers before screenings.")
     return format_offsets(parse_teaser_offsets(text))
+
+
+def same_offsets(a: str, b: str) -> bool:
+    """True when two stored offsets texts mean the same teaser times (``7d,1d`` == ``1w,1d``)."""
+    return parse_teaser_offsets(a) == parse_teaser_offsets(b)
 
 
 def teaser_times(start: datetime, offsets: Sequence[timedelta], now: datetime) -> list[tuple[timedelta, datetime]]:
@@ -152,13 +164,28 @@ def installment_prefix(installment_id: int) -> str:
     return f"teaser:inst:{installment_id}:"
 
 
+def screenings_prefix(installment_id: int) -> str:
+    """The teasers of all the installment's screenings (what watching it makes pointless)."""
+    return f"{installment_prefix(installment_id)}scr:"
+
+
 def screening_prefix(installment_id: int, screening_id: int) -> str:
-    return f"{installment_prefix(installment_id)}scr:{screening_id}:"
+    return f"{screenings_prefix(installment_id)}{screening_id}:"
 
 
 def before_key(installment_id: int, screening_id: int, offset: timedelta, due: datetime) -> str:
     seconds = int(offset.total_seconds())
     return f"{screening_prefix(installment_id, screening_id)}before:{seconds}@{int(due.timestamp())}"
+
+
+def key_variant(key: str, n: int) -> str:
+    """The ``n``-th use of an occurrence key (``key``, ``key#2``, ``key#3``...).
+
+    Keys are unique forever, cancelled posts included; when a teaser is cancelled and later wanted
+    again at the same time (a screening moved away and back, offsets turned off and on), the next
+    variant is used. Variants keep the key's prefix, so prefix cancels still reach them.
+    """
+    return key if n <= 1 else f"{key}#{n}"
 
 
 def postcredits_key(screening_id: int) -> str:
@@ -189,6 +216,22 @@ def check_custom_text(text: str) -> str:
             f"{len(cleaned):,}. Shorten it and try again."
         )
     return cleaned
+
+
+def paginate(lines: Sequence[str], limit: int = PAGE_CHARS) -> list[str]:
+    """Join ``lines`` into pages of at most ``limit`` characters, never splitting a line (long ones are cut)."""
+    pages: list[str] = []
+    current = ""
+    for raw in lines:
+        line = raw if len(raw) <= limit else raw[: limit - 1] + "…"
+        if current and len(current) + 1 + len(line) > limit:
+            pages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current or not pages:
+        pages.append(current)
+    return pages
 
 
 def film_label(title: str, year: int | None) -> str:

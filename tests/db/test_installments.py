@@ -87,3 +87,36 @@ async def test_teaser_settings_default_and_saved(store: Store) -> None:
     assert (await repo.get_settings(store, G2)).offsets == "7d,1d"
     await repo.save_settings(store, repo.TeaserSettings(G1, "2d", True), now=200)
     assert (await repo.get_settings(store, G1)).offsets == "2d"
+
+
+async def test_finished_screenings_are_handled_once(store: Store) -> None:
+    async def finished(guild: int, finished_at: int) -> int:
+        s = await screenings_repo.create_screening(
+            store, guild_id=guild, film_key="her-2013", title="Her", year=2013, runtime=126, starts_at=1_000,
+            channel_id=5, created_by=1, now=100,
+        )
+        assert await screenings_repo.mark_finished(store, s.id, finished_at)
+        return s.id
+
+    old = await finished(G1, 5_000)
+    recent = await finished(G1, 20_000)
+    other = await finished(G2, 21_000)
+    upcoming = await screenings_repo.create_screening(
+        store, guild_id=G1, film_key="rocky-1976", title="Rocky", year=1976, runtime=120, starts_at=90_000,
+        channel_id=5, created_by=1, now=100,
+    )
+    assert await repo.unhandled_finishes(store, since=10_000) == [recent, other]
+    assert await repo.claim_finish(store, recent, G1, now=20_100)
+    assert not await repo.claim_finish(store, recent, G1, now=20_200)
+    assert await repo.unhandled_finishes(store, since=10_000) == [other]
+    assert old in await repo.unhandled_finishes(store, since=0)
+    assert upcoming.id not in await repo.unhandled_finishes(store, since=0)
+
+
+async def test_first_queued_for_film_can_ignore_later_additions(store: Store) -> None:
+    early = await _add(store, G1, "rocky-1976", "Rocky", 1, now=100)
+    await repo.mark_watched(store, early.id, now=150)
+    await _add(store, G1, "rocky-1976", "Rocky", 1, now=300)
+    assert await repo.first_queued_for_film(store, G1, "rocky-1976", added_by_time=200) is None
+    late = await repo.first_queued_for_film(store, G1, "rocky-1976", added_by_time=300)
+    assert late is not None and late.created_at == 300

@@ -147,3 +147,37 @@ def test_texts() -> None:
     assert str(dom.RuntimeText(126)) == "2 h 6 min"
     assert str(dom.RuntimeText(45)) == "45 min"
     assert str(dom.RuntimeText(None)) == "unknown"
+
+
+def test_blank_offsets_are_refused_and_spellings_compare_equal() -> None:
+    with pytest.raises(UserError, match="Give teaser offsets"):
+        dom.normalize_offsets("   ")
+    assert dom.same_offsets("7d,1d", "1w,1d")
+    assert dom.same_offsets("off", "off")
+    assert not dom.same_offsets("7d,1d", "2d")
+    assert not dom.same_offsets("off", "1d")
+
+
+def test_key_variants_keep_the_prefix() -> None:
+    key = dom.before_key(5, 12, timedelta(days=1), T0)
+    assert dom.key_variant(key, 1) == key
+    variants = {dom.key_variant(key, n) for n in range(1, 6)}
+    assert len(variants) == 5
+    assert all(v.startswith(dom.screening_prefix(5, 12)) for v in variants)
+    assert dom.screening_prefix(5, 12).startswith(dom.screenings_prefix(5))
+    assert not dom.custom_key(5, 1, T0).startswith(dom.screenings_prefix(5))  # watching keeps custom teasers
+
+
+@given(st.lists(st.text(min_size=0, max_size=500), max_size=40), st.integers(min_value=50, max_value=4000))
+def test_paginate_fits_and_keeps_every_line(lines: list[str], limit: int) -> None:
+    pages = dom.paginate(lines, limit)
+    assert pages and all(len(p) <= limit for p in pages)
+    short = [line for line in lines if len(line) <= limit and "\n" not in line]
+    joined = "\n".join(pages)
+    assert all(line in joined for line in short)
+
+
+def test_paginate_splits_between_lines() -> None:
+    assert dom.paginate([]) == [""]
+    assert dom.paginate(["a" * 6, "b" * 6, "c" * 6], limit=13) == ["a" * 6 + "\n" + "b" * 6, "c" * 6]
+    assert dom.paginate(["x" * 20], limit=10) == ["x" * 9 + "…"]

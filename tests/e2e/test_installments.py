@@ -446,3 +446,344 @@ async def test_bad_input_is_refused_and_changes_nothing(club: Club) -> None:
     await assert_refused(club, club.g.alice, "teaser now", "Only moderators")
     await club.clock.advance(60)
     assert announced(club) == []
+
+
+# --------------------------------------------------------------------------- the end of a screening across a crash
+
+
+def drop_screening_finished(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot "dies" right after Screenings marks a screening finished: the in-memory event is lost."""
+    original = club.bot.dispatch
+
+    def dispatch(event: str, /, *args: Any, **kwargs: Any) -> None:
+        if event != "screening_finished":
+            original(event, *args, **kwargs)
+
+    monkeypatch.setattr(club.bot, "dispatch", dispatch)
+
+
+async def test_crash_before_the_end_reaches_installments_posts_the_teaser_once_after_restart(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    her_sid, rocky_sid = await her_then_rocky(club)
+    drop_screening_finished(club, monkeypatch)
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    her = await screenings_repo.get_screening(club.bot.store, her_sid)
+    assert her is not None and her.status == "finished"
+    assert teasers(club) == []  # the event never arrived
+    assert [i.title for i in await repo.queue(club.bot.store, club.guild_id)] == ["Her", "Rocky"]
+    await club.stop()
+    monkeypatch.undo()
+    await club.clock.advance(600)  # down for ten minutes
+    await club.start()
+    await club.clock.advance(5)
+    (teaser,) = teasers(club)
+    assert teaser.content == ROCKY_TEASER and not teaser.pings_anyone
+    assert f"rsvp:{rocky_sid}:going" in {b["custom_id"] for b in teaser.buttons()}
+    assert [i.title for i in await repo.queue(club.bot.store, club.guild_id)] == ["Rocky"]
+    # Further restarts do not post it again, and nothing else is teased.
+    await club.restart()
+    await club.clock.advance(3600)
+    await club.restart()
+    await club.clock.advance(60)
+    assert len(teasers(club)) == 1 and wraps(club) == []
+
+
+async def test_listener_failing_is_made_good_at_the_next_start(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    await her_then_rocky(club)
+    club.fake.expect_log_error("on_screening_finished")
+
+    async def broken(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the disk hiccuped")
+
+    monkeypatch.setattr(repo, "mark_watched", broken)
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    assert teasers(club) == []
+    assert len(await repo.queue(club.bot.store, club.guild_id)) == 2  # the failed work was rolled back
+    monkeypatch.undo()
+    await club.restart()
+    await club.clock.advance(5)
+    assert len(teasers(club)) == 1
+    assert [i.title for i in await repo.queue(club.bot.store, club.guild_id)] == ["Rocky"]
+
+
+async def test_a_normal_end_is_not_handled_again_after_restart(club: Club) -> None:
+    await her_then_rocky(club)
+    await add(club, "Rocky II (1979)")
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    assert len(teasers(club)) == 1
+    await club.restart()
+    await club.clock.advance(60)
+    assert len(teasers(club)) == 1
+    # Rocky was not marked watched by a second handling of the Her screening.
+    assert [i.title for i in await repo.queue(club.bot.store, club.guild_id)] == ["Rocky", "Rocky II"]
+
+
+async def test_an_end_missed_long_ago_is_not_teased_late(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    await her_then_rocky(club)
+    drop_screening_finished(club, monkeypatch)
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    await club.stop()
+    monkeypatch.undo()
+    club.clock.set(HER_END + timedelta(hours=7))  # down longer than the reconcile window
+    await club.start()
+    await club.clock.advance(60)
+    assert teasers(club) == [] and wraps(club) == []
+
+
+async def test_missed_end_with_post_credits_off_only_marks_watched(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await her_then_rocky(club)
+    await run(club, club.mod, "teaser settings", post_credits=False)
+    drop_screening_finished(club, monkeypatch)
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    await club.stop()
+    monkeypatch.undo()
+    await club.start()
+    await club.clock.advance(60)
+    assert teasers(club) == []
+    assert [i.title for i in await repo.queue(club.bot.store, club.guild_id)] == ["Rocky"]
+
+
+# --------------------------------------------------------------------------- teasers wanted again after a cancel
+
+
+async def test_same_offsets_again_or_off_and_on_keep_one_teaser_each(club: Club) -> None:
+    await her_then_rocky(club)
+    reply = await run(club, club.mod, "teaser settings", offsets="1d, 7d")
+    assert reply.ephemeral and "7 days, 1 day before" in reply.content
+    assert len(await pending_teasers(club)) == 2
+    await run(club, club.mod, "teaser settings", offsets="off")
+    assert await pending_teasers(club) == []
+    reply = await run(club, club.mod, "teaser settings", offsets="7d,1d")
+    assert "Queued 2 teasers" in reply.content
+    assert sorted(p.due_at for p in await pending_teasers(club)) == [
+        int(SEVEN_DAYS.timestamp()), int(ONE_DAY.timestamp())
+    ]
+    await club.clock.advance_to(SEVEN_DAYS + timedelta(minutes=1))
+    assert len(teasers(club)) == 2  # post-credits, then 7 days
+    await club.clock.advance_to(ROCKY_START - timedelta(hours=1))
+    assert len(teasers(club)) == 3  # and 1 day: once each
+
+
+async def test_reschedule_away_and_back_keeps_the_teasers(club: Club) -> None:
+    _, rocky_sid = await her_then_rocky(club)
+    await run(club, club.g.admin, "screening reschedule", id=rocky_sid, when="2026-01-25 8pm")
+    await run(club, club.g.admin, "screening reschedule", id=rocky_sid, when="2026-01-20 8pm")
+    assert sorted(p.due_at for p in await pending_teasers(club)) == [
+        int(SEVEN_DAYS.timestamp()), int(ONE_DAY.timestamp())
+    ]
+    await club.clock.advance_to(SEVEN_DAYS + timedelta(minutes=1))
+    assert len(teasers(club)) == 2  # post-credits + 7 days
+    await club.clock.advance_to(ONE_DAY + timedelta(minutes=1))
+    assert len(teasers(club)) == 3
+
+
+async def test_custom_teaser_survives_the_current_installment_being_watched(club: Club) -> None:
+    await her_then_rocky(club)
+    await run(club, club.mod, "teaser schedule", when="2026-01-08 6pm", text="Gonna fly now")
+    await club.clock.advance_to(datetime(2026, 1, 8, 18, 5, tzinfo=UTC))
+    (custom,) = [m for m in announced(club) if m.content == "Gonna fly now"]
+    assert custom.embeds[0]["title"] == "Rocky (1976)"  # what is next when it goes out
+
+
+# --------------------------------------------------------------------------- mentions never ping
+
+
+async def test_mentions_in_teasers_and_titles_never_ping(club: Club) -> None:
+    role = club.fake.create_role(club.g.guild, "Everyone who cares", 0, mentionable=True)
+    text = f"@everyone @here <@{club.g.alice.id}> <@&{role.id}> Rocky is next!"
+    await add(club, "@everyone party", year=2020, note="@here bring snacks")
+    reply = await add(club, "Rocky (1976)")
+    assert not reply.pings_anyone
+    await run(club, club.mod, "teaser schedule", when="tomorrow 6pm", text=text)
+    await club.clock.advance_to(datetime(2026, 1, 6, 18, 1, tzinfo=UTC))
+    (custom,) = [m for m in announced(club) if m.content == text]
+    assert not custom.pings_anyone and not custom.pings_everyone
+    assert not custom.pinged_user_ids and not custom.pinged_role_ids
+    await run(club, club.mod, "teaser now")
+    await club.clock.advance(1)
+    now = announced(club)[-1]
+    assert "everyone party" in now.content and not now.pings_anyone
+    listing = await run(club, club.g.alice, "installment list")
+    assert not listing.pings_anyone
+    added = [m for m in club.fake.bot_messages(club.g.general) if "party" in m.content]
+    assert added and not any(m.pings_anyone for m in added)
+
+
+# --------------------------------------------------------------------------- more bad input and edges
+
+
+async def test_move_at_the_edges(club: Club) -> None:
+    for film in ("Her (2013)", "Rocky (1976)", "Rocky II (1979)"):
+        await add(club, film)
+    her, rocky, rocky2 = await queue_ids(club)
+    reply = await run(club, club.mod, "installment move", id=rocky2, position=1)
+    assert "from position 3 to position 1" in reply.content
+    assert await queue_ids(club) == [rocky2, her, rocky]
+    reply = await run(club, club.mod, "installment move", id=rocky2, position=3)
+    assert await queue_ids(club) == [her, rocky, rocky2]
+    reply = await run(club, club.mod, "installment move", id=rocky, position=2)
+    assert not reply.ephemeral and "already at position 2; nothing changed" in reply.content
+    assert await queue_ids(club) == [her, rocky, rocky2]
+    for bad in (0, -1, 4, 2**53):
+        await assert_refused(club, club.mod, "installment move", "out of range", id=her, position=bad)
+    await assert_refused(club, club.mod, "installment move", "no installment #999", id=999, position=1)
+    await run(club, club.mod, "installment done")
+    await assert_refused(club, club.mod, "installment move", "already watched", id=her, position=1)
+    positions = [(i.position, i.id) for i in await repo.queue(club.bot.store, club.guild_id)]
+    assert positions == [(1, rocky), (2, rocky2)]
+    # A watched one can still be removed (from the watched list); the queue is untouched.
+    reply = await run(club, club.mod, "installment remove", id=her)
+    assert "from the watched list" in reply.content
+    assert await queue_ids(club) == [rocky, rocky2]
+
+
+async def test_long_or_blank_input_is_refused(club: Club) -> None:
+    await add(club, "Rocky (1976)")
+    await assert_refused(club, club.mod, "teaser schedule", "6,000", when="tomorrow 6pm", text="y" * 6000)
+    await assert_refused(club, club.mod, "teaser schedule", "Write something", when="tomorrow 6pm", text="   ")
+    await assert_refused(club, club.mod, "teaser schedule", "too far ahead", when="2027-06-01 8pm", text="Too far")
+    await assert_refused(club, club.mod, "teaser schedule", "couldn't read", when="whenever", text="Hi")
+    await assert_refused(club, club.mod, "installment add", "under 300", film="Her (2013)", note="n" * 6000)
+    await assert_refused(club, club.mod, "installment add", "film title", film="   ")
+    await assert_refused(club, club.mod, "teaser settings", "Give teaser offsets", offsets="   ")
+    await assert_refused(club, club.mod, "teaser settings", "between 1 minute and 30 days", offsets="60d")
+    assert (await repo.get_settings(club.bot.store, club.guild_id)).offsets == "7d,1d"
+    # Exactly 2,000 characters is fine, and goes out whole.
+    reply = await run(club, club.mod, "teaser schedule", when="tomorrow 6pm", text="z" * 2000)
+    assert reply.ephemeral and "Scheduled" in reply.content
+    await club.clock.advance_to(datetime(2026, 1, 6, 18, 1, tzinfo=UTC))
+    assert [len(m.content) for m in announced(club)] == [2000]
+
+
+async def test_teasers_refused_when_the_bot_cannot_post_in_announcements(club: Club) -> None:
+    from tests.fakediscord.permissions import P
+
+    await add(club, "Rocky (1976)")
+    club.fake.set_overwrites(club.g.announcements, [club.fake.overwrite(club.g.bot_role, deny=P.EMBED_LINKS)])
+    await club.fake.settle()
+    await assert_refused(club, club.mod, "teaser now", "missing Embed Links")
+    await assert_refused(club, club.mod, "teaser schedule", "missing Embed Links", when="tomorrow 6pm", text="Hi")
+    club.fake.delete_channel(club.g.announcements)
+    await club.fake.settle()
+    await assert_refused(club, club.mod, "teaser now", "can't find the announcements channel")
+    await club.clock.advance(60)
+    assert announced(club) == []
+
+
+async def test_a_long_queue_pages_within_discords_limits(club: Club) -> None:
+    for n in range(30):
+        await add(club, f"Home Movie {n}", year=2000 + n, note="📼 " + "long note " * 28)
+    reply = await run(club, club.g.alice, "installment list")
+    assert not reply.ephemeral
+    assert reply.embeds[0]["title"].startswith("The queue (1/")
+    assert all(len(e.get("description", "")) <= 4096 for e in reply.embeds)
+    assert {b["label"] for b in reply.buttons()} >= {"◀ Previous", "Next ▶"}
+    first_page = reply.embeds[0]["description"]
+    assert "Home Movie 0" in first_page and "Home Movie 29" not in first_page
+    click = await club.fake.click(club.g.alice, reply, "page:next")
+    await click.response()
+    assert "(2/" in reply.embeds[0]["title"]
+
+
+@pytest.mark.process
+async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """A real SIGKILL while Discord answers the teaser's send: it exists, the bot never recorded it."""
+    g = fake.standard_guild()
+    db_path = tmp_path / "club.db"
+    proc = bot_process(
+        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
+    )
+    await proc.start()
+    await proc.stop()
+    store = Store(db_path)
+    await store.open()
+    await migrate(store)
+    now = int(time.time())
+    guild_id = int(g.guild.id)
+    await SettingsRepo(store).update(guild_id, now, announcements_channel_id=int(g.announcements.id))
+    inst = await repo.add(
+        store, guild_id=guild_id, film_key="rocky-1976", title="Rocky", year=1976, runtime=120, note=None,
+        position=1, added_by=1, now=now,
+    )
+    key = f"teaser:inst:{inst.id}:custom:2@{now + 3}"
+    await posts_repo.insert(
+        store, guild_id=guild_id, kind="teaser.custom", key=key, due_at=now + 3, now=now,
+        channel_id=int(g.announcements.id), payload={"installment_id": inst.id, "text": "Eye of the tiger."},
+    )
+    await store.close()
+
+    def mine(m: Message) -> bool:
+        return m.content == "Eye of the tiger."
+
+    fake.after_request("POST", rf"/channels/{g.announcements.id}/messages$", lambda call: proc.kill())
+    await proc.start(commands=False)
+    await fake.wait_until(lambda: not proc.running, timeout=15, what="the bot to be killed mid-send")
+    assert len([m for m in fake.messages_in(g.announcements) if mine(m)]) == 1
+    store = Store(db_path)
+    await store.open()
+    post = await posts_repo.get_by_key(store, key)
+    await store.close()
+    assert post is not None and post.status == "sending"  # posted, never marked
+    await proc.start(commands=False)
+    await fake.wait_until(
+        lambda: len(fake.calls("POST", rf"/channels/{g.announcements.id}/messages$")) >= 2,
+        timeout=15, what="the resend after restart",
+    )
+    await asyncio.sleep(1.0)
+    await proc.stop()
+    sent = [m for m in fake.messages_in(g.announcements) if mine(m)]
+    assert len(sent) == 1 and sent[0].embeds[0]["title"] == "Rocky (1976)"
+    store = Store(db_path)
+    await store.open()
+    post = await posts_repo.get_by_key(store, key)
+    await store.close()
+    assert post is not None and post.status == "sent" and post.message_id == sent[0].id
+
+
+async def test_cancelling_a_screening_hands_the_installment_to_another_of_its_film(club: Club) -> None:
+    _, rocky_sid = await her_then_rocky(club)
+    later_sid = await schedule_screening(club, "Rocky (1976)", "2026-01-27 8pm")
+    rocky = (await repo.queue(club.bot.store, club.guild_id))[1]
+    assert rocky.screening_id == rocky_sid  # the first screening of the film holds the link
+    await run(club, club.g.admin, "screening cancel", id=rocky_sid)
+    rocky = (await repo.queue(club.bot.store, club.guild_id))[1]
+    assert rocky.screening_id == later_sid
+    later = datetime(2026, 1, 27, 20, 0, tzinfo=UTC)
+    assert sorted(p.due_at for p in await pending_teasers(club)) == [
+        int((later - timedelta(days=7)).timestamp()), int((later - timedelta(days=1)).timestamp())
+    ]
+    await club.clock.advance_to(later - timedelta(hours=1))
+    assert len(teasers(club)) == 3  # post-credits after Her, then 7 days and 1 day before the 27th
+    assert teasers(club)[-1].embeds[0]["fields"][-1]["value"].startswith(f"<t:{int(later.timestamp())}:F>")
+
+
+async def test_id_autocomplete_offers_only_this_servers_queue(club: Club) -> None:
+    await add(club, "Her (2013)")
+    await add(club, "Rocky (1976)")
+    other = await repo.add(
+        club.bot.store, guild_id=club.guild_id + 1, film_key="rocky-1976", title="Rocky", year=1976, runtime=120,
+        note=None, position=1, added_by=1, now=club.bot.now_ts(),
+    )
+    choices = await club.fake.autocomplete(club.mod, club.g.general, "installment remove", "id", "")
+    ids = await queue_ids(club)
+    assert [c["value"] for c in choices] == ids and other.id not in ids
+    assert choices[1]["name"] == f"#{ids[1]} · 2. Rocky (1976)"
+    narrowed = await club.fake.autocomplete(club.mod, club.g.general, "installment move", "id", "rock", position=1)
+    assert [c["value"] for c in narrowed] == [ids[1]]
+
+
+async def test_commands_work_from_a_thread_and_teasers_still_go_to_announcements(club: Club) -> None:
+    thread = club.fake.create_thread(club.g.alice, club.g.general, "what next?")
+    await club.fake.join_thread(club.mod, thread)
+    added = await (await club.fake.slash(club.mod, thread, "installment add", film="Rocky (1976)")).reply()
+    assert not added.ephemeral and added.channel_id == thread.id
+    reply = await (await club.fake.slash(club.mod, thread, "teaser now")).reply()
+    assert reply.ephemeral and f"<#{club.g.announcements.id}>" in reply.content
+    await club.clock.advance(1)
+    assert len(teasers(club)) == 1
+    assert [m for m in club.fake.bot_messages(thread) if not m.ephemeral] == [added]
