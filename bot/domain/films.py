@@ -474,9 +474,10 @@ def load_catalogue() -> Catalogue:
 # --------------------------------------------------------------------------- commands
 
 
-def _shown(title: str) -> str:
-    """A title safe to put inside a Discord inline-code span."""
-    return title.replace("`", "'")
+def _shown(title: str, limit: int = 120) -> str:
+    """A title safe to put inside a Discord inline-code span, cut short so any reply fits Discord's limits."""
+    title = " ".join(title.replace("`", "'").split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def resolve_film(

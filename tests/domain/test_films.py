@@ -475,3 +475,14 @@ def test_from_json_needs_a_list() -> None:
     with pytest.raises(ValueError):
         Catalogue.from_json('{"title": "Her"}')
     assert len(Catalogue.from_json(json.dumps([_film("Her", 2013)]))) == 1
+
+
+def test_unknown_film_error_stays_short_for_huge_titles() -> None:
+    import pytest
+
+    from bot.domain.films import UnknownFilmError, resolve_film
+
+    with pytest.raises(UnknownFilmError) as info:
+        resolve_film("x" * 6000 + "`@everyone`")
+    assert len(info.value.message) < 400
+    assert "`" not in info.value.message.split("`")[1]
