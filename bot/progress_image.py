@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from bot.charts import BG, FG, HIGHLIGHT, MUTED, _fit, _font
+from bot.charts import BG, FG, HIGHLIGHT, MUTED, fit_text, font
 
 WIDTH = 800
 MARGIN = 20
@@ -39,8 +39,8 @@ def progress_png(title: str, rows: Sequence[tuple[str, Sequence[Cell]]]) -> byte
     height = GRID_TOP + max(1, len(rows)) * ROW_HEIGHT + MARGIN
     image = Image.new("RGB", (WIDTH, height), BG)
     draw = ImageDraw.Draw(image)
-    title_font, label_font = _font(24), _font(15)
-    draw.text((MARGIN, 18), _fit(draw, title, title_font, WIDTH - 2 * MARGIN), font=title_font, fill=FG)
+    title_font, label_font = font(24), font(15)
+    draw.text((MARGIN, 18), fit_text(draw, title, title_font, WIDTH - 2 * MARGIN), font=title_font, fill=FG)
 
     span = WIDTH - 2 * MARGIN - 170
     draw.rectangle((MARGIN, BAR_TOP, MARGIN + span, BAR_TOP + BAR_HEIGHT), fill=EMPTY)
@@ -53,7 +53,7 @@ def progress_png(title: str, rows: Sequence[tuple[str, Sequence[Cell]]]) -> byte
     per_row = max(1, (WIDTH - 2 * MARGIN - LABEL_WIDTH) // (CELL + CELL_GAP))
     for i, (label, row) in enumerate(rows):
         y = GRID_TOP + i * ROW_HEIGHT
-        draw.text((MARGIN, y + 1), _fit(draw, label, label_font, LABEL_WIDTH - 8), font=label_font, fill=MUTED)
+        draw.text((MARGIN, y + 1), fit_text(draw, label, label_font, LABEL_WIDTH - 8), font=label_font, fill=MUTED)
         for j, cell in enumerate(row[:per_row]):
             x = MARGIN + LABEL_WIDTH + j * (CELL + CELL_GAP)
             box = (x, y, x + CELL, y + CELL)

@@ -9,6 +9,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, date, datetime
 
@@ -22,8 +23,10 @@ from bot.domain.films import load_catalogue
 from bot.domain.letterboxd import (
     MAX_BYTES,
     ClubRating,
+    ExportFile,
     ImportPlan,
     LetterboxdError,
+    MatchResult,
     PriorImport,
     RatingOut,
     export_csv,
@@ -70,6 +73,11 @@ def summary(filename: str, rows: int, plan: ImportPlan) -> str:
     return clip("\n".join(lines), 2000)
 
 
+def read_and_match(data: bytes, filename: str) -> tuple[ExportFile, MatchResult]:
+    export = parse_export(data, filename)
+    return export, match_entries(export.entries, load_catalogue())
+
+
 class Letterboxd(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
@@ -89,11 +97,14 @@ class Letterboxd(commands.Cog):
                 "`diary.csv` or `watched.csv` from your Letterboxd export."
             )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        data = await file.read()
-        export = parse_export(data, file.filename)
+        try:
+            data = await file.read()
+        except discord.HTTPException:
+            raise UserError("I couldn't download that file from Discord. Attach it again in a moment.") from None
+        # A 2 MB file is tens of thousands of rows: read and match them off the event loop.
+        export, result = await asyncio.to_thread(read_and_match, data, file.filename)
         if not export.entries:
             raise UserError(f"**{escape(file.filename)}** has no films in it, so there is nothing to import.")
-        result = match_entries(export.entries, load_catalogue())
         now = self.bot.now_ts()
         async with self.bot.store.transaction() as tx:
             club = {

@@ -3,6 +3,9 @@
 Discord does not let a command group and a bare command share a name, so the sheet itself is
 ``/spreadsheet view [year] [member]`` beside the subcommands.
 
+The sheet's ◀ / ▶ buttons are ``DynamicItem``s (state in the custom id): they only answer the
+member who opened the sheet, keep working after a restart, and rebuild the page from current data.
+
 The sheet is built on demand from the screenings feature's tables (finished screenings, ratings,
 RSVPs) plus this feature's own (moderators' checks, comments, members' watched marks): see
 :mod:`bot.domain.spreadsheet` for the rules.
@@ -11,8 +14,11 @@ RSVPs) plus this feature's own (moderators' checks, comments, members' watched m
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import discord
@@ -27,9 +33,9 @@ from bot.domain.films import Film, FilmError, format_choice, load_catalogue, res
 from bot.domain.spreadsheet import CeremonyGroup, Check, Sheet, SheetRow, build_sheet, club_watched
 from bot.domain.timeparse import TimeParseError
 from bot.errors import UserError
+from bot.handlers import guarded
 from bot.progress_image import Cell, progress_png
 from bot.render import CLUB_COLOUR, clip, escape, ts
-from bot.ui import Paginator
 from db import screenings as screenings_repo
 from db import spreadsheet as repo
 
@@ -39,6 +45,7 @@ COMMENTS_SHOWN = 2  # per film on a page
 COMMENT_CLIP = 110
 DESCRIPTION_LIMIT = 4000
 NAME_FETCH_LIMIT = 50  # members looked up over REST for the export's column names
+FILM_OPTION_MAX = 200  # longer than any catalogue title with its year
 
 
 # --------------------------------------------------------------------------- gathering the facts
@@ -109,10 +116,14 @@ async def load_sheet(bot: FilmClubBot, guild_id: int, member_id: int | None = No
 
 def sheet_film(text: str) -> Film:
     """The Best Picture nominee a film option names, or a UserError saying why not."""
+    if len(text.strip()) > FILM_OPTION_MAX:
+        raise UserError(
+            f"That film name is {len(text.strip())} characters long; no nominee's title is. Pick a film from the list."
+        )
     try:
         film = resolve_film(text)
     except FilmError as exc:
-        raise UserError(exc.message) from None
+        raise UserError(clip(exc.message, 1000)) from None
     if film.is_custom or not film.is_nominee:
         raise UserError(
             f"{escape(format_choice(film))} isn't a Best Picture nominee, so it isn't on the sheet. "
@@ -175,10 +186,6 @@ def page_embed(sheet: Sheet, group: CeremonyGroup, index: int, who: str | None) 
     return embed
 
 
-def sheet_pages(sheet: Sheet, who: str | None) -> list[discord.Embed]:
-    return [page_embed(sheet, group, i, who) for i, group in enumerate(sheet.groups)]
-
-
 def progress_file(sheet: Sheet, who: str | None) -> discord.File:
     rows = [
         (str(group.ceremony), [Cell(row.watched, row.film.is_winner) for row in group.rows])
@@ -188,11 +195,116 @@ def progress_file(sheet: Sheet, who: str | None) -> discord.File:
     return discord.File(io.BytesIO(progress_png(title, rows)), filename="progress.png")
 
 
-class SheetPaginator(Paginator):
-    def __init__(self, pages: list[discord.Embed], owner_id: int, start: int = 0) -> None:
-        super().__init__(pages, owner_id)
-        self.index = max(0, min(start, len(pages) - 1))
-        self._sync()
+PAGE_TEMPLATE = r"sheet:(?P<step>prev|next):(?P<owner>[0-9]+):(?P<member>[0-9]+):(?P<ceremony>[0-9]+)"
+NOT_YOURS = "These buttons belong to whoever ran the command; run `/spreadsheet view` yourself to page."
+
+
+class SheetPageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_TEMPLATE):
+    """◀ / ▶ under a sheet. The custom id carries who may page, whose journey it is (0 = the club's)
+    and the ceremony the button opens, so the buttons keep working after a restart and never time
+    out; every click rebuilds the page from the current data."""
+
+    def __init__(self, step: str, owner_id: int, member_id: int, ceremony: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="◀ Previous" if step == "prev" else "Next ▶",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sheet:{step}:{owner_id}:{member_id}:{ceremony}",
+                disabled=disabled,
+            )
+        )
+        self.step, self.owner_id, self.member_id, self.ceremony = step, owner_id, member_id, ceremony
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SheetPageButton:
+        return cls(match["step"], int(match["owner"]), int(match["member"]), int(match["ceremony"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        if interaction.user.id != self.owner_id:
+            raise UserError(NOT_YOURS)
+        guild_id = require_guild(interaction)
+        member = await _member_named(interaction, self.member_id) if self.member_id else None
+        sheet = await load_sheet(interaction.client, guild_id, self.member_id or None)
+        ceremonies = sheet.ceremonies()
+        if not ceremonies:
+            raise UserError("The catalogue has no Best Picture nominees, so there is no sheet to show.")
+        index = _nearest_index(ceremonies, self.ceremony)
+        content, embed, view = sheet_message(sheet, index, self.owner_id, member)
+        await interaction.response.edit_message(content=content, embed=embed, view=view)
+
+
+class SheetCounter(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"sheet:at:(?P<label>[0-9]+/[0-9]+)"):
+    """The disabled "9/21" between the arrows (a DynamicItem only so no view is kept in memory)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, custom_id=f"sheet:at:{label}", disabled=True
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SheetCounter:
+        return cls(match["label"])
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await interaction.response.defer()
+
+
+@dataclass(frozen=True)
+class SheetMember:
+    id: int
+    name: str
+
+
+def _nearest_index(ceremonies: list[int], ceremony: int) -> int:
+    """The page of ``ceremony``, or of the nearest ceremony when the catalogue changed meanwhile."""
+    if ceremony in ceremonies:
+        return ceremonies.index(ceremony)
+    return min(range(len(ceremonies)), key=lambda i: (abs(ceremonies[i] - ceremony), i))
+
+
+async def _member_named(interaction: discord.Interaction[Any], member_id: int) -> SheetMember:
+    """Whose journey a page shows: their server name, else their Discord name (they may have left)."""
+    guild = interaction.guild
+    person: discord.abc.User | None = guild.get_member(member_id) if guild else None
+    if person is None and guild is not None:
+        try:
+            person = await guild.fetch_member(member_id)
+        except discord.HTTPException:
+            person = None
+    if person is None:
+        try:
+            person = interaction.client.get_user(member_id) or await interaction.client.fetch_user(member_id)
+        except discord.HTTPException:
+            person = None
+    return SheetMember(member_id, person.display_name if person else "A former member")
+
+
+def sheet_view(sheet: Sheet, index: int, owner_id: int, member_id: int) -> discord.ui.View:
+    years = sheet.ceremonies()
+    last = len(years) - 1
+    view = discord.ui.View(timeout=None)
+    view.add_item(SheetPageButton("prev", owner_id, member_id, years[max(0, index - 1)], disabled=index <= 0))
+    view.add_item(SheetCounter(f"{index + 1}/{len(years)}"))
+    view.add_item(SheetPageButton("next", owner_id, member_id, years[min(last, index + 1)], disabled=index >= last))
+    return view
+
+
+def sheet_message(
+    sheet: Sheet, index: int, owner_id: int, member: SheetMember | None
+) -> tuple[str, discord.Embed, discord.ui.View]:
+    """The content line, the page's embed and its buttons."""
+    who = member.name if member else None
+    content = f"{'**' + escape(member.name) + '**: ' if member else ''}{sheet.progress_line}."
+    embed = page_embed(sheet, sheet.groups[index], index, who)
+    return content, embed, sheet_view(sheet, index, owner_id, member.id if member else 0)
 
 
 # --------------------------------------------------------------------------- the cog
@@ -201,6 +313,12 @@ class SheetPaginator(Paginator):
 class Spreadsheet(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(SheetPageButton, SheetCounter)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(SheetPageButton, SheetCounter)
 
     spreadsheet = app_commands.Group(
         name="spreadsheet", description="The club's journey through the Best Picture nominees", guild_only=True
@@ -212,17 +330,20 @@ class Spreadsheet(commands.Cog):
         member="Show this member's own journey instead of the club's",
     )
     async def view(
-        self, interaction: Interaction, year: int | None = None, member: discord.Member | None = None
+        self,
+        interaction: Interaction,
+        year: int | None = None,
+        member: discord.Member | discord.User | None = None,
     ) -> None:
         guild_id = require_guild(interaction)
         sheet = await load_sheet(self.bot, guild_id, member.id if member else None)
+        if not sheet.groups:
+            raise UserError("The catalogue has no Best Picture nominees, so there is no sheet to show.")
         start = sheet.index_of(year) if year is not None else _first_unfinished(sheet)
-        who = member.display_name if member else None
-        pages = sheet_pages(sheet, who)
-        view = SheetPaginator(pages, interaction.user.id, start)
-        content = f"{'**' + escape(member.display_name) + '**: ' if member else ''}{sheet.progress_line}."
+        who = SheetMember(member.id, member.display_name) if member else None
+        content, embed, view = sheet_message(sheet, start, interaction.user.id, who)
         await interaction.response.send_message(
-            content, embed=pages[view.index], view=view, file=progress_file(sheet, who)
+            content, embed=embed, view=view, file=progress_file(sheet, who.name if who else None)
         )
 
     @view.autocomplete("year")
@@ -262,6 +383,12 @@ class Spreadsheet(commands.Cog):
             watched_at = int(datetime.combine(day, time(12), tzinfo=tz).timestamp())
             if watched_at > now + 86400:
                 raise UserError("That date is in the future: check a film once the club has watched it.")
+            if day.year < found.year:
+                raise UserError(
+                    f"{escape(format_choice(found))} came out in {found.year}, so the club can't have watched it "
+                    f"on {day.isoformat()}. Give the date of the club's viewing (e.g. `2024-05-01`), or leave it out "
+                    "for today."
+                )
         before = await club_watched_dates(self.bot, guild_id)
         if found.key in before:
             raise UserError(
@@ -312,7 +439,7 @@ class Spreadsheet(commands.Cog):
         text = sheet_rules.sheet_csv(sheet, names, await server_tz(self.bot, guild_id))
         file = discord.File(io.BytesIO(text.encode("utf-8")), filename="filmclub-spreadsheet.csv")
         await interaction.followup.send(
-            f"The sheet: {sheet.progress_line}, {len(sheet.members)} member(s) with ratings or comments.",
+            f"The sheet: {sheet.progress_line}, {_members(len(sheet.members))} with ratings or comments.",
             file=file,
             ephemeral=True,
         )
@@ -336,6 +463,10 @@ async def member_names(interaction: Interaction, user_ids: Iterable[int]) -> dic
         if member is not None:
             names[user_id] = member.display_name
     return names
+
+
+def _members(count: int) -> str:
+    return f"{count} member{'' if count == 1 else 's'}"
 
 
 def _first_unfinished(sheet: Sheet) -> int:

@@ -25,7 +25,7 @@ from bot.domain.spreadsheet import average, format_average
 from bot.domain.theme import check_title, complete_shelf, parse_shelf
 from bot.errors import NotSetUp, UserError
 from bot.handlers import guarded
-from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
+from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
 from cogs.screenings_views import film_card
 from cogs.spreadsheet import club_watched_dates
 from db import screenings as screenings_repo
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction[FilmClubBot]
 CARD_ID = "theme:card"
 VALUE_MAX = 100
+POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
 def _film_of(item: ShelfFilm) -> Film:
@@ -170,8 +171,8 @@ class ThemeShelf(commands.Cog):
             )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    async def retire(self, old: Theme, note: str) -> None:
-        """Unpin the old shelf message (if we pinned it) and mark it as over. Best effort."""
+    async def retire(self, old: Theme, note: str, *, delete: bool = False) -> None:
+        """Unpin the old shelf message (if we pinned it) and mark it as over (or delete it). Best effort."""
         if old.channel_id is None or old.message_id is None:
             return
         channel = self.bot.get_channel(old.channel_id)
@@ -179,6 +180,9 @@ class ThemeShelf(commands.Cog):
             return
         message = channel.get_partial_message(old.message_id)  # type: ignore[attr-defined]
         try:
+            if delete:
+                await message.delete()
+                return
             if old.pinned:
                 await message.unpin(reason="theme shelf replaced or cleared")
             await message.edit(content=note, view=None)
@@ -195,6 +199,8 @@ class ThemeShelf(commands.Cog):
         message = channel.get_partial_message(theme.message_id)  # type: ignore[attr-defined]
         try:
             await message.edit(embed=await self.render(theme), view=shelf_view(theme))
+        except discord.NotFound:
+            await self._forget(guild_id, theme.message_id)
         except discord.HTTPException as exc:
             log.info("could not refresh shelf message %s: %s", theme.message_id, exc)
 
@@ -221,6 +227,63 @@ class ThemeShelf(commands.Cog):
     async def on_screening_cancelled(self, screening: Screening) -> None:
         await self._on_screening(screening)
 
+    # -- the shelf message
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if payload.guild_id is not None:
+            await self._forget(payload.guild_id, payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        if payload.guild_id is not None:
+            for message_id in payload.message_ids:
+                await self._forget(payload.guild_id, message_id)
+
+    async def _forget(self, guild_id: int, message_id: int) -> None:
+        if await repo.forget_message(self.bot.store, guild_id, message_id):
+            log.info("theme shelf message %s of guild %s was deleted", message_id, guild_id)
+
+    async def shelf_channel(self, guild: discord.Guild) -> discord.TextChannel:
+        """The announcements channel, if the bot can post the shelf there; else a UserError saying why."""
+        settings = await self.bot.settings.get(guild.id)
+        if settings.announcements_channel_id is None:
+            raise NotSetUp("announcements channel", "announcements")
+        channel = guild.get_channel(settings.announcements_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise UserError(
+                "I can't see the announcements channel (was it deleted?). "
+                "A moderator can pick another with `/filmclub setup announcements:`."
+            )
+        lacking = missing_permissions(channel.permissions_for(guild.me), POST_NEEDS)
+        if lacking:
+            raise UserError(
+                f"I can't post the shelf in {channel.mention}: I need {', '.join(lacking)} there. "
+                "A moderator can give my role those permissions in that channel, or pick another channel "
+                "with `/filmclub setup announcements:`."
+            )
+        return channel
+
+    async def post(self, channel: discord.TextChannel, theme: Theme, actor: str) -> tuple[discord.Message, bool, str]:
+        """Send the shelf and pin it when the bot may. Returns (message, pinned, a note for the moderator)."""
+        message = await channel.send(embed=await self.render(theme), view=shelf_view(theme))
+        perms = channel.permissions_for(channel.guild.me)
+        if not (perms.pin_messages or perms.manage_messages):
+            return message, False, (
+                f" I didn't pin it: I need the Pin Messages permission in {channel.mention}. Once my role has it, "
+                "`/theme repost` posts and pins the shelf again."
+            )
+        try:
+            await message.pin(reason=f"theme shelf posted by {actor}")
+        except discord.Forbidden:
+            return message, False, " I couldn't pin it: I need the Pin Messages permission there."
+        except discord.HTTPException:
+            return message, False, (
+                " I couldn't pin it: the channel may already have as many pins as Discord allows. "
+                "Unpin an old message, then run `/theme repost`."
+            )
+        return message, True, ""
+
     # -- commands
 
     @theme.command(name="set", description="Moderators: shelve films under a theme (films separated by ;)")
@@ -232,27 +295,12 @@ class ThemeShelf(commands.Cog):
         assert guild is not None
         name = check_title(title)
         shelf = parse_shelf(films)
-        settings = await self.bot.settings.get(guild_id)
-        if settings.announcements_channel_id is None:
-            raise NotSetUp("announcements channel", "announcements")
-        channel = guild.get_channel(settings.announcements_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise UserError(
-                "I can't see the announcements channel. A moderator can pick another with `/filmclub setup`."
-            )
+        channel = await self.shelf_channel(guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
         now = self.bot.now_ts()
         items = [ShelfFilm(f.key, f.title, f.year) for f in shelf]
         draft = Theme(guild_id=guild_id, title=name, films=tuple(items), set_by=interaction.user.id, set_at=now)
-        message = await channel.send(embed=await self.render(draft), view=shelf_view(draft))
-        pinned, pin_note = False, ""
-        try:
-            await message.pin(reason=f"theme shelf set by {interaction.user}")
-            pinned = True
-        except discord.Forbidden:
-            pin_note = " I couldn't pin it: I need the Pin Messages (or Manage Messages) permission there."
-        except discord.HTTPException:
-            pin_note = " I couldn't pin it (the channel may have too many pins)."
+        message, pinned, pin_note = await self.post(channel, draft, str(interaction.user))
         async with self.bot.store.transaction() as tx:
             old = await repo.get_theme(tx, guild_id)
             await repo.set_theme(tx, guild_id, name, items, set_by=interaction.user.id, now=now)
@@ -262,7 +310,39 @@ class ThemeShelf(commands.Cog):
         listed = ", ".join(escape(format_choice(f)) for f in shelf)
         where = f"{channel.mention}{' and pinned' if pinned else ''}"
         text = f"Shelf **{escape(name)}** posted in {where}: {listed}.{pin_note}"
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(clip(text, 2000), ephemeral=True)
+
+    @theme.command(name="repost", description="Moderators: post the current shelf again (e.g. after it was deleted)")
+    @moderator_only()
+    async def repost(self, interaction: Interaction) -> None:
+        guild_id = require_guild(interaction)
+        guild = interaction.guild
+        assert guild is not None
+        theme = await repo.get_theme(self.bot.store, guild_id)
+        if theme is None:
+            raise UserError("There's no theme shelf to post. Set one with `/theme set`.")
+        channel = await self.shelf_channel(guild)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        message, pinned, pin_note = await self.post(channel, theme, str(interaction.user))
+        async with self.bot.store.transaction() as tx:
+            current = await repo.get_theme(tx, guild_id)
+            if current is None or current.set_at != theme.set_at:
+                stale = True
+            else:
+                stale = False
+                await repo.set_message(tx, guild_id, channel.id, message.id, pinned)
+        if stale:  # the shelf was cleared or replaced meanwhile: take this copy down again
+            await self.retire(
+                Theme(guild_id, theme.title, theme.films, theme.set_by, theme.set_at, channel.id, message.id, pinned),
+                "This shelf was taken down while it was being posted.",
+            )
+            raise UserError("The shelf changed while I was posting it; run `/theme show` to see the current one.")
+        if theme.message_id is not None and theme.message_id != message.id:
+            await self.retire(theme, "This shelf was posted again further down.", delete=True)
+        where = f"{channel.mention}{' and pinned' if pinned else ''}"
+        await interaction.followup.send(
+            clip(f"Shelf **{escape(theme.title)}** posted again in {where}.{pin_note}", 2000), ephemeral=True
+        )
 
     @set_.autocomplete("films")
     async def _films_choices(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -278,6 +358,12 @@ class ThemeShelf(commands.Cog):
         if theme.channel_id and theme.message_id and interaction.guild is not None:
             url = f"https://discord.com/channels/{interaction.guild.id}/{theme.channel_id}/{theme.message_id}"
             embed.add_field(name="Posted", value=f"[in <#{theme.channel_id}>]({url})", inline=False)
+        else:
+            embed.add_field(
+                name="Posted",
+                value="The shelf's message was deleted. A moderator can post it again with `/theme repost`.",
+                inline=False,
+            )
         await interaction.response.send_message(embed=embed, view=shelf_view(theme), ephemeral=True)
 
     @theme.command(name="clear", description="Moderators: take the theme shelf down")

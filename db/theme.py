@@ -77,6 +77,15 @@ async def set_message(db: Executor, guild_id: int, channel_id: int, message_id: 
     )
 
 
+async def forget_message(db: Executor, guild_id: int, message_id: int) -> bool:
+    """The shelf message was deleted: forget it (only if it is still the shelf's). True when it was."""
+    result = await db.execute(
+        "UPDATE themes SET channel_id = NULL, message_id = NULL, pinned = 0 WHERE guild_id = ? AND message_id = ?",
+        (guild_id, message_id),
+    )
+    return result.rowcount == 1
+
+
 async def clear_theme(db: Executor, guild_id: int) -> Theme | None:
     """Remove the server's theme; returns what was removed (None if there was none)."""
     theme = await get_theme(db, guild_id)

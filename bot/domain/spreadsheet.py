@@ -42,6 +42,7 @@ __all__ = [
     "check_comment",
     "club_watched",
     "format_average",
+    "safe_cell",
     "sheet_csv",
     "stars_to_thumbs",
     "thumbs_to_stars",
@@ -267,13 +268,15 @@ def sheet_csv(sheet: Sheet, member_names: Mapping[int, str], tz: tzinfo) -> str:
     Columns: ``Film, Year, Ceremony, Best Picture, Watched, Watched date, Average thumbs, Ratings``
     and, for every member with a rating or comment (in ``sheet.members`` order),
     ``<name> thumbs`` and ``<name> comment``. Dates are calendar dates in ``tz``.
+    Text members typed (names, comments) that a spreadsheet program would run as a formula
+    (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header = ["Film", "Year", "Ceremony", "Best Picture", "Watched", "Watched date", "Average thumbs", "Ratings"]
     names = _unique_names(sheet.members, member_names)
     for member in sheet.members:
-        header += [f"{names[member]} thumbs", f"{names[member]} comment"]
+        header += [safe_cell(f"{names[member]} thumbs"), safe_cell(f"{names[member]} comment")]
     writer.writerow(header)
     for group in sheet.groups:
         for row in group.rows:
@@ -289,9 +292,17 @@ def sheet_csv(sheet: Sheet, member_names: Mapping[int, str], tz: tzinfo) -> str:
             ]  # fmt: skip
             for member in sheet.members:
                 thumbs = row.ratings.get(member)
-                line += ["" if thumbs is None else thumbs, row.comments.get(member, "")]
+                line += ["" if thumbs is None else thumbs, safe_cell(row.comments.get(member, ""))]
             writer.writerow(line)
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """``text`` for a CSV cell that a spreadsheet program shows as text, never runs as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _unique_names(members: Sequence[int], member_names: Mapping[int, str]) -> dict[int, str]:

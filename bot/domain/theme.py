@@ -15,6 +15,7 @@ from bot.errors import UserError
 
 MAX_TITLE = 100
 MAX_FILMS = 25
+MAX_ENTRY = 200  # one film of the list: longer than any real title with its year
 CHOICE_MAX = 100
 
 
@@ -41,6 +42,11 @@ def parse_shelf(text: str, resolve: Callable[[str], Film] | None = None) -> list
         raise UserError(f"That's {len(entries)} films; a shelf holds at most {MAX_FILMS}.")
     films: list[Film] = []
     for number, entry in enumerate(entries, start=1):
+        if len(entry) > MAX_ENTRY:
+            raise UserError(
+                f"Film {number} of the list is {len(entry)} characters long; give a title (and year) of at most "
+                f"{MAX_ENTRY}, and separate the films with `;`."
+            )
         try:
             film = resolver(entry)
         except FilmError as exc:

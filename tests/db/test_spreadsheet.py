@@ -77,3 +77,14 @@ async def test_theme_set_replace_clear(store: Store) -> None:
     assert await theme_repo.get_theme(store, G1) is None and await theme_repo.clear_theme(store, G1) is None
     rows = await store.fetchall("SELECT * FROM theme_films")
     assert rows == []  # the films went with the theme
+
+
+async def test_forget_a_deleted_shelf_message(store: Store) -> None:
+    await theme_repo.set_theme(store, G1, "Robots", [ShelfFilm("her-2013", "Her", 2013)], set_by=7, now=100)
+    await theme_repo.set_message(store, G1, 55, 66, True)
+    assert await theme_repo.forget_message(store, G1, 65) is False  # some other message
+    assert await theme_repo.forget_message(store, G2, 66) is False  # another server
+    assert await theme_repo.forget_message(store, G1, 66) is True
+    theme = await theme_repo.get_theme(store, G1)
+    assert theme is not None and theme.title == "Robots" and theme.message_id is None and theme.channel_id is None
+    assert not theme.pinned and len(theme.films) == 1

@@ -17,10 +17,12 @@ from bot.domain.spreadsheet import (
     check_comment,
     club_watched,
     format_average,
+    safe_cell,
     sheet_csv,
     stars_to_thumbs,
     thumbs_to_stars,
 )
+from bot.domain.theme import check_title, complete_shelf, parse_shelf
 from bot.errors import UserError
 
 
@@ -144,3 +146,31 @@ def test_sheet_csv_parses_back() -> None:
     assert her["Ana (2) comment"] == 'Said "hi", then, left' and her["Ana (1) comment"] == ""
     tar = next(r for r in rows if r["Film"] == "Tár")
     assert tar["Watched"] == "no" and tar["Watched date"] == "" and tar["Average thumbs"] == ""
+
+
+def test_member_text_never_becomes_a_formula() -> None:
+    assert safe_cell("=SUM(A1:A9)") == "'=SUM(A1:A9)"
+    assert [safe_cell(x) for x in ("+1", "-1", "@me")] == ["'+1", "'-1", "'@me"]
+    assert safe_cell("Great = good") == "Great = good" and safe_cell("") == ""
+    sheet = build_sheet(load_catalogue(), club_watched_at={}, ratings=[("her-2013", 1, 4)],
+                        comments=[("her-2013", 1, "=1+1")])  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(sheet_csv(sheet, {1: "@ana"}, ZoneInfo("UTC")))))
+    her = next(r for r in rows if r["Film"] == "Her")
+    assert her["'@ana thumbs"] == "4" and her["'@ana comment"] == "'=1+1"
+
+
+def test_theme_shelf_rules() -> None:
+    films = parse_shelf("Her (2013); ex machina ;; WALL-E ")
+    assert [f.key for f in films] == ["her-2013", "ex-machina-2014", "wall-e-2008"]
+    with pytest.raises(UserError, match="Film 2 of the list is 201 characters long"):
+        parse_shelf("Her (2013); " + "x" * 201)
+    with pytest.raises(UserError, match="on the list twice"):
+        parse_shelf("Her (2013); HER")
+    with pytest.raises(UserError, match="at most 25"):
+        parse_shelf(";".join(["Her (2013)"] * 26))
+    with pytest.raises(UserError, match="Film 1 of the list"):
+        parse_shelf("West Side Story")  # two films: the year is needed
+    assert check_title("  Robots   with feelings ") == "Robots with feelings"
+    with pytest.raises(UserError, match="101 characters"):
+        check_title("x" * 101)
+    assert complete_shelf("Her (2013); ex mach", load_catalogue())[0] == "Her (2013); Ex Machina (2014)"

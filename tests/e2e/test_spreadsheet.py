@@ -17,6 +17,7 @@ from db import spreadsheet as sheet_repo
 from db import theme as theme_repo
 from tests.e2e.conftest import Club
 from tests.fakediscord.models import Message
+from tests.fakediscord.permissions import P
 
 START = datetime(2026, 1, 6, 20, 0, tzinfo=UTC)
 TOTAL = sum(len(films) for films in load_catalogue().best_picture_by_ceremony().values())
@@ -339,3 +340,357 @@ async def test_theme_without_pin_permission_still_posts(club: Club) -> None:
     theme = await theme_repo.get_theme(c.bot.store, c.guild_id)
     assert theme is not None and theme.message_id == shelf.id and not theme.pinned
     assert g.announcements.id == shelf.channel_id
+
+
+# --------------------------------------------------------------------------- the sheet: pages, restarts, bad input
+
+
+async def test_sheet_opens_where_the_journey_stands_and_pages_survive_a_restart(club: Club) -> None:
+    c, g = club, club.g
+    years = ceremonies()
+    first = load_catalogue().best_picture_by_ceremony()[years[0]]
+    for film in first:  # the oldest ceremony is fully watched: the sheet opens at the next one
+        r = await run(c, c.mod, "spreadsheet check", film=f"{film.title} ({film.year})", date="2025-06-01")
+        assert r.ephemeral and "Checked" in r.content, r.content
+    sheet = await run(c, g.carol, "spreadsheet view")
+    assert not sheet.ephemeral and sheet.content == f"{len(first)} of {TOTAL} watched."
+    assert f"({years[1]})" in sheet.embeds[0]["title"]
+    assert [b["label"] for b in sheet.buttons()] == ["◀ Previous", f"2/{len(years)}", "Next ▶"]
+    assert not any(b.get("disabled") for b in sheet.buttons() if b["label"] != f"2/{len(years)}")
+
+    # The bot restarts; the buttons still page, rebuilt from the data as it is now.
+    await c.restart()
+    r = await import_file(c, g.alice, "ratings.csv", b"Date,Name,Year,Letterboxd URI,Rating\n2025-03-01,Her,2013,x,2\n")
+    assert "Ratings: 1 added" in r.content, r.content
+    paged = await click(c, g.carol, sheet, "◀ Previous")
+    assert f"({years[0]})" in paged.embeds[0]["title"] and paged.buttons()[0].get("disabled")
+    assert paged.attachments and paged.attachments[0].filename == "progress.png"  # the picture stays
+    jump = await run(c, g.carol, "spreadsheet view", year=2014)
+    after = await click(c, g.carol, jump, "Next ▶")
+    assert "(2015)" in after.embeds[0]["title"]
+    before = await click(c, g.carol, after, "◀ Previous")
+    assert "(2014)" in before.embeds[0]["title"] and "avg **2.0**👍 (1 rating)" in before.text()
+
+    # Someone else's clicks are refused privately and change nothing.
+    shown = list(jump.embeds)
+    handle = await c.fake.click(g.bob, jump, "Next ▶")
+    refused = await handle.reply()
+    assert refused.ephemeral and "belong to whoever ran the command" in refused.content
+    assert jump.embeds == shown
+
+    # Two quick clicks on the same button land on the same page (the button says which page it opens).
+    clicks = [await c.fake.click(g.carol, jump, "Next ▶") for _ in range(2)]
+    for h in clicks:
+        await h.reply()
+    assert "(2015)" in jump.embeds[0]["title"]
+
+    # Paging a member's journey keeps it that member's journey.
+    mine = await run(c, g.bob, "spreadsheet view", year=2014, member=g.alice)
+    nxt = await click(c, g.bob, mine, "Next ▶")
+    assert "Alice's journey" in nxt.embeds[0]["title"] and "(2015)" in nxt.embeds[0]["title"]
+    back = await click(c, g.bob, nxt, "◀ Previous")
+    assert nxt.content == f"**Alice**: 1 of {TOTAL} watched." and "you: 2👍" in back.text()
+
+    # A member who left: their journey still opens and pages, under their Discord name.
+    leaver = c.fake.add_member(g.guild, "lee", [g.member_role], global_name="Lee")
+    theirs = await run(c, g.bob, "spreadsheet view", member=leaver)
+    c.fake.remove_member(g.guild, leaver)
+    await c.fake.settle()
+    paged = await click(c, g.bob, theirs, "Next ▶")
+    assert paged.content == f"**Lee**: 0 of {TOTAL} watched." and "Lee's journey" in paged.embeds[0]["title"]
+    stranger = c.fake.create_user("stranger", global_name="Stranger")  # a Discord user who is not a member
+    r = await run(c, g.bob, "spreadsheet view", member=stranger)
+    assert not r.ephemeral and r.content == f"**Stranger**: 0 of {TOTAL} watched."
+
+
+async def test_sheet_refuses_bad_input_and_changes_nothing(club: Club) -> None:
+    c, g = club, club.g
+    for year in (0, -5, 99999, 2013 + 500):
+        r = await run(c, g.alice, "spreadsheet view", year=year)
+        assert r.ephemeral and f"no {year} ceremony" in r.content and "1938–2026" in r.content
+
+    bad_comments = [
+        ("   ", "Write something in the comment"),
+        ("y" * 6000, "6000 characters long"),
+        ("y" * 281, "281 characters long"),
+    ]
+    for text, needle in bad_comments:
+        r = await run(c, g.alice, "spreadsheet comment", film="Her (2013)", text=text)
+        assert r.ephemeral and needle in r.content and len(r.content) <= 2000
+    for film, needle in [
+        ("x" * 6000, "6000 characters long"),
+        ("   ", "Give me a film title"),
+        ("Ex Machina", "isn't a Best Picture nominee"),
+        ("West Side Story", "several films called"),
+        ("A Film Nobody Made", "I don't know"),
+    ]:
+        r = await run(c, g.alice, "spreadsheet comment", film=film, text="Lovely")
+        assert r.ephemeral and needle in r.content and len(r.content) <= 2000, r.content
+    assert await sheet_repo.list_comments(c.bot.store, c.guild_id) == []
+
+    # Mentions and markdown in a comment stay text: nobody is pinged, the sheet shows it as typed.
+    sneaky = f"@everyone <@{g.bob.user.id}> **loud** ||spoiler||"
+    r = await run(c, g.alice, "spreadsheet comment", film="Her (2013)", text=sneaky)
+    assert r.ephemeral and not r.pings_anyone and "\\*\\*loud\\*\\*" in r.content
+    sheet = await run(c, g.carol, "spreadsheet view", year=2014)
+    assert not sheet.pings_anyone and "@\u200beveryone" in sheet.text() and "\\*\\*loud\\*\\*" in sheet.text()
+    assert f"<@\u200b{g.bob.user.id}>" in sheet.text()
+
+    # Check dates: unreadable, in the future, before the film existed; members can't check at all.
+    for date, needle in [
+        ("next tuesday-ish", "couldn't read"),
+        ("2030-01-01", "in the future"),
+        ("1900-01-01", "came out in 2013"),
+    ]:
+        r = await run(c, c.mod, "spreadsheet check", film="Her (2013)", date=date)
+        assert r.ephemeral and needle in r.content, r.content
+    r = await run(c, g.alice, "spreadsheet uncheck", film="Her (2013)")
+    assert r.ephemeral and "Only moderators" in r.content
+    r = await run(c, c.mod, "spreadsheet check", film="Ex Machina")
+    assert r.ephemeral and "isn't a Best Picture nominee" in r.content
+    assert await sheet_repo.list_checks(c.bot.store, c.guild_id) == {}
+    sheet = await run(c, g.carol, "spreadsheet view", year=2014)
+    assert sheet.content == f"0 of {TOTAL} watched."
+
+
+async def test_sheet_export_keeps_member_text_as_text(club: Club) -> None:
+    c, g = club, club.g
+    dana = c.fake.add_member(g.guild, "dana", [g.member_role], nick="=Dana, the \"critic\"")
+    await import_file(c, dana, "ratings.csv", b"Date,Name,Year,Letterboxd URI,Rating\n2025-03-01,Her,2013,x,3\n")
+    r = await run(c, g.alice, "spreadsheet comment", film="Her (2013)", text='=HYPERLINK("http://x.example","click")')
+    assert r.ephemeral
+    r = await run(c, g.bob, "spreadsheet comment", film="Her (2013)", text="-1 for the ending, +1 for Joaquin")
+    handle = await c.fake.slash(g.carol, g.general, "spreadsheet export")
+    reply = await handle.reply()
+    assert reply.ephemeral and "3 members with ratings or comments" in reply.content
+    rows = list(csv.DictReader(io.StringIO(reply.attachments[0].data.decode("utf-8"))))
+    her = next(r for r in rows if r["Film"] == "Her")
+    assert her["Alice comment"] == '\'=HYPERLINK("http://x.example","click")'
+    assert her["Bob comment"] == "'-1 for the ending, +1 for Joaquin"
+    assert her["'=Dana, the \"critic\" thumbs"] == "3"
+    assert her["Average thumbs"] == "3.0" and her["Ratings"] == "1"
+
+
+# ------------------------------------------------------------------ Letterboxd: files as Letterboxd writes them
+
+BOM = "\ufeff"
+RATINGS = (
+    "Date,Name,Year,Letterboxd URI,Rating\r\n"
+    '2024-11-02,"Three Billboards Outside Ebbing, Missouri",2017,https://boxd.it/d8Ms,4\r\n'
+    "2024-11-03,Emilia Pérez,2024,https://boxd.it/E4Tu,0.5\r\n"
+    "2024-11-04,Little Women,2019,https://boxd.it/hY8q,3.5\r\n"
+    "2024-11-05,Little Women,1994,https://boxd.it/1Xdg,5\r\n"
+    "2024-11-06,Dune,1984,https://boxd.it/1XOG,1.5\r\n"
+    '2024-11-07,"The ""Other"" Film, Part 2",2003,https://boxd.it/zzzz,3\r\n'
+)
+WATCHED = (
+    "Date,Name,Year,Letterboxd URI\r\n"
+    "2024-10-01,Dune,2021,https://boxd.it/nrVa\r\n"
+    "2024-10-02,TAR,2022,https://boxd.it/sZxa\r\n"
+    "2024-10-03,Wall-E,2008,https://boxd.it/1Tlw\r\n"
+)
+
+IMPORTER_COLUMNS = {
+    "LetterboxdURI", "tmdbID", "imdbID", "Title", "Year", "Directors", "WatchedDate", "Rating", "Rating10", "Tags",
+    "Review", "Rewatch",
+}  # fmt: skip  # the columns Letterboxd's importer documents (letterboxd.com/about/importing-data)
+
+
+async def test_letterboxd_real_shaped_ratings_and_watched_files(club: Club) -> None:
+    c, g = club, club.g
+    uid = g.bob.user.id
+    reply = await import_file(c, g.bob, "ratings.csv", (BOM + RATINGS).encode("utf-8"))
+    assert reply.ephemeral and not reply.pings_anyone
+    summary = "Read **ratings.csv** (6 rows): **5** films matched the catalogue, **5** new to your journey."
+    assert summary in reply.content
+    assert "Ratings: 5 added, 0 updated." in reply.content
+    assert 'Not in the catalogue (1): The "Other" Film, Part 2 (2003)' in reply.content
+    mine = {r.film_key: r.thumbs for r in await screenings_repo.ratings_for_member(c.bot.store, c.guild_id, uid)}
+    assert mine == {
+        "three-billboards-outside-ebbing-missouri-2017": 4,  # quoted title with a comma
+        "emilia-perez-2024": 1,  # accent; half a star is one thumb
+        "little-women-2019": 4, "little-women-1994": 5,  # remakes told apart by year; 3.5 rounds up
+        "dune-1984": 2,
+    }  # fmt: skip
+
+    reply = await import_file(c, g.bob, "watched.csv", WATCHED.encode("utf-8"))
+    assert "(3 rows): **3** films matched the catalogue, **3** new to your journey." in reply.content
+    assert "Ratings:" not in reply.content  # watched.csv has no ratings
+    marks = await sheet_repo.watched_marks(c.bot.store, c.guild_id, uid)
+    assert {"dune-2021", "tar-2022", "wall-e-2008"} <= set(marks) and len(marks) == 8
+
+    # Both files again (the ratings one now without its BOM, with LF endings): nothing changes.
+    before = await ratings_snapshot(c)
+    again = await import_file(c, g.bob, "ratings.csv", RATINGS.replace("\r\n", "\n").encode("utf-8"))
+    assert "**0** new to your journey" in again.content and "Nothing changed" in again.content
+    again = await import_file(c, g.bob, "watched.csv", WATCHED.encode("utf-8"))
+    assert "Nothing changed" in again.content
+    assert await ratings_snapshot(c) == before
+    assert await sheet_repo.watched_marks(c.bot.store, c.guild_id, uid) == marks
+
+    # Bob's journey on the sheet: the nominees he rated or watched are checked.
+    journey = await run(c, g.alice, "spreadsheet view", member=g.bob, year=2022)
+    assert "✅ **Dune** (2021)" in journey.text() and journey.content.startswith("**Bob**: 5 of")
+
+    # The export: only importer columns, ratings in half stars 0.5-5, ISO dates; it reads back as sent.
+    handle = await c.fake.slash(g.bob, g.general, "letterboxd export")
+    out = await handle.reply()
+    assert out.ephemeral and "5 club ratings" in out.content
+    [attachment] = out.attachments
+    assert attachment.filename.endswith(".csv")
+    text = attachment.data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert set(rows[0]) <= IMPORTER_COLUMNS and {"Title", "Year", "Rating"} <= set(rows[0])
+    for row in rows:
+        assert float(row["Rating"]) * 2 == int(float(row["Rating"]) * 2) and 0.5 <= float(row["Rating"]) <= 5
+        assert row["WatchedDate"] == "" or datetime.strptime(row["WatchedDate"], "%Y-%m-%d")
+    got = {(r["Title"], r["Year"]): r["Rating"] for r in rows}
+    assert got == {
+        ("Three Billboards Outside Ebbing, Missouri", "2017"): "4", ("Emilia Pérez", "2024"): "1",
+        ("Little Women", "2019"): "4", ("Little Women", "1994"): "5", ("Dune", "1984"): "2",
+    }  # fmt: skip
+
+
+async def test_letterboxd_refuses_files_that_are_not_exports(club: Club) -> None:
+    c, g = club, club.g
+    header = "Date,Name,Year,Letterboxd URI,Rating\n"
+    cases = [
+        # not UTF-8: the row with the bad byte is named
+        ("ratings.csv",
+         (header + "2024-01-01,Her,2013,x,4\n").encode() + "2024-01-02,Amélie,2001,x,4\n".encode("cp1252"), "row 3"),
+        # wrong columns (Letterboxd's *import* format is not an export)
+        ("ratings.csv", b"Title,Year,Rating,WatchedDate\nHer,2013,4,2024-01-01\n", "`Date`, `Name`, `Letterboxd URI`"),
+        # a title with a comma and no quotes: too many values on that row
+        ("ratings.csv", (header + "2024-01-01,Her,2013,x,4\n2024-01-02,Paris, Texas,1984,x,5\n").encode(),
+         "Row 3 has 6 values"),
+        ("ratings.csv", (header + "2024-01-01,Her,2013,x,four\n").encode(), "Row 2 (`Her`): the Rating `four`"),
+        ("ratings.csv", (header + "2024-01-01,Her,2013,x,0\n").encode(), "Row 2 (`Her`): the Rating `0`"),
+        ("diary.csv", b"Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n2024-01-01,Her,2013,x,4,,,"
+         b"yesterday\n", "Row 2 (`Her`): the Watched Date `yesterday`"),
+        ("ratings.csv", header.encode(), "has no films in it"),
+        ("ratings.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)), "not UTF-8"),
+        ("letterboxd-export.zip", b"PK\x03\x04", "not a CSV file"),
+        ("ratings.csv", (header + "2024-01-01,Her,2013,x,4\n" * 90_000).encode(), "up to 2 MB"),
+    ]
+    for name, data, needle in cases:
+        refused = await import_file(c, g.alice, name, data)
+        assert refused.ephemeral and needle in refused.content, (name, refused.content)
+        assert len(refused.content) <= 2000 and not refused.pings_anyone
+    assert await screenings_repo.ratings_for_member(c.bot.store, c.guild_id, g.alice.user.id) == []
+    assert await sheet_repo.watched_marks(c.bot.store, c.guild_id, g.alice.user.id) == {}
+    nothing = await run(c, g.alice, "letterboxd export")
+    assert nothing.ephemeral and "no club ratings yet" in nothing.content
+
+
+# ------------------------------------------------------------- the theme shelf: permissions, deletions, restarts
+
+
+def deny_bot(c: Club, deny: int) -> None:
+    """The announcements channel as the standard guild has it, with ``deny`` taken from the bot's role there."""
+    g = c.g
+    c.fake.set_overwrites(
+        g.announcements,
+        [
+            c.fake.overwrite(g.guild, deny=P.SEND_MESSAGES | P.CREATE_PUBLIC_THREADS),
+            c.fake.overwrite(c.fake.bot_role(g.guild), allow=P.SEND_MESSAGES & ~deny, deny=deny),
+        ],
+    )
+
+
+async def test_theme_without_pin_permission_says_so_and_repost_pins_later(club: Club) -> None:
+    c, g = club, club.g
+    deny_bot(c, P.PIN_MESSAGES | P.MANAGE_MESSAGES)
+    await c.fake.settle()
+    r = await run(c, c.mod, "theme set", title="Robots", films="Her (2013); Ex Machina")
+    assert r.ephemeral and "posted in" in r.content and "and pinned" not in r.content
+    assert "I need the Pin Messages permission" in r.content and "`/theme repost`" in r.content
+    [shelf] = shelves(c)
+    assert not shelf.pinned and not c.fake.calls("PUT", r"/pins/")  # it didn't even try
+
+    # The moderators give the permission back; /theme repost posts the shelf again, pinned, and removes the old one.
+    deny_bot(c, 0)
+    await c.fake.settle()
+    r = await run(c, c.mod, "theme repost")
+    assert r.ephemeral and "posted again" in r.content and "and pinned" in r.content
+    live = [m for m in shelves(c) if not m.deleted]
+    assert shelf.deleted and len(live) == 1 and live[0].pinned
+    theme = await theme_repo.get_theme(c.bot.store, c.guild_id)
+    assert theme is not None and theme.message_id == live[0].id and theme.pinned
+    r = await run(c, g.alice, "theme repost")
+    assert r.ephemeral and "Only moderators" in r.content
+
+
+async def test_theme_refused_when_it_cannot_be_posted_changes_nothing(club: Club) -> None:
+    c, g = club, club.g
+    deny_bot(c, P.SEND_MESSAGES)
+    await c.fake.settle()
+    r = await run(c, c.mod, "theme set", title="Robots", films="Her (2013)")
+    assert r.ephemeral and f"I can't post the shelf in <#{g.announcements.id}>: I need Send Messages" in r.content
+    deny_bot(c, P.EMBED_LINKS)
+    await c.fake.settle()
+    r = await run(c, c.mod, "theme set", title="Robots", films="Her (2013)")
+    assert r.ephemeral and "I need Embed Links there" in r.content
+    assert shelves(c) == [] and await theme_repo.get_theme(c.bot.store, c.guild_id) is None
+
+    c.fake.delete_channel(g.announcements)
+    await c.fake.settle()
+    r = await run(c, c.mod, "theme set", title="Robots", films="Her (2013)")
+    assert r.ephemeral and "can't see the announcements channel" in r.content and "/filmclub setup" in r.content
+    assert await theme_repo.get_theme(c.bot.store, c.guild_id) is None
+
+    # Long or odd input: clear errors that fit in a message.
+    for title, films, needle in [
+        ("   ", "Her (2013)", "Give the theme a title"),
+        ("x" * 6000, "Her (2013)", "6000 characters long"),
+        ("Robots", "x" * 6000, "Film 1 of the list is 6000 characters long"),
+        ("Robots", " ; ;; ", "Put at least one film on the shelf"),
+        ("Robots", "; ".join(["Her (2013)"] * 26), "at most 25"),
+        ("Robots", "Her (2013); her", "on the list twice"),
+    ]:
+        r = await run(c, c.mod, "theme set", title=title, films=films)
+        assert r.ephemeral and needle in r.content and len(r.content) <= 2000, r.content
+
+
+async def test_theme_deleted_shelf_message_restart_and_double_set(club: Club) -> None:
+    c, g = club, club.g
+    title = f"@everyone <@{g.bob.user.id}> robots"
+    r = await run(c, c.mod, "theme set", title=title, films="Her (2013); WALL·E")
+    assert r.ephemeral and not r.pings_anyone
+    [shelf] = shelves(c)
+    assert not shelf.pings_anyone and shelf.pinned
+
+    # The shelf keeps opening catalogue cards after a restart.
+    await c.restart()
+    card = await (await c.fake.select(g.carol, shelf, "theme:card", ["wall-e-2008"])).reply()
+    assert card.ephemeral and card.embeds[0]["title"] == "WALL·E (2008)" and "Not watched yet" in card.text()
+
+    # Someone deletes the shelf message: /theme show says so and how to post it again.
+    await c.fake.delete(shelf)
+    theme = await theme_repo.get_theme(c.bot.store, c.guild_id)
+    assert theme is not None and theme.message_id is None
+    shown = await run(c, g.alice, "theme show")
+    assert shown.ephemeral and "message was deleted" in shown.text() and "/theme repost" in shown.text()
+    r = await run(c, c.mod, "theme repost")
+    assert r.ephemeral and "posted again" in r.content
+    live = [m for m in shelves(c) if not m.deleted]
+    assert len(live) == 1 and live[0].pinned
+    shown = await run(c, g.alice, "theme show")
+    assert f"/{live[0].id})" in shown.text()
+
+    # The posted shelf is deleted, then cleared: the clear still works.
+    await c.fake.delete(live[0])
+    r = await run(c, c.mod, "theme clear")
+    assert r.ephemeral and "Cleared the shelf" in r.content
+    r = await run(c, c.mod, "theme repost")
+    assert r.ephemeral and "no theme shelf to post" in r.content
+
+    # Two moderators set a shelf at the same moment: one shelf is current and pinned, the other is retired.
+    h1 = await c.fake.slash(c.mod, g.general, "theme set", title="One", films="Her (2013)")
+    h2 = await c.fake.slash(g.admin, g.general, "theme set", title="Two", films="Rocky (1976)")
+    await h1.reply()
+    await h2.reply()
+    await c.fake.settle()
+    theme = await theme_repo.get_theme(c.bot.store, c.guild_id)
+    assert theme is not None and theme.title in ("One", "Two")
+    pinned = [m for m in shelves(c) if not m.deleted and m.pinned]
+    assert [m.id for m in pinned] == [theme.message_id]
