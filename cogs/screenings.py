@@ -15,6 +15,7 @@ screening all have keys starting with ``screening:<id>:`` (see ``cogs/screenings
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from datetime import timedelta
@@ -40,6 +41,7 @@ from cogs.screenings_service import (
     KIND_PERSONAL,
     KIND_REMINDER,
     KIND_START,
+    EventLimitReached,
     ScreeningService,
     personal_prefix,
     prefix,
@@ -66,6 +68,22 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+MAX_CLASH_LINES = 3
+LIST_SIZE = 20  # screenings shown by `/screening list`
+
+
+def clash_lines(clashes: list[Screening], where: str) -> list[str]:
+    """The "two screenings at once" warnings (a few, then a count), for the moderator's reply."""
+    lines = [
+        f"⚠️ Heads-up: **{escape(other.label)}** (#{other.id}) is also on in {where} at {ts_full(other.starts_at)}. "
+        "Both are scheduled; cancel one if that was a mistake."
+        for other in clashes[:MAX_CLASH_LINES]
+    ]
+    if len(clashes) > MAX_CLASH_LINES:
+        lines.append(f"⚠️ …and {plural(len(clashes) - MAX_CLASH_LINES, 'more screening')} at the same time.")
+    return lines
+
+
 class Screenings(MemberCommands):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
@@ -81,9 +99,21 @@ class Screenings(MemberCommands):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, RateButton)
         self._hook_event_interest()
+        self._catch_up = asyncio.create_task(self._catch_up_when_ready())
+
+    async def _catch_up_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            edited = await self.service.catch_up()
+        except Exception:  # a background task: log it, the bot carries on
+            log.exception("catching up on screenings at startup failed")
+            return
+        if edited:
+            log.info("brought %d screening announcements up to date", edited)
 
     async def cog_unload(self) -> None:
-        self.service.close()
+        self._catch_up.cancel()
+        await self.service.flush()  # an RSVP count edit still waiting out its debounce goes out now
         self.bot.remove_dynamic_items(RsvpButton, RateButton)
         parsers = self.bot._connection.parsers
         for name, original in self._parsers.items():
@@ -165,6 +195,7 @@ class Screenings(MemberCommands):
         voice_channel="A voice or stage channel: the Discord event happens there",
         notes="Anything else people should know",
         discussion_after="How long after the end the discussion thread opens (default 12h)",
+        discord_event="Also create a Discord event for it (default: yes)",
     )
     @moderator_only()
     async def schedule(
@@ -178,6 +209,7 @@ class Screenings(MemberCommands):
         voice_channel: discord.VoiceChannel | discord.StageChannel | None = None,
         notes: app_commands.Range[str, 1, 1000] | None = None,
         discussion_after: str | None = None,
+        discord_event: bool = True,
     ) -> None:
         guild_id = require_guild(interaction)
         guild = interaction.guild
@@ -195,20 +227,19 @@ class Screenings(MemberCommands):
                 f"I can't announce screenings in {channel.mention}: I'm missing {', '.join(lacking)}. "
                 "Grant those to my role there, then try again. Nothing was scheduled."
             )
-        chosen = resolve_film(film, year, runtime)
+        chosen = resolve_film(rules.check_title(film), year, runtime)
         minutes = rules.check_runtime(runtime or chosen.runtime or rules.DEFAULT_RUNTIME)
         start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
-        delay = rules.DEFAULT_DISCUSSION_DELAY
-        if discussion_after is not None:
-            offsets = parse_offsets(discussion_after)
-            if len(offsets) != 1:
-                raise UserError("Give one delay for the discussion, like `12h` or `1d`.")
-            delay = offsets[0]
+        delay = rules.check_discussion_delay(parse_offsets(discussion_after) if discussion_after is not None else None)
+        where, notes = rules.clean_text(where), rules.clean_text(notes)
         starts_at = int(start.timestamp())
         clashes = await repo.overlapping(
             self.bot.store, guild_id, channel.id, starts_at, starts_at + minutes * 60
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
+        make_event = discord_event and self.service.can_make_events(guild, voice_channel)
+        if make_event:
+            await self.service.check_event_room(guild)  # refuses at Discord's limit before anything is posted
         s = await repo.create_screening(
             self.bot.store, guild_id=guild_id, film_key=chosen.key, title=chosen.title, year=chosen.year,
             runtime=minutes, starts_at=starts_at, channel_id=channel.id, created_by=interaction.user.id,
@@ -223,8 +254,20 @@ class Screenings(MemberCommands):
             await repo.delete_screening(self.bot.store, s.id)
             raise
         await repo.set_message(self.bot.store, s.id, message.id, self.bot.now_ts())
+        await repo.set_rendered_hash(self.bot.store, s.id, self.service.digest(embed, view))
         s = await screening_or_error(self.bot, guild_id, s.id)
-        event_id, problem = await self.service.create_event(guild, s, voice_channel)
+        event_id: int | None = None
+        problem: str | None = None
+        if discord_event:
+            try:
+                event_id, problem = await self.service.create_event(guild, s, voice_channel)
+            except EventLimitReached:  # someone else took the last place meanwhile: undo, change nothing
+                await repo.delete_screening(self.bot.store, s.id)
+                try:
+                    await message.delete()
+                except discord.HTTPException as exc:
+                    log.warning("could not remove the announcement of screening %s: %s", s.id, exc)
+                raise
         async with self.bot.store.transaction() as tx:
             await self.service.queue_all(tx, s, settings.reminder_offsets)
         s = await screening_or_error(self.bot, guild_id, s.id)
@@ -234,13 +277,11 @@ class Screenings(MemberCommands):
         ]
         if event_id is not None:
             lines.append("The Discord event is up too.")
+        elif not discord_event:
+            lines.append("No Discord event, as you asked.")
         if problem:
             lines.append(f"⚠️ {problem}")
-        for other in clashes:
-            lines.append(
-                f"⚠️ Heads-up: **{escape(other.label)}** (#{other.id}) is also on in {channel.mention} at "
-                f"{ts_full(other.starts_at)}. Both are scheduled; cancel one if that was a mistake."
-            )
+        lines.extend(clash_lines(clashes, channel.mention))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @schedule.autocomplete("film")
@@ -250,9 +291,9 @@ class Screenings(MemberCommands):
     @screening.command(name="list", description="Upcoming screenings")
     async def list_(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
-        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=20)
-        items = [(s, await self.service.counts(s.id)) for s in upcoming]
-        await interaction.response.send_message(embed=list_embed(items), ephemeral=True)
+        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=1000)
+        items = [(s, await self.service.counts(s.id)) for s in upcoming[:LIST_SIZE]]
+        await interaction.response.send_message(embed=list_embed(items, total=len(upcoming)), ephemeral=True)
 
     @screening.command(name="info", description="Details of a screening (moderators also see who's coming)")
     @app_commands.describe(id="The screening's number (start typing for a list)")
@@ -280,9 +321,11 @@ class Screenings(MemberCommands):
             raise UserError(f"Screening #{id} is already cancelled.")
         if s.status == repo.FINISHED:
             raise UserError(f"Screening #{id} has already finished; there's nothing to cancel.")
+        reason = rules.clean_text(reason)
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self.bot.store.transaction() as tx:
-            await repo.mark_cancelled(tx, s.id, reason, self.bot.now_ts())
+            if not await repo.mark_cancelled(tx, s.id, reason, self.bot.now_ts()):
+                raise UserError(f"Screening #{id} was just cancelled or finished by someone else; nothing changed.")
             dropped = await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
         s = await screening_or_error(self.bot, guild_id, id)
         await self.service.refresh_now(s.id)
@@ -313,10 +356,17 @@ class Screenings(MemberCommands):
         starts_at = int(start.timestamp())
         if starts_at == s.starts_at:
             raise UserError(f"Screening #{id} already starts at {ts_full(starts_at)}.")
+        clashes = await repo.overlapping(
+            self.bot.store, guild_id, s.channel_id, starts_at, starts_at + s.runtime * 60, exclude_id=s.id
+        )
         await interaction.response.defer(ephemeral=True, thinking=True)
         old = s.starts_at
         async with self.bot.store.transaction() as tx:
-            await repo.reschedule(tx, s.id, starts_at, self.bot.now_ts())
+            if not await repo.reschedule(tx, s.id, starts_at, self.bot.now_ts(), expected_starts_at=old):
+                raise UserError(
+                    f"Screening #{id} was just moved, started or cancelled by someone else; nothing changed. "
+                    f"`/screening info id:{id}` shows where it stands."
+                )
             await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
             moved = await repo.get_screening(tx, s.id)
             assert moved is not None
@@ -329,8 +379,11 @@ class Screenings(MemberCommands):
             s, f"🔁 **{escape(s.label)}** has moved: it now starts {ts_full(s.starts_at)} (was {ts_full(old)}).", going
         )
         self.bot.dispatch("screening_rescheduled", s)
-        text = f"Moved **{escape(s.label)}** (#{s.id}) to {ts_full(s.starts_at)}; reminders follow it."
-        await interaction.followup.send(text + (f"\n⚠️ {problem}" if problem else ""), ephemeral=True)
+        lines = [f"Moved **{escape(s.label)}** (#{s.id}) to {ts_full(s.starts_at)}; reminders follow it."]
+        if problem:
+            lines.append(f"⚠️ {problem}")
+        lines.extend(clash_lines(clashes, f"<#{s.channel_id}>"))
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     async def _tell_going(self, s: Screening, text: str, going: list[int]) -> bool:
         """One message in the screenings channel, pinging exactly the members who said Going."""

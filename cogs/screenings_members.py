@@ -19,8 +19,9 @@ from bot.domain.films import format_choice, load_catalogue, normalize_title, par
 from bot.domain.offsets import format_offsets, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape
+from bot.ui import Paginator
 from cogs.screenings_service import ScreeningService, personal_prefix
-from cogs.screenings_views import board_embed, film_board_embed, film_card, mine_embed
+from cogs.screenings_views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
 from db import screenings as repo
 
 Interaction = discord.Interaction[FilmClubBot]
@@ -42,6 +43,8 @@ class MemberCommands(commands.Cog):
     async def handle_rate_button(self, interaction: Interaction, screening_id: int, thumbs: int) -> None:
         guild_id = require_guild(interaction)
         s = await screening_or_error(self.bot, guild_id, screening_id)
+        if s.status == repo.CANCELLED:
+            raise UserError(f"The screening of **{escape(s.label)}** was cancelled, so there's nothing to rate here.")
         if s.status != repo.FINISHED:
             raise UserError(f"You can rate **{escape(s.label)}** once its screening has finished.")
         thumbs, _ = rules.validate_rating(thumbs, None)
@@ -181,12 +184,12 @@ class MemberCommands(commands.Cog):
             ratings = await repo.ratings_for_film(self.bot.store, guild_id, key)
             summary = rules.summarize(r.thumbs for r in ratings)
             label = rules.film_label(title, year)
-            embed = film_board_embed(label, summary, ratings)
+            pages = [film_board_embed(label, summary, ratings)]
             labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
-            top = max(summary.distribution)
-            png = bar_chart_png(f"{label}: {summary.count} ratings, {summary.average_text} average", labels,
+            most = max(summary.distribution)
+            png = bar_chart_png(f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
                                 list(summary.distribution),
-                                highlight={i for i, n in enumerate(summary.distribution) if n == top and n})
+                                highlight={i for i, n in enumerate(summary.distribution) if n == most and n})
         else:
             by_film: dict[str, list[repo.Rating]] = {}
             for r in await repo.ratings_for_guild(self.bot.store, guild_id):
@@ -196,14 +199,22 @@ class MemberCommands(commands.Cog):
             rows = sorted(
                 ((rs[-1].label, rules.summarize(r.thumbs for r in rs)) for rs in by_film.values()),
                 key=lambda row: (-row[1].average, -row[1].count, row[0].lower()),
-            )[:20]
-            embed = board_embed(rows)
-            best = rows[0][1].average
-            png = bar_chart_png("Average thumbs per film", [label for label, _ in rows],
-                                [round(s.average, 2) for _, s in rows],
-                                highlight={i for i, (_, s) in enumerate(rows) if s.average == best})
-        embed.set_image(url="attachment://ratings.png")
-        await interaction.response.send_message(embed=embed, file=discord.File(io.BytesIO(png), "ratings.png"))
+            )
+            pages = board_pages(rows)
+            leaders = rows[:CHART_FILMS]
+            best = leaders[0][1].average
+            title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
+            png = bar_chart_png(title, [clip(label, 40) for label, _ in leaders],
+                                [round(s.average, 2) for _, s in leaders],
+                                highlight={i for i, (_, s) in enumerate(leaders) if s.average == best})
+        for page in pages:
+            page.set_image(url="attachment://ratings.png")
+        file = discord.File(io.BytesIO(png), "ratings.png")
+        if len(pages) > 1:
+            view = Paginator(pages, interaction.user.id)
+            await interaction.response.send_message(embed=pages[0], file=file, view=view)
+        else:
+            await interaction.response.send_message(embed=pages[0], file=file)
 
     async def _rated_film(self, guild_id: int, text: str) -> tuple[str, str, int | None]:
         films = await repo.rated_films(self.bot.store, guild_id)
@@ -227,7 +238,12 @@ class MemberCommands(commands.Cog):
     async def mine(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
         ratings = await repo.ratings_for_member(self.bot.store, guild_id, interaction.user.id)
-        await interaction.response.send_message(embed=mine_embed(ratings), ephemeral=True)
+        pages = mine_pages(ratings)
+        if len(pages) > 1:
+            view = Paginator(pages, interaction.user.id)
+            await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
+        else:
+            await interaction.response.send_message(embed=pages[0], ephemeral=True)
 
 
 def catalogue_choices(current: str) -> list[app_commands.Choice[str]]:

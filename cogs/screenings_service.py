@@ -1,8 +1,10 @@
 """Screenings: what happens around a screening besides the commands.
 
-- the announcement (render, debounced refresh of the RSVP counts)
+- the announcement (render, debounced refresh of the RSVP counts; a hash of what it shows is kept, so
+  a pending edit is sent at shutdown, and at startup anything missed while away is drawn once)
 - the queue of scheduled posts per screening (reminders, Now showing, finish, discussion)
-- the thread on the announcement, the native Discord scheduled event
+- the thread on the announcement (reminders and discussion go to the channel when there can't be one),
+  the native Discord scheduled event
 - the scheduler handlers
 
 Keys of the scheduled posts (all start with ``screening:<id>:`` so one ``cancel_prefix`` clears them):
@@ -13,8 +15,10 @@ Keys of the scheduled posts (all start with ``screening:<id>:`` so one ``cancel_
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -23,13 +27,14 @@ import discord
 from bot.domain import screenings as rules
 from bot.domain.films import Film, load_catalogue
 from bot.domain.offsets import format_offset, parse_offsets
-from bot.render import clip, ts, ts_full
+from bot.errors import UserError
+from bot.render import clip, escape, ts, ts_full
 from bot.scheduler import PostObsolete, from_ts
 from cogs.screenings_views import announcement_embed, rating_view, rsvp_view
 from db import screenings as repo
 from db.scheduled_posts import ScheduledPost
 from db.screenings import ReminderPref, Screening
-from db.store import Executor
+from db.store import Executor, StoreError
 
 if TYPE_CHECKING:
     from bot.app import FilmClubBot
@@ -41,6 +46,8 @@ MENTIONS_PER_MESSAGE = 50  # Discord accepts at most 100 users in allowed_mentio
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 CANNOT_DM = 50007
+EVENT_LIMIT = 30038  # "Maximum number of uncompleted guild scheduled events reached"
+CATCH_UP_DAYS = 3  # at startup, also redraw announcements whose screening changed this recently
 
 KIND_REMINDER = "screening.reminder"
 KIND_PERSONAL = "screening.personal_reminder"
@@ -77,11 +84,27 @@ def personal_offsets(pref: ReminderPref | None) -> list[timedelta]:
         return []
 
 
+class NoThread(Exception):
+    """A screening without an announcement to hang a thread on."""
+
+
+class EventLimitReached(UserError):
+    """The server has Discord's maximum of active scheduled events."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"This server already has {rules.MAX_ACTIVE_EVENTS} upcoming or active Discord events, Discord's limit, "
+            "so I can't add one for this screening. End or delete an old event in the server's Events list and try "
+            "again, or schedule it without a Discord event (`discord_event: False`). Nothing was scheduled."
+        )
+
+
 class ScreeningService:
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ films & counts
     @staticmethod
@@ -102,6 +125,12 @@ class ScreeningService:
         embed = announcement_embed(s, await self.counts(s.id), self.film_for(s))
         return embed, (rsvp_view(s.id) if s.status == repo.SCHEDULED else None)
 
+    @staticmethod
+    def digest(embed: discord.Embed, view: discord.ui.View | None) -> str:
+        """A hash of what the announcement shows, to skip edits that would change nothing."""
+        shown = {"embed": embed.to_dict(), "components": view.to_components() if view is not None else []}
+        return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+
     # ------------------------------------------------------------------ announcement refresh
     def announcement(self, s: Screening) -> discord.PartialMessage | None:
         if s.message_id is None:
@@ -109,16 +138,25 @@ class ScreeningService:
         channel = self.bot.get_partial_messageable(s.channel_id, guild_id=s.guild_id)
         return channel.get_partial_message(s.message_id)
 
-    async def refresh_now(self, screening_id: int) -> None:
-        s = await repo.get_screening(self.bot.store, screening_id)
-        message = self.announcement(s) if s else None
-        if s is None or message is None:
-            return
-        embed, view = await self.render(s)
-        try:
-            await message.edit(embed=embed, view=view)
-        except discord.HTTPException as exc:
-            log.warning("could not update the announcement of screening %s: %s", screening_id, exc)
+    async def refresh_now(self, screening_id: int) -> bool:
+        """Bring the announcement up to date (one edit, none if it already shows this); True if edited."""
+        lock = self._locks.setdefault(screening_id, asyncio.Lock())
+        async with lock:  # render and edit in order, so an older render never overwrites a newer one
+            s = await repo.get_screening(self.bot.store, screening_id)
+            message = self.announcement(s) if s else None
+            if s is None or message is None:
+                return False
+            embed, view = await self.render(s)
+            digest = self.digest(embed, view)
+            if await repo.get_rendered_hash(self.bot.store, s.id) == digest:
+                return False
+            try:
+                await message.edit(embed=embed, view=view)
+            except discord.HTTPException as exc:
+                log.warning("could not update the announcement of screening %s: %s", screening_id, exc)
+                return False
+            await repo.set_rendered_hash(self.bot.store, s.id, digest)
+            return True
 
     def request_refresh(self, screening_id: int) -> None:
         """Coalesce announcement edits: at most one per DEBOUNCE_SECONDS of bot clock per screening."""
@@ -141,6 +179,42 @@ class ScreeningService:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
+
+    async def flush(self) -> None:
+        """At shutdown: send the edits still waiting out their debounce now instead of dropping them."""
+        dirty = sorted(self._dirty)
+        self.close()
+        self._dirty.clear()
+        for screening_id in dirty:
+            try:
+                await self.refresh_now(screening_id)
+            except Exception:  # shutting down: log and carry on with the others
+                log.exception("could not flush the announcement of screening %s", screening_id)
+
+    async def catch_up(self) -> int:
+        """At startup: what happened while the bot was away.
+
+        "Interested" clicks on the native events are read back from Discord (the gateway events were
+        missed), then every announcement that no longer shows the truth (an edit dropped by a crash, a
+        state change that was never drawn) is edited once. Returns how many announcements were edited.
+        """
+        since = self.bot.now_ts() - CATCH_UP_DAYS * 86400
+        edited = 0
+        for s in await repo.announcements_to_check(self.bot.store, changed_since=since):
+            try:
+                if s.status == repo.SCHEDULED and s.event_id is not None:
+                    await self.sync_interest(s)
+                edited += await self.refresh_now(s.id)
+            except (discord.HTTPException, StoreError) as exc:
+                log.warning("could not catch up on screening %s: %s", s.id, exc)
+        return edited
+
+    async def sync_interest(self, s: Screening) -> None:
+        event = await self.fetch_event(s.guild_id, s.event_id)
+        if event is None:
+            return
+        users = [user.id async for user in event.users(limit=None) if not user.bot]
+        await repo.replace_interest(self.bot.store, s.id, users, self.bot.now_ts())
 
     # ------------------------------------------------------------------ queueing posts
     async def queue_all(self, db: Executor, s: Screening, server_offsets: str) -> None:
@@ -189,16 +263,16 @@ class ScreeningService:
 
     # ------------------------------------------------------------------ the thread
     async def ensure_thread(self, s: Screening, name: str) -> int:
-        """The id of the thread on the announcement, creating it when there is none yet."""
+        """The id of the thread on the announcement, creating it when there is none yet.
+
+        Raises discord.NotFound when the announcement is gone, discord.Forbidden when I may not open threads,
+        :class:`NoThread` when there never was an announcement.
+        """
         if s.thread_id is not None:
             return s.thread_id
         message = self.announcement(s)
         if message is None:
-            raise PostObsolete("the announcement is gone")
-        guild = self.bot.get_guild(s.guild_id)
-        channel = guild.get_channel(s.channel_id) if guild else None
-        if isinstance(channel, discord.TextChannel):
-            message = channel.get_partial_message(s.message_id or 0)
+            raise NoThread("the announcement was never posted")
         try:
             thread = await message.create_thread(name=clip(name, 100), auto_archive_duration=THREAD_ARCHIVE_MINUTES)
             thread_id = thread.id
@@ -208,6 +282,36 @@ class ScreeningService:
             thread_id = message.id  # a thread started from a message has the message's id
         await repo.set_thread(self.bot.store, s.id, thread_id, self.bot.now_ts())
         return thread_id
+
+    async def post_in_thread(self, s: Screening, name: str, send: Callable[[int], Awaitable[int]]) -> int:
+        """``send(channel id)`` in the screening's thread; in the screenings channel when there can't be one
+        (announcement deleted, thread deleted, thread permissions missing: moderators are told once)."""
+        try:
+            thread_id = await self.ensure_thread(s, name)
+        except (discord.NotFound, discord.Forbidden, NoThread) as exc:
+            await self._thread_trouble(s, exc)
+            return await send(s.channel_id)
+        try:
+            return await send(thread_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            if thread_id == s.channel_id:
+                raise
+            await self._thread_trouble(s, exc)
+            return await send(s.channel_id)
+
+    async def _thread_trouble(self, s: Screening, exc: Exception) -> None:
+        log.info("no thread for screening %s (%s); posting in the channel", s.id, exc)
+        if isinstance(exc, discord.Forbidden):
+            why = ("I'm missing **Create Public Threads** or **Send Messages in Threads** in "
+                   f"<#{s.channel_id}>; grant them to my role to get the thread back")
+        else:
+            why = "its announcement or thread was deleted"
+        await self.bot.tell_moderators(
+            s.guild_id,
+            f"⚠️ Moderators: screening #{s.id} (**{escape(s.label)}**) has no thread: {why}. "
+            f"Its reminders and discussion are posted in <#{s.channel_id}> instead.",
+            key=f"screening:{s.id}:no-thread",
+        )
 
     async def rename_thread(self, thread_id: int, name: str) -> None:
         try:
@@ -256,21 +360,27 @@ class ScreeningService:
         active = (discord.EventStatus.scheduled, discord.EventStatus.active)
         return sum(1 for e in events if e.status in active)
 
+    @staticmethod
+    def can_make_events(guild: discord.Guild, voice: discord.VoiceChannel | discord.StageChannel | None) -> bool:
+        perms = voice.permissions_for(guild.me) if voice is not None else guild.me.guild_permissions
+        return bool(perms.manage_events or perms.create_events)
+
+    async def check_event_room(self, guild: discord.Guild) -> None:
+        """Refuse (EventLimitReached) when the server is at Discord's limit of active scheduled events."""
+        if await self.count_active_events(guild) >= rules.MAX_ACTIVE_EVENTS:
+            raise EventLimitReached()
+
     async def create_event(
         self, guild: discord.Guild, s: Screening, voice: discord.VoiceChannel | discord.StageChannel | None
     ) -> tuple[int | None, str | None]:
-        """Create the native event; (event id, what went wrong for the moderator)."""
-        perms = voice.permissions_for(guild.me) if voice is not None else guild.me.guild_permissions
-        if not (perms.manage_events or perms.create_events):
+        """Create the native event; (event id, what went wrong for the moderator).
+
+        Raises :class:`EventLimitReached` when Discord refuses because of its limit of active events.
+        """
+        if not self.can_make_events(guild, voice):
             return None, (
                 "I couldn't create the Discord event: I need the **Manage Events** (or **Create Events**) "
                 "permission. The screening itself works without it."
-            )
-        if await self.count_active_events(guild) >= rules.MAX_ACTIVE_EVENTS:
-            return None, (
-                f"I couldn't create the Discord event: this server already has {rules.MAX_ACTIVE_EVENTS} "
-                "scheduled events, Discord's limit. The screening itself works; end or delete an old event "
-                "if you want one."
             )
         film = self.film_for(s)
         parts = [film.premise] if film and film.premise else []
@@ -297,10 +407,20 @@ class ScreeningService:
                     entity_type=discord.EntityType.external, location=clip(location, rules.MAX_WHERE), **common
                 )  # type: ignore[call-overload]
         except discord.Forbidden:
-            return None, "Discord refused to create the event (missing **Manage Events**). The screening still works."
+            if isinstance(voice, discord.StageChannel):
+                need = ("**Manage Events**, **Manage Channels**, **Mute Members** and **Move Members** in "
+                        f"{voice.mention}")
+            elif voice is not None:
+                need = f"**Manage Events**, **View Channel** and **Connect** in {voice.mention}"
+            else:
+                need = "**Manage Events**"
+            return None, f"Discord refused to create the event: I need {need}. The screening itself works without it."
         except discord.HTTPException as exc:
+            if exc.code == EVENT_LIMIT:
+                raise EventLimitReached() from exc
             log.warning("could not create the event of screening %s: %s", s.id, exc)
-            return None, f"Discord didn't create the event ({exc.text or exc.status}). The screening still works."
+            return None, f"Discord didn't create the event ({clip(exc.text or str(exc.status), 200)}). " \
+                "The screening itself works."
         await repo.set_event(self.bot.store, s.id, event.id, self.bot.now_ts())
         return event.id, None
 
@@ -345,11 +465,14 @@ class ScreeningService:
         going = await repo.going_members(self.bot.store, s.id)
         own = await repo.reminder_prefs_for(self.bot.store, s.guild_id, going)
         members = [uid for uid in going if uid not in own]  # members with their own settings get their own
-        thread_id = await self.ensure_thread(s, f"{s.title}: watch party")
         where = f" in <#{s.voice_channel_id}>" if s.voice_channel_id else ""
-        text = f"⏰ **{s.label}** starts {ts(s.starts_at, 'R')} ({ts(s.starts_at, 't')}){where}."
-        text += " See you there!" if members else " Nobody has said Going yet: there's still time!"
-        return await self.send_pings(thread_id, text, members, nonce=post.nonce, guild_id=s.guild_id)
+        text = f"⏰ **{escape(s.label)}** starts {ts(s.starts_at, 'R')} ({ts(s.starts_at, 't')}){where}."
+        text += " See you there!" if going else " Nobody has said Going yet: there's still time!"
+
+        async def send(channel_id: int) -> int:
+            return await self.send_pings(channel_id, text, members, nonce=post.nonce, guild_id=s.guild_id)
+
+        return await self.post_in_thread(s, f"{s.title}: watch party", send)
 
     async def on_personal_reminder(self, post: ScheduledPost) -> int | None:
         s = await self._live(post)
@@ -361,30 +484,38 @@ class ScreeningService:
         if offset not in personal_offsets(pref):
             raise PostObsolete("the member changed their reminder settings")
         assert pref is not None
-        text = f"⏰ Reminder: **{s.label}** starts {ts_full(s.starts_at)}."
+        text = f"⏰ Reminder: **{escape(s.label)}** starts {ts_full(s.starts_at)}."
         if pref.via == "dm":
             guild = self.bot.get_guild(s.guild_id)
             try:
                 user = self.bot.get_user(uid) or await self.bot.fetch_user(uid)
+            except discord.NotFound as exc:
+                raise PostObsolete("the member's account is gone") from exc
+            link = f" {s.jump_url}" if s.jump_url else ""
+            where = f" on {escape(guild.name)}" if guild else ""
+            try:
                 dm = await user.create_dm()
-                link = f" {s.jump_url}" if s.jump_url else ""
-                where = f" on {guild.name}" if guild else ""
                 message = await dm.send(f"{text}{where}{link}", nonce=post.nonce)
                 return message.id
-            except discord.Forbidden as exc:
-                if exc.code != CANNOT_DM:
-                    raise
+            except discord.Forbidden:  # DMs closed (50007) or blocked: remind them in the thread instead
                 log.info("member %s can't be DMed; reminding in the thread instead", uid)
-        thread_id = await self.ensure_thread(s, f"{s.title}: watch party")
-        return await self.send_pings(thread_id, text, [uid], nonce=post.nonce, guild_id=s.guild_id)
+
+        async def send(channel_id: int) -> int:
+            return await self.send_pings(channel_id, text, [uid], nonce=post.nonce, guild_id=s.guild_id)
+
+        return await self.post_in_thread(s, f"{s.title}: watch party", send)
 
     async def on_start(self, post: ScheduledPost) -> int | None:
         s = await self._live(post)
         channel = self.bot.get_partial_messageable(s.channel_id, guild_id=s.guild_id)
-        where = f" in <#{s.voice_channel_id}>" if s.voice_channel_id else (f" at {s.location}" if s.location else "")
+        if s.voice_channel_id:
+            where = f" in <#{s.voice_channel_id}>"
+        else:
+            where = f" at {escape(s.location)}" if s.location else ""
         link = f"\n{s.jump_url}" if s.jump_url else ""
         message = await channel.send(
-            f"🍿 **Now showing: {s.label}**{where}! Runtime {s.runtime} min, ends about {ts(s.ends_at, 't')}.{link}",
+            f"🍿 **Now showing: {escape(s.label)}**{where}! Runtime {s.runtime} min, ends about "
+            f"{ts(s.ends_at, 't')}.{link}",
             nonce=post.nonce, allowed_mentions=discord.AllowedMentions.none(),
         )
         await repo.mark_live(self.bot.store, s.id, self.bot.now_ts())
@@ -414,12 +545,17 @@ class ScreeningService:
         name = f"{s.title}: what did we think?"
         if s.thread_id is not None:
             await self.rename_thread(s.thread_id, name)
-        thread_id = await self.ensure_thread(s, name)
-        channel = self.bot.get_partial_messageable(thread_id, guild_id=s.guild_id)
-        message = await channel.send(
-            f"🎞️ **{s.label}**: what did we think? Rate it from 1 to 5 thumbs with the buttons below "
+        text = (
+            f"🎞️ **{escape(s.label)}**: what did we think? Rate it from 1 to 5 thumbs with the buttons below "
             "(you can change your mind), or use `/rate` to add a few words. `/ratings board` shows the club's "
-            "verdicts.",
-            view=rating_view(s.id), nonce=post.nonce, allowed_mentions=discord.AllowedMentions.none(),
+            "verdicts."
         )
-        return message.id
+
+        async def send(channel_id: int) -> int:
+            channel = self.bot.get_partial_messageable(channel_id, guild_id=s.guild_id)
+            message = await channel.send(
+                text, view=rating_view(s.id), nonce=post.nonce, allowed_mentions=discord.AllowedMentions.none()
+            )
+            return message.id
+
+        return await self.post_in_thread(s, name, send)

@@ -152,7 +152,17 @@ def announcement_embed(s: Screening, counts: RsvpCounts, film: Film | None = Non
 
 
 def mention_list(user_ids: Sequence[int], limit: int = 1000) -> str:
-    return clip(", ".join(f"<@{uid}>" for uid in user_ids), limit) if user_ids else "nobody"
+    """``<@a>, <@b>, … and N more`` within ``limit`` characters, never cutting a mention in half."""
+    if not user_ids:
+        return "nobody"
+    shown: list[str] = []
+    for i, uid in enumerate(user_ids):
+        more = f" and {len(user_ids) - i} more"
+        item = f"<@{uid}>"
+        if len(", ".join([*shown, item])) + len(more) > limit:
+            return ", ".join(shown) + more
+        shown.append(item)
+    return ", ".join(shown)
 
 
 def info_embed(
@@ -169,12 +179,19 @@ def info_embed(
         embed.add_field(name=f"Maybe ({len(lists.maybe)})", value=mention_list(lists.maybe), inline=False)
         embed.add_field(name=f"Can't ({len(lists.cant)})", value=mention_list(lists.cant), inline=False)
     if raters is not None:
-        text = ", ".join(f"<@{r.user_id}> {thumbs_text(r.thumbs)}" for r in raters) or "nobody yet"
-        embed.add_field(name=f"Rated ({len(raters)})", value=clip(text, 1024), inline=False)
+        text = ""
+        for i, r in enumerate(raters):
+            item = f"<@{r.user_id}> {thumbs_text(r.thumbs)}"
+            if len(text) + len(item) + 20 > 1000:
+                text += f" and {len(raters) - i} more"
+                break
+            text += (", " if text else "") + item
+        embed.add_field(name=f"Rated ({len(raters)})", value=text or "nobody yet", inline=False)
     return embed
 
 
-def list_embed(items: Sequence[tuple[Screening, RsvpCounts]]) -> discord.Embed:
+def list_embed(items: Sequence[tuple[Screening, RsvpCounts]], total: int | None = None) -> discord.Embed:
+    total = len(items) if total is None else total
     embed = discord.Embed(title="Upcoming screenings", colour=CLUB_COLOUR)
     if not items:
         embed.description = "Nothing scheduled yet. Moderators can add one with `/screening schedule`."
@@ -187,7 +204,8 @@ def list_embed(items: Sequence[tuple[Screening, RsvpCounts]]) -> discord.Embed:
             f"  ✅ {c.going} · 🤔 {c.maybe} · ❌ {c.cant}"
         )
     embed.description = clip("\n".join(lines), 4000)
-    embed.set_footer(text="Details: /screening info id")
+    more = f"{total - len(items)} more not shown · " if total > len(items) else ""
+    embed.set_footer(text=f"{more}Details: /screening info id")
     return embed
 
 
@@ -208,18 +226,37 @@ def film_card(film: Film) -> discord.Embed:
     return embed
 
 
-def board_embed(rows: Sequence[tuple[str, RatingSummary]], title: str = "Ratings board") -> discord.Embed:
+def board_embed(
+    rows: Sequence[tuple[str, RatingSummary]], title: str = "Ratings board", *, start: int | None = None
+) -> discord.Embed:
+    """One line per film (numbered from ``start`` when given): average, count, distribution."""
     embed = discord.Embed(title=title, colour=CLUB_COLOUR)
     if not rows:
         embed.description = "No ratings yet. After a screening, rate it with the buttons or `/rate`."
         return embed
     lines = [
-        f"**{escape(label)}**: {summary.average_text} avg from {summary.count} "
-        f"rating{'s' if summary.count != 1 else ''}\n  {distribution_bar(summary)}"
-        for label, summary in rows
+        f"{f'{start + i}. ' if start is not None else ''}**{escape(clip(label, 200))}**: {summary.average_text} avg "
+        f"from {summary.count} rating{'s' if summary.count != 1 else ''}\n  {distribution_bar(summary)}"
+        for i, (label, summary) in enumerate(rows)
     ]
     embed.description = clip("\n".join(lines), 4000)
     return embed
+
+
+BOARD_PAGE_SIZE = 10  # films per page of `/ratings board`
+CHART_FILMS = 20  # bars in its chart
+
+
+def board_pages(rows: Sequence[tuple[str, RatingSummary]]) -> list[discord.Embed]:
+    """Every rated film, best first, ``BOARD_PAGE_SIZE`` per page (numbered when there are several)."""
+    chunks = [rows[i : i + BOARD_PAGE_SIZE] for i in range(0, len(rows), BOARD_PAGE_SIZE)] or [rows]
+    pages = []
+    for n, chunk in enumerate(chunks):
+        embed = board_embed(chunk, start=n * BOARD_PAGE_SIZE + 1)
+        if len(chunks) > 1:
+            embed.set_footer(text=f"Page {n + 1}/{len(chunks)} · {len(rows)} films rated")
+        pages.append(embed)
+    return pages
 
 
 def film_board_embed(label: str, summary: RatingSummary, ratings: Sequence[Rating]) -> discord.Embed:
@@ -233,6 +270,19 @@ def film_board_embed(label: str, summary: RatingSummary, ratings: Sequence[Ratin
     return embed
 
 
+MINE_PAGE_SIZE = 15  # ratings per page of `/ratings mine`
+
+
+def mine_pages(ratings: Sequence[Rating]) -> list[discord.Embed]:
+    """A member's ratings, newest change first, ``MINE_PAGE_SIZE`` per page."""
+    chunks = [ratings[i : i + MINE_PAGE_SIZE] for i in range(0, len(ratings), MINE_PAGE_SIZE)] or [ratings]
+    pages = [mine_embed(chunk) for chunk in chunks]
+    if len(pages) > 1:
+        for n, page in enumerate(pages):
+            page.set_footer(text=f"Page {n + 1}/{len(pages)} · {len(ratings)} films rated")
+    return pages
+
+
 def mine_embed(ratings: Sequence[Rating]) -> discord.Embed:
     embed = discord.Embed(title="Your ratings", colour=CLUB_COLOUR)
     if not ratings:
@@ -240,7 +290,7 @@ def mine_embed(ratings: Sequence[Rating]) -> discord.Embed:
         return embed
     lines = []
     for r in ratings:
-        line = f"**{escape(r.label)}**: {thumbs_text(r.thumbs)} ({r.thumbs}/5)"
+        line = f"**{escape(clip(r.label, 150))}**: {thumbs_text(r.thumbs)} ({r.thumbs}/5)"
         if r.review:
             line += f"\n  “{escape(clip(r.review, 150))}”"
         lines.append(line)

@@ -248,13 +248,37 @@ async def mark_cancelled(db: Executor, screening_id: int, reason: str | None, no
     return result.rowcount == 1
 
 
-async def reschedule(db: Executor, screening_id: int, starts_at: int, now: int) -> bool:
+async def reschedule(
+    db: Executor, screening_id: int, starts_at: int, now: int, *, expected_starts_at: int | None = None
+) -> bool:
+    """Move the start (and end); with ``expected_starts_at`` only if it still starts then (no double move)."""
     result = await db.execute(
         "UPDATE screenings SET starts_at = ?, ends_at = ? + runtime * 60, status = 'scheduled', updated_at = ? "
-        "WHERE id = ? AND status IN ('scheduled', 'live')",
-        (starts_at, starts_at, now, screening_id),
+        "WHERE id = ? AND status IN ('scheduled', 'live') AND (? IS NULL OR starts_at = ?)",
+        (starts_at, starts_at, now, screening_id, expected_starts_at, expected_starts_at),
     )
     return result.rowcount == 1
+
+
+async def get_rendered_hash(db: Executor, screening_id: int) -> str | None:
+    """A hash of what the announcement last showed (None before the first render)."""
+    row = await db.fetchone("SELECT rendered_hash FROM screenings WHERE id = ?", (screening_id,))
+    return str(row["rendered_hash"]) if row and row["rendered_hash"] is not None else None
+
+
+async def set_rendered_hash(db: Executor, screening_id: int, digest: str | None) -> None:
+    await db.execute("UPDATE screenings SET rendered_hash = ? WHERE id = ?", (digest, screening_id))
+
+
+async def announcements_to_check(db: Executor, *, changed_since: int, limit: int = 500) -> list[Screening]:
+    """Screenings (every server) whose announcement may need an update at startup: the upcoming ones,
+    and the ones that changed state since ``changed_since``."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM screenings WHERE message_id IS NOT NULL "
+        "AND (status IN ('scheduled', 'live') OR updated_at >= ?) ORDER BY starts_at, id LIMIT ?",
+        (changed_since, limit),
+    )
+    return [_screening(r) for r in rows]
 
 
 async def count_upcoming_with_event(db: Executor, guild_id: int) -> int:
@@ -330,6 +354,25 @@ async def remove_interest(db: Executor, screening_id: int, user_id: int) -> bool
         "DELETE FROM screening_interest WHERE screening_id = ? AND user_id = ?", (screening_id, user_id)
     )
     return result.rowcount == 1
+
+
+async def replace_interest(db: Executor, screening_id: int, user_ids: Iterable[int], now: int) -> bool:
+    """Make the "Interested" set exactly ``user_ids`` (after missing gateway events); True if it changed."""
+    wanted = set(user_ids)
+    have = await interested_members(db, screening_id)
+    gone, new = have - wanted, wanted - have
+    if gone:
+        await db.executemany(
+            "DELETE FROM screening_interest WHERE screening_id = ? AND user_id = ?",
+            [(screening_id, uid) for uid in gone],
+        )
+    if new:
+        await db.executemany(
+            "INSERT INTO screening_interest (screening_id, user_id, added_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(screening_id, user_id) DO NOTHING",
+            [(screening_id, uid, now) for uid in new],
+        )
+    return bool(gone or new)
 
 
 async def interested_members(db: Executor, screening_id: int) -> set[int]:

@@ -29,6 +29,8 @@ MAX_RUNTIME = 24 * 60
 DEFAULT_RUNTIME = 120  # minutes, for films outside the catalogue given without one
 DEFAULT_DISCUSSION_DELAY = timedelta(hours=12)
 MAX_AHEAD = timedelta(days=366)
+MAX_DISCUSSION_DELAY = timedelta(days=7)
+MAX_TITLE = 200
 MAX_REVIEW = 1000
 MAX_NOTES = 1000
 MAX_WHERE = 100  # Discord's limit for an external event's location
@@ -103,6 +105,33 @@ def check_runtime(runtime: int) -> int:
     if not MIN_RUNTIME <= runtime <= MAX_RUNTIME:
         raise UserError(f"Runtime is in minutes, between {MIN_RUNTIME} and {MAX_RUNTIME}. For example `118`.")
     return runtime
+
+
+def check_title(text: str) -> str:
+    """A film option as typed: not blank, not absurdly long (it ends up in messages and event names)."""
+    if not text.strip():
+        raise UserError("Give me a film title: pick one from the list, or type a title and its year.")
+    if len(text) > MAX_TITLE:
+        raise UserError(f"That film title is too long: keep it under {MAX_TITLE} characters.")
+    return text
+
+
+def check_discussion_delay(offsets: Sequence[timedelta] | None) -> timedelta:
+    """The delay between the end and the discussion thread: one offset (default 12 hours), at most 7 days."""
+    if offsets is None:
+        return DEFAULT_DISCUSSION_DELAY
+    if len(offsets) != 1:
+        raise UserError("Give one delay for the discussion, like `12h` or `1d`.")
+    if offsets[0] > MAX_DISCUSSION_DELAY:
+        raise UserError("The discussion should open within 7 days of the end: try `12h` or `1d`.")
+    return offsets[0]
+
+
+def clean_text(text: str | None) -> str | None:
+    """Optional free text as typed: trimmed, and None when only whitespace."""
+    if text is None:
+        return None
+    return text.strip() or None
 
 
 def overlaps(start_a: int, end_a: int, start_b: int, end_b: int) -> bool:

@@ -134,3 +134,37 @@ async def test_deleting_screening_cascades_rsvps(store: Store) -> None:
     await repo.delete_screening(store, s.id)
     assert await repo.rsvp_answers(store, s.id) == {}
     assert await repo.interested_members(store, s.id) == set()
+
+
+async def test_reschedule_only_from_the_expected_start(store: Store) -> None:
+    s = await make(store)
+    assert await repo.reschedule(store, s.id, T0 + 3600, T0, expected_starts_at=T0)
+    assert not await repo.reschedule(store, s.id, T0 + 7200, T0, expected_starts_at=T0)  # someone moved it first
+    moved = await repo.get_screening(store, s.id)
+    assert moved is not None and moved.starts_at == T0 + 3600
+
+
+async def test_replace_interest_and_rendered_hash(store: Store) -> None:
+    s = await make(store)
+    await repo.add_interest(store, s.id, 1, T0)
+    await repo.add_interest(store, s.id, 2, T0)
+    assert await repo.replace_interest(store, s.id, [2, 3], T0)
+    assert await repo.interested_members(store, s.id) == {2, 3}
+    assert not await repo.replace_interest(store, s.id, {3, 2}, T0)
+    assert await repo.get_rendered_hash(store, s.id) is None
+    await repo.set_rendered_hash(store, s.id, "abc")
+    assert await repo.get_rendered_hash(store, s.id) == "abc"
+
+
+async def test_announcements_to_check(store: Store) -> None:
+    upcoming = await make(store)
+    old = await make(store, starts_at=T0 - 86400 * 30)
+    recent = await make(store, starts_at=T0 - 86400)
+    never_posted = await make(store)
+    for s in (upcoming, old, recent):
+        await repo.set_message(store, s.id, 1000 + s.id, T0 - 1000)
+    await repo.mark_finished(store, old.id, T0 - 86400 * 20)
+    await repo.mark_finished(store, recent.id, T0)
+    got = await repo.announcements_to_check(store, changed_since=T0 - 86400 * 3)
+    assert {s.id for s in got} == {upcoming.id, recent.id}
+    assert never_posted.id not in {s.id for s in got}

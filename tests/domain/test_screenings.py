@@ -62,6 +62,21 @@ def test_runtime_bounds() -> None:
             d.check_runtime(bad)
 
 
+def test_title_delay_and_free_text_checks() -> None:
+    assert d.check_title("Her (2013)") == "Her (2013)"
+    for bad in ("", "   ", "x" * (d.MAX_TITLE + 1)):
+        with pytest.raises(UserError):
+            d.check_title(bad)
+    assert d.check_discussion_delay(None) == timedelta(hours=12)
+    assert d.check_discussion_delay([timedelta(days=1)]) == timedelta(days=1)
+    assert d.check_discussion_delay([timedelta(days=7)]) == timedelta(days=7)
+    for bad_delay in ([], [timedelta(hours=1), timedelta(hours=2)], [timedelta(days=8)]):
+        with pytest.raises(UserError):
+            d.check_discussion_delay(bad_delay)
+    assert d.clean_text(None) is None and d.clean_text(" \n ") is None
+    assert d.clean_text("  Den  ") == "Den"
+
+
 def test_overlaps_half_open() -> None:
     assert d.overlaps(0, 10, 5, 15)
     assert not d.overlaps(0, 10, 10, 20)

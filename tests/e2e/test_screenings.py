@@ -18,6 +18,7 @@ from bot.app import FilmClubBot
 from db import scheduled_posts as posts_repo
 from db import screenings as repo
 from db.screenings import Screening
+from db.store import Store
 from tests.e2e.conftest import Club
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Message
@@ -234,7 +235,7 @@ async def test_burst_of_clicks_is_coalesced(screen: Screen) -> None:
     c = screen
     await schedule_her(c)
     [ann] = c.announcements()
-    members = [c.fake.add_member(c.g.guild, f"fan{i}", [c.g.member_role]) for i in range(30)]
+    members = [c.fake.add_member(c.g.guild, f"fan{i}", [c.g.member_role]) for i in range(50)]
     for i, m in enumerate(members):
         await c.fake.click(m, ann, "Going" if i % 3 else "Maybe")
     await c.fake.settle()
@@ -243,7 +244,7 @@ async def test_burst_of_clicks_is_coalesced(screen: Screen) -> None:
     await c.clock.advance(2)
     await c.clock.advance(2)
     assert len(ann.history) <= 3  # at most one edit per 2 s of bot clock
-    assert "Going: **20**" in ann.text() and "Maybe: **10**" in ann.text()
+    assert "Going: **33**" in ann.text() and "Maybe: **17**" in ann.text()
     edits = c.fake.calls("PATCH", rf"/channels/{c.g.screenings.id}/messages/{ann.id}$")
     assert 1 <= len(edits) <= 2
 
@@ -511,17 +512,71 @@ async def test_same_time_same_channel_warns_but_allows(screen: Screen) -> None:
     assert len(c.announcements()) == 2
 
 
-async def test_event_limit_still_creates_screening(screen: Screen) -> None:
+async def test_event_limit_is_refused_and_changes_nothing(screen: Screen) -> None:
     c, g, fake = screen, screen.g, screen.fake
     for i in range(100):
         fake.create_event(g.guild, f"Old event {i}", START + timedelta(days=30 + i), location="Somewhere",
                           end=START + timedelta(days=30 + i, hours=1))
     await fake.settle()
-    reply = await schedule_her(c)
-    assert "100 scheduled events" in reply.content
-    assert len(c.announcements()) == 1
-    assert (await c.screening()).event_id is None
+    reply = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm")
+    assert reply.ephemeral and not reply.pings_anyone
+    assert "100 upcoming or active Discord events" in reply.content
+    assert "`discord_event: False`" in reply.content and "Nothing was scheduled" in reply.content
+    assert c.announcements() == [] and await repo.list_screenings(c.bot.store, g.guild.id) == []
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:") == []
     assert len([e for e in g.guild.scheduled_events.values() if not e.deleted]) == 100
+
+    # The way out the error names: schedule it without a Discord event.
+    reply = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm", discord_event=False)
+    assert reply.ephemeral and "Scheduled **Her (2013)**" in reply.content and "No Discord event" in reply.content
+    assert len(c.announcements()) == 1 and (await c.screening()).event_id is None
+    assert len([e for e in g.guild.scheduled_events.values() if not e.deleted]) == 100
+
+    # An event that ended frees a place: finished events don't count towards the limit.
+    next(iter(g.guild.scheduled_events.values())).status = 3
+    reply = await c.slash(g.admin, "screening schedule", film="Rocky (1976)", when="sat 8pm")
+    assert "Discord event is up" in reply.content
+
+
+async def test_event_limit_reached_meanwhile_undoes_the_announcement(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    # Our count saw room, but Discord refuses the create itself (someone else took the last place).
+    fake.inject("POST", r"/guilds/\d+/scheduled-events$", 400, code=30038,
+                message="Maximum number of uncompleted guild scheduled events reached (100)")
+    reply = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm")
+    assert reply.ephemeral and "100 upcoming or active Discord events" in reply.content
+    assert [m for m in fake.bot_messages(g.screenings) if not m.deleted] == []
+    assert await repo.list_screenings(c.bot.store, g.guild.id) == []
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:") == []
+    assert ("scheduled", 1) not in c.events
+
+
+async def test_stage_channel_makes_a_stage_event(screen: Screen) -> None:
+    c, g = screen, screen.g
+    reply = await c.slash(g.admin, "screening schedule", film="Rocky (1976)", when="tomorrow 8pm",
+                          voice_channel=g.stage)
+    assert "Discord event is up" in reply.content
+    event = c.event()
+    assert event.entity_type == 1 and event.channel_id == g.stage.id and event.location is None
+    assert event.scheduled_start_time == START and event.name == "Rocky (1976)"
+    [ann] = c.announcements()
+    assert f"<#{g.stage.id}>" in ann.text()
+    # It is started and completed like the others.
+    await c.clock.advance_to(START + timedelta(seconds=1))
+    assert c.event().status == 2
+    s = await c.screening()
+    await c.clock.advance_to(s.end + timedelta(seconds=1))
+    assert c.event().status == 3
+
+
+async def test_voice_event_refused_by_discord_still_schedules(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    fake.inject("POST", r"/guilds/\d+/scheduled-events$", 403, code=50013, message="Missing Permissions")
+    reply = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm", voice_channel=g.voice)
+    assert reply.ephemeral and "Scheduled **Her (2013)**" in reply.content
+    assert "**Connect**" in reply.content and f"<#{g.voice.id}>" in reply.content
+    assert len(c.announcements()) == 1 and (await c.screening()).event_id is None
+    assert len(await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:")) >= 3
 
 
 async def test_without_manage_events_the_screening_still_works(screen: Screen) -> None:
@@ -548,3 +603,365 @@ async def test_rsvp_on_cancelled_screening_is_refused(screen: Screen) -> None:
     r = await c.click(g.alice, ann, "Going")
     assert r.ephemeral and "cancelled" in r.content
     assert await repo.rsvp_answers(c.bot.store, 1) == {}
+
+
+# --------------------------------------------------------------------------- restarts
+
+
+async def test_pending_count_edit_goes_out_at_shutdown(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    assert "Going: **0**" in ann.text()  # still waiting out the debounce...
+    await c.restart()  # ...when the bot is stopped: the edit is sent on the way out, not dropped
+    assert "Going: **1**" in ann.text()
+    edits = len(ann.history)
+    await c.clock.advance(5)
+    assert len(ann.history) == edits  # and not again after the restart: it already shows the truth
+    r = await c.click(g.bob, ann, "Maybe")  # buttons still work
+    assert r.ephemeral and "Maybe" in r.content
+    await c.clock.advance(3)
+    assert "Maybe: **1**" in ann.text()
+
+
+async def test_startup_catches_up_after_a_crash(screen: Screen) -> None:
+    """RSVPs saved but never drawn (a crash before the debounced edit), "Interested" clicked while offline."""
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    event = c.event()
+    await c.click(g.alice, ann, "Going")
+    await fake.event_interest(g.bob, event)
+    await c.club.stop()
+    # What a crash leaves behind: Carol's answer is in the database, the announcement never showed it.
+    store = Store(c.club.config.db_path)
+    await store.open()
+    await repo.set_rsvp(store, 1, g.carol.user.id, "going", int(c.clock.now().timestamp()))
+    await store.close()
+    await fake.event_interest(g.owner, event)  # nobody was connected to hear this
+    await fake.event_uninterest(g.bob, event)
+    edits = len(ann.history)
+    await c.club.start()
+    await fake.settle()
+    text = ann.text()
+    assert "Going: **2**" in text and "Maybe: **1** (incl. 1 interested on the event)" in text
+    assert len(ann.history) == edits + 1  # one edit for all of it
+    assert await repo.interested_members(c.bot.store, 1) == {g.owner.user.id}
+    await c.club.restart()
+    await fake.settle()
+    assert len(ann.history) == edits + 1  # nothing to catch up the second time
+
+
+async def test_discussion_and_rating_buttons_work_after_restart(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, hours=12, seconds=1))
+    thread_id = (await c.screening()).thread_id
+    assert thread_id == ann.id
+    [prompt] = [m for m in fake.bot_messages(thread_id) if "what did we think" in m.content]
+    await c.restart()
+    r = await c.click(g.alice, prompt, "5 👍")
+    assert r.ephemeral and "(5/5)" in r.content
+    r = await c.click(g.alice, prompt, "3 👍")
+    assert r.ephemeral and "now give" in r.content and "(3/5)" in r.content
+    await c.restart()
+    r = await c.click(g.bob, prompt, "rate:1:4")
+    assert r.ephemeral and "(4/5)" in r.content
+    r = await c.slash(g.carol, "rate", film="Her", thumbs=1, review="Not for me")
+    assert r.ephemeral and "(1/5)" in r.content
+    ratings = await repo.ratings_for_film(c.bot.store, g.guild.id, "her-2013")
+    assert sorted((x.user_id, x.thumbs) for x in ratings) == sorted(
+        [(g.alice.user.id, 3), (g.bob.user.id, 4), (g.carol.user.id, 1)]
+    )
+    # The discussion is in the announcement's thread; it was posted once across the restarts.
+    assert fake.get_channel(thread_id).name == "Her: what did we think?"
+    assert len([m for m in c.public_bot_messages() if "what did we think" in m.content]) == 1
+    # The moderator's info now lists who rated; members don't see names.
+    mod_view = await c.slash(g.admin, "screening info", id=1)
+    assert "Rated (3)" in mod_view.text() and f"<@{g.carol.user.id}>" in mod_view.text()
+    member_view = await c.slash(g.bob, "screening info", id=1)
+    assert "Rated" not in member_view.text() and "Finished" in member_view.text()
+
+
+# --------------------------------------------------------------------------- pings
+
+
+def users_only(message: Message) -> set[int]:
+    """The ids of an explicit user-only allowed_mentions (fails when it lets roles or everyone through)."""
+    am = message.allowed_mentions
+    assert am is not None, "no allowed_mentions: the bot's default would decide"
+    assert am.get("parse", []) == [], am
+    return {int(u) for u in am.get("users", [])}
+
+
+async def test_reminders_and_notices_allow_exactly_the_going_members(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await fake.settle()
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.click(g.bob, ann, "Going")
+    await c.click(g.carol, ann, "Maybe")
+    await c.click(g.bob, ann, "Can't")
+    await c.clock.advance_to(START - timedelta(days=1) + timedelta(seconds=1))
+    [reminder] = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert users_only(reminder) == {g.alice.user.id} == reminder.pinged_user_ids
+
+    reply = await c.slash(g.admin, "screening reschedule", id=1, when="sat 8pm")
+    assert "Moved" in reply.content
+    [moved] = [m for m in c.public_bot_messages() if "has moved" in m.content]
+    assert users_only(moved) == {g.alice.user.id} == moved.pinged_user_ids
+    assert moved.channel_id == g.screenings.id
+
+    # Two moderators cancel at the same moment: one wins, Going members are told exactly once.
+    h1 = await fake.slash(g.admin, g.general, "screening cancel", id=1, reason="@everyone projector broke")
+    h2 = await fake.slash(c.club.mod, g.general, "screening cancel", id=1)
+    r1, r2 = await h1.reply(), await h2.reply()
+    assert r1.ephemeral and r2.ephemeral
+    assert sorted(["Cancelled" in r1.content, "Cancelled" in r2.content]) == [False, True]
+    loser = r2 if "Cancelled" in r1.content else r1
+    assert "already cancelled" in loser.content or "just cancelled" in loser.content
+    told = [m for m in c.public_bot_messages() if "is cancelled" in m.content]
+    assert len(told) == 1
+    assert users_only(told[0]) == {g.alice.user.id} == told[0].pinged_user_ids
+    assert not told[0].pings_everyone and "@\u200beveryone" in told[0].content
+    assert [name for name, _ in c.events].count("cancelled") == 1
+
+
+async def test_double_reschedule_tells_once(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    h1 = await fake.slash(g.admin, g.general, "screening reschedule", id=1, when="sat 8pm")
+    h2 = await fake.slash(c.club.mod, g.general, "screening reschedule", id=1, when="sat 8pm")
+    replies = [await h1.reply(), await h2.reply()]
+    assert sum("Moved" in r.content for r in replies) == 1
+    assert len([m for m in c.public_bot_messages() if "has moved" in m.content]) == 1
+    pending = await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:")
+    assert len({p.key for p in pending}) == len(pending)
+    assert len([p for p in pending if p.kind == "screening.start"]) == 1
+
+
+# --------------------------------------------------------------------------- no thread
+
+
+async def test_deleted_announcement_reminders_and_discussion_fall_back_to_the_channel(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.clock.advance(3)
+    await fake.delete(ann)  # someone deletes the announcement
+    await c.clock.advance_to(START - timedelta(days=1) + timedelta(seconds=1))
+    [reminder] = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert reminder.channel_id == g.screenings.id and reminder.pinged_user_ids == {g.alice.user.id}
+    notices = [m for m in fake.bot_messages(g.announcements) if "has no thread" in m.content]
+    assert len(notices) == 1 and not notices[0].pings_anyone
+
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, hours=12, seconds=1))
+    reminders = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert len(reminders) == 2 and all(m.channel_id == g.screenings.id for m in reminders)
+    [prompt] = [m for m in c.public_bot_messages() if "what did we think" in m.content]
+    assert prompt.channel_id == g.screenings.id
+    r = await c.click(g.alice, prompt, "4 👍")
+    assert r.ephemeral and "(4/5)" in r.content
+    assert len([m for m in fake.bot_messages(g.announcements) if "has no thread" in m.content]) == 1
+    failed = await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:")
+    assert failed == []
+
+
+async def test_without_thread_permission_the_discussion_goes_to_the_channel(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    fake.set_overwrites(g.screenings, [fake.overwrite(g.bot_role, deny=P.CREATE_PUBLIC_THREADS)])
+    await fake.settle()
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, hours=12, seconds=1))
+    assert (await c.screening()).thread_id is None
+    reminders = [m for m in c.public_bot_messages() if m.content.startswith("⏰")]
+    assert len(reminders) == 2 and all(m.channel_id == g.screenings.id for m in reminders)
+    [prompt] = [m for m in c.public_bot_messages() if "what did we think" in m.content]
+    assert prompt.channel_id == g.screenings.id and len(prompt.buttons()) == 5
+    [notice] = [m for m in fake.bot_messages(g.announcements) if "has no thread" in m.content]
+    assert "Create Public Threads" in notice.content
+
+
+# --------------------------------------------------------------------------- the board
+
+
+async def test_ratings_board_pages_through_every_film(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    now = int(c.clock.now().timestamp())
+    for i in range(25):
+        s = await repo.create_screening(
+            c.bot.store, guild_id=g.guild.id, film_key=f"custom:film-{i:02d}-2020", title=f"Film {i:02d}",
+            year=2020, runtime=90, starts_at=now - 86400 * (i + 2), channel_id=g.screenings.id, created_by=1,
+            now=now - 86400 * 30,
+        )
+        await repo.mark_finished(c.bot.store, s.id, now)
+        await repo.set_rating(c.bot.store, g.guild.id, s.film_key, g.alice.user.id, 1 + i % 5, None, now,
+                              title=s.title, year=2020, screening_id=s.id)
+    board = await c.slash(g.carol, "ratings board")
+    assert not board.ephemeral and not board.pings_anyone
+    assert board.embeds[0]["footer"]["text"] == "Page 1/3 · 25 films rated"
+    assert board.text().count("avg from") == 10 and "1. **Film" in board.text()
+    [png] = board.attachments
+    assert png.filename == "ratings.png" and png.data.startswith(b"\x89PNG")
+    handle = await fake.click(g.carol, board, "Next ▶")
+    page2 = await handle.reply()
+    assert "11. **Film" in page2.text() and page2.embeds[0]["footer"]["text"].startswith("Page 2/3")
+    await (await fake.click(g.carol, board, "Next ▶")).reply()
+    assert "21. **Film" in board.text() and board.text().count("avg from") == 5
+    assert board.embeds[0]["image"]["url"] == "attachment://ratings.png"
+
+    one = await c.slash(g.carol, "ratings board", film="custom:film-03-2020")
+    assert "Film 03 (2020)" in one.text() and "4.0 avg from 1 rating" in one.text()
+    assert one.file_names() == ["ratings.png"]
+    unknown = await c.slash(g.carol, "ratings board", film="Nope")
+    assert unknown.ephemeral and "Nobody has rated" in unknown.content
+
+    mine = await c.slash(g.alice, "ratings mine")
+    assert mine.ephemeral and mine.text().count("/5)") == 15
+    assert mine.embeds[0]["footer"]["text"] == "Page 1/2 · 25 films rated"
+    await (await fake.click(g.alice, mine, "Next ▶")).reply()
+    assert mine.text().count("/5)") == 10
+    none = await c.slash(g.bob, "ratings mine")
+    assert none.ephemeral and "haven't rated anything" in none.text() and none.buttons() == []
+
+
+# --------------------------------------------------------------------------- member-typed text
+
+
+async def test_user_text_is_escaped_trimmed_and_never_pings(screen: Screen) -> None:
+    c, g = screen, screen.g
+    reply = await c.slash(
+        g.admin, "screening schedule", film="@everyone **Party** <@&1>", year=2024, when="tomorrow 8pm",
+        where="   ", notes=f"Bring snacks <@{g.bob.user.id}> @here",
+    )
+    assert reply.ephemeral and not reply.pings_anyone and "Scheduled" in reply.content
+    s = await c.screening()
+    assert s.location is None and s.notes is not None and s.notes.startswith("Bring snacks")
+    [ann] = c.announcements()
+    assert not ann.pings_anyone
+    await c.click(g.alice, ann, "Going")
+    await c.clock.advance_to(START + timedelta(seconds=1))
+    for m in c.public_bot_messages():
+        assert not m.pings_everyone and not m.pinged_role_ids
+        assert m.pinged_user_ids <= {g.alice.user.id}, m.content
+    [showing] = [m for m in c.public_bot_messages() if "Now showing" in m.content]
+    assert "\\*\\*Party\\*\\*" in showing.content and "@\u200beveryone" in showing.content
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"film": "   ", "when": "tomorrow 8pm"}, "Give me a film title"),
+        ({"film": "x" * 6000, "year": 2020, "when": "tomorrow 8pm"}, "too long"),
+        ({"film": "Her (2013)", "when": "x" * 6000}, "couldn't read"),
+        ({"film": "Her (2013)", "when": "   "}, "Tell me when"),
+        ({"film": "Her (2013)", "when": "tomorrow 8pm", "discussion_after": "30d"}, "within 7 days"),
+        ({"film": "Her (2013)", "when": "tomorrow 8pm", "discussion_after": "1h,2h"}, "one delay"),
+        ({"film": "Her (2013)", "when": "2027-06-01 20:00"}, "too far"),
+        ({"film": "Little Women", "when": "tomorrow 8pm"}, "several films"),
+    ],
+)
+async def test_bad_schedule_input_is_refused(screen: Screen, options: dict[str, Any], pattern: str) -> None:
+    reply = await screen.slash(screen.g.admin, "screening schedule", **options)
+    await assert_refused(screen, reply, pattern)
+    assert len(reply.content) <= 2000
+
+
+async def test_bad_cancel_and_reschedule_input(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    for who in (g.alice, g.bob):
+        r = await c.slash(who, "screening cancel", id=1)
+        assert r.ephemeral and "Only moderators" in r.content
+        r = await c.slash(who, "screening reschedule", id=1, when="sat 8pm")
+        assert r.ephemeral and "Only moderators" in r.content
+    r = await c.slash(g.admin, "screening reschedule", id=1, when="2025-01-01 20:00")
+    assert r.ephemeral and "in the past" in r.content
+    r = await c.slash(g.admin, "screening reschedule", id=1, when="tomorrow 8pm")
+    assert r.ephemeral and "already starts" in r.content
+    r = await c.slash(g.admin, "screening info", id=99)
+    assert r.ephemeral and "no screening #99" in r.content
+    s = await c.screening()
+    assert s.status == "scheduled" and s.starts_at == int(START.timestamp())
+    assert not [m for m in c.public_bot_messages() if "moved" in m.content or "cancelled" in m.content]
+    # Once it has started it can't be moved; once finished it can't be cancelled.
+    await c.clock.advance_to(START + timedelta(seconds=1))
+    r = await c.slash(g.admin, "screening reschedule", id=1, when="sat 8pm")
+    assert r.ephemeral and "already started" in r.content
+    await c.clock.advance_to(START + timedelta(minutes=HER_RUNTIME, seconds=1))
+    r = await c.slash(g.admin, "screening cancel", id=1)
+    assert r.ephemeral and "already finished" in r.content
+    assert (await c.screening()).status == "finished"
+
+
+async def test_exactly_the_same_time_warns_and_allows_also_on_reschedule(screen: Screen) -> None:
+    c, g = screen, screen.g
+    await schedule_her(c)
+    reply = await c.slash(g.admin, "screening schedule", film="Rocky (1976)", when="tomorrow 8pm")
+    assert reply.ephemeral and "Heads-up" in reply.content and "Her (2013)" in reply.content
+    assert len(c.announcements()) == 2 and len([e for e in g.guild.scheduled_events.values()]) == 2
+    third = await c.slash(g.admin, "screening schedule", film="Her (2013)", when="sat 8pm")
+    assert "Heads-up" not in third.content
+    moved = await c.slash(g.admin, "screening reschedule", id=3, when="tomorrow 9pm")
+    assert "Moved" in moved.content and moved.content.count("Heads-up") == 2
+    assert (await c.screening(3)).starts_at == int((START + timedelta(hours=1)).timestamp())
+
+
+async def test_double_click_counts_once_and_queues_reminders_once(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.slash(g.alice, "remind me", offsets="10m", via="dm")
+    h1 = await fake.click(g.alice, ann, "Going")
+    h2 = await fake.click(g.alice, ann, "Going")
+    r1, r2 = await h1.reply(), await h2.reply()
+    assert r1.ephemeral and r2.ephemeral
+    assert sorted(["Got it" in r1.content, "Got it" in r2.content]) == [False, True]
+    assert "already down as **Going**" in (r2.content if "Got it" in r1.content else r1.content)
+    personal = await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:personal:")
+    assert len(personal) == 1
+    await c.clock.advance(3)
+    assert "Going: **1**" in ann.text()
+    # Alice set her own reminders, so the server's reminder names nobody, yet still knows someone is coming.
+    await c.clock.advance_to(START - timedelta(minutes=5))
+    server = [m for m in c.public_bot_messages() if m.content.startswith("⏰ **Her")]
+    assert len(server) == 2 and all(not m.pings_anyone and "See you there" in m.content for m in server)
+    [dm] = fake.bot_messages(fake.dm_channel(g.alice))
+    assert dm.content.startswith("⏰ Reminder: **Her (2013)**")
+
+
+async def test_list_says_how_many_more(screen: Screen) -> None:
+    c, g = screen, screen.g
+    start = int(START.timestamp())
+    for i in range(23):
+        await repo.create_screening(
+            c.bot.store, guild_id=g.guild.id, film_key="her-2013", title="Her", year=2013, runtime=126,
+            starts_at=start + i * 86400, channel_id=g.screenings.id, created_by=1, now=c.bot.now_ts(),
+        )
+    listing = await c.slash(g.carol, "screening list")
+    assert listing.ephemeral and listing.text().count("Her (2013)") == 20
+    assert listing.embeds[0]["footer"]["text"].startswith("3 more not shown")
+    assert len(listing.embeds[0]["description"]) <= 4096
+
+
+async def test_cancel_works_when_the_announcement_is_gone(screen: Screen) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await fake.delete(ann)
+    reply = await c.slash(g.admin, "screening cancel", id=1, reason="Lost the disc")
+    assert reply.ephemeral and "Cancelled **Her (2013)**" in reply.content and "told 1 member" in reply.content
+    [told] = [m for m in c.public_bot_messages() if "is cancelled" in m.content]
+    assert told.pinged_user_ids == {g.alice.user.id} and "Lost the disc" in told.content
+    assert c.event().status == 4
+    assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:") == []
