@@ -36,7 +36,7 @@ from bot.domain.trivia import (
 from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, missing_permissions
 from bot.ui import FilmClubModal, FilmClubView, Paginator
-from cogs.trivia_session import NO_PINGS, TriviaSession, plural
+from cogs.trivia_session import NO_PINGS, ChoiceButton, TriviaSession, plural
 from db import trivia as repo
 from db.trivia import SERVER_PACK
 
@@ -77,8 +77,8 @@ class PlayWithButtons(FilmClubView):
     async def buttons(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         if interaction.user.id != self.owner_id:
             raise UserError("Only the member who asked can use this button; run `/trivia start` yourself.")
-        self.stop()
         await self.cog.start_session(interaction, self.pack, self.rounds, "buttons", self.seconds)
+        self.stop()  # only once the game started: after an error (a game already running) it can be retried
 
 
 class AddQuestionModal(FilmClubModal, title="Add a trivia question"):
@@ -161,6 +161,13 @@ class Trivia(commands.Cog):
         self.shipped: dict[str, TriviaPack] = load_shipped_packs()
         self.sessions: dict[int, TriviaSession] = {}
 
+    async def cog_load(self) -> None:
+        # Choice buttons answer even when their game is gone (after a crash or a refused edit).
+        self.bot.add_dynamic_items(ChoiceButton)
+
+    def session_by_token(self, token: int) -> TriviaSession | None:
+        return next((s for s in self.sessions.values() if s.token == token), None)
+
     async def cog_unload(self) -> None:
         """A restart ends running games; their finished questions still count."""
         sessions = list(self.sessions.values())
@@ -171,6 +178,7 @@ class Trivia(commands.Cog):
             _, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
+        self.bot.remove_dynamic_items(ChoiceButton)
 
     def rng(self) -> random.Random:
         injected = getattr(self.bot, "trivia_rng", None)
@@ -281,13 +289,17 @@ class Trivia(commands.Cog):
                 f"Buttons mode needs at least {MIN_BUTTON_QUESTIONS} questions in the pack to make choices; "
                 f"{pack_title(key)} has {len(pack.questions)}. Try `mode: typed`, or add more questions."
             )
+        rng = self.rng()
         try:
-            game = TriviaGame(pack, rounds=rounds, mode=mode, seconds=float(seconds), rng=self.rng())
+            # Picking four choices per question is quick for the shipped packs but can take a
+            # moment for a server pack of thousands of look-alike answers: keep the loop free.
+            game = await asyncio.to_thread(TriviaGame, pack, rounds=rounds, mode=mode, seconds=float(seconds), rng=rng)
         except TriviaError as exc:
             raise UserError(exc.message) from exc
-        self.refuse_if_running(channel_id)  # again: the pack lookup awaited
+        self.refuse_if_running(channel_id)  # again: the pack lookup and the game setup awaited
         session = TriviaSession(
             self.bot,
+            token=interaction.id,
             channel=channel,
             channel_id=channel_id,
             guild_id=guild_id,
@@ -450,7 +462,7 @@ class Trivia(commands.Cog):
                 "“Save as” / “Encoding”) and import it again. Nothing was imported."
             ) from exc
         try:
-            parsed = parse_pack(text, SERVER_PACK)
+            parsed = await asyncio.to_thread(parse_pack, text, SERVER_PACK)  # up to a second for 256 KB
         except PackError as exc:
             raise UserError(f"I couldn't import `{name}`. {exc.message} Nothing was imported.") from exc
         now = self.bot.now_ts()

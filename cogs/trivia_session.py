@@ -1,14 +1,17 @@
 """One running trivia game in one channel: asks the questions, takes answers, keeps time.
 
-Sessions live in memory only (a restart ends them); the cog writes their scores to the store
-when they end, in one transaction. All waiting goes through ``bot.clock`` so tests can drive it.
+Sessions live in memory only (a restart ends them); each closed question's points are written to
+the store at once (one transaction per question), so a crash loses at most the open question.
+Choice buttons are ``DynamicItem``s named by the session's token, so a leftover button of a game
+that is gone still gets a clear answer. All waiting goes through ``bot.clock`` so tests can drive it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +19,8 @@ import discord
 
 from bot.domain.trivia import AlreadyAnswered, QuestionResult, RoundQuestion, TriviaError, TriviaGame
 from bot.errors import UserError
+from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, clip
-from bot.ui import FilmClubView
 from db import trivia as repo
 from db.store import StoreError
 
@@ -38,52 +41,81 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-class ChoiceButton(discord.ui.Button["QuestionView"]):
-    def __init__(self, session: TriviaSession, number: int, index: int, label: str) -> None:
+WINNERS_SHOWN = 40
+"""Result embeds name at most this many winners (then "and N more"), well inside 4,096 characters."""
+
+
+def winners_text(awarded: Sequence[tuple[int, int]]) -> str:
+    shown = ", ".join(f"<@{user}> (+{points:,})" for user, points in awarded[:WINNERS_SHOWN])
+    extra = len(awarded) - WINNERS_SHOWN
+    return f"{shown} and {plural(extra, 'more member')}" if extra > 0 else shown
+
+
+def _cog(interaction: discord.Interaction[Any]) -> Any:
+    return interaction.client.get_cog("Trivia")  # type: ignore[attr-defined]
+
+
+class ChoiceButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"trivia:(?P<token>\d+):(?P<number>\d+):(?P<index>\d+)",
+):
+    """One choice of a buttons-mode question: ``trivia:<session token>:<question number>:<index>``.
+
+    A ``DynamicItem`` so a click on a question left over from a game that ended without tidying
+    up (a crash, a refused edit) still gets a clear answer instead of "This interaction failed".
+    """
+
+    def __init__(self, token: int, number: int, index: int, label: str = "?", *, disabled: bool = False,
+                 right: bool = False) -> None:
         super().__init__(
-            label=clip(label, 80),
-            emoji=None,
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"trivia:{session.channel_id}:{session.serial}:{number}:{index}",
+            discord.ui.Button(
+                label=clip(label, 80),
+                style=discord.ButtonStyle.success if right else discord.ButtonStyle.secondary,
+                custom_id=f"trivia:{token}:{number}:{index}",
+                disabled=disabled,
+            )
         )
-        self.session = session
+        self.token = token
         self.number = number
         self.index = index
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await self.session.on_click(interaction, self.number, self.index, str(self.label))
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ChoiceButton:
+        return cls(int(match["token"]), int(match["number"]), int(match["index"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        cog = _cog(interaction)
+        session = cog.session_by_token(self.token) if cog is not None else None
+        if session is None:
+            raise UserError(
+                "This trivia question is closed: its game has ended. Start a new one with `/trivia start`."
+            )
+        await session.on_click(interaction, self.number, self.index)
 
 
-class QuestionView(FilmClubView):
-    """The four choices of one question. Lives only as long as the question."""
-
-    def __init__(self, session: TriviaSession, question: RoundQuestion) -> None:
-        super().__init__(timeout=None)
-        assert question.choices is not None
-        self.buttons = [
-            ChoiceButton(session, question.number, i, label) for i, label in enumerate(question.choices)
-        ]
-        for button in self.buttons:
-            self.add_item(button)
-
-    def close(self, correct_index: int | None) -> None:
-        """Disable every choice and show the right one in green."""
-        for button in self.buttons:
-            button.disabled = True
-            if button.index == correct_index:
-                button.style = discord.ButtonStyle.success
-        self.stop()
+def question_view(token: int, question: RoundQuestion, *, closed: bool = False) -> discord.ui.View:
+    """The choices of one question; once ``closed``, all disabled and the right one green."""
+    assert question.choices is not None
+    view = discord.ui.View(timeout=None)
+    for i, label in enumerate(question.choices):
+        view.add_item(
+            ChoiceButton(token, question.number, i, label, disabled=closed,
+                         right=closed and i == question.correct_index)
+        )
+    return view
 
 
 class TriviaSession:
     """A game in a channel. ``run()`` is the loop; the cog feeds it clicks, messages and stops."""
 
-    _serials = 0
-
     def __init__(
         self,
         bot: FilmClubBot,
         *,
+        token: int,
         channel: discord.abc.Messageable,
         channel_id: int,
         guild_id: int,
@@ -92,8 +124,8 @@ class TriviaSession:
         game: TriviaGame,
         on_end: Callable[[TriviaSession], Awaitable[None] | None] | None = None,
     ) -> None:
-        TriviaSession._serials += 1
-        self.serial = TriviaSession._serials
+        self.token = token
+        """Unique across restarts (the id of the /trivia start interaction): it names the buttons."""
         self.bot = bot
         self.channel = channel
         self.channel_id = channel_id
@@ -106,7 +138,9 @@ class TriviaSession:
         self.asked_at: datetime = self.started_at
         self.stopped_by: int | None = None
         self.shutting_down = False
-        self.saved = False
+        self.save_failed = False
+        self._counted: set[int] = set()
+        """Members whose game this session already added to their `games` count."""
         self.task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -133,10 +167,13 @@ class TriviaSession:
             self._wake.set()
         return won
 
-    async def on_click(self, interaction: discord.Interaction[Any], number: int, index: int, label: str) -> None:
+    async def on_click(self, interaction: discord.Interaction[Any], number: int, index: int) -> None:
         current = self.game.current
         if current is None or current.number != number or not self.game.is_open:
             raise UserError("Too late: this question is closed.")
+        if current.choices is None or not 0 <= index < len(current.choices):
+            raise UserError("That choice is not one of the options; pick one of the buttons under the question.")
+        label = current.choices[index]
         try:
             result = self.game.answer_button(interaction.user.id, index, self.elapsed())
         except AlreadyAnswered as exc:
@@ -181,6 +218,7 @@ class TriviaSession:
         except discord.HTTPException as exc:
             log.warning("trivia in channel %s ended: Discord refused a message: %s", self.channel_id, exc)
             self.game.stop()
+            await self._tell_moderators(exc)
         finally:
             try:
                 await self._finish()
@@ -190,6 +228,24 @@ class TriviaSession:
                     if maybe is not None:
                         await maybe
 
+    async def _tell_moderators(self, exc: discord.HTTPException) -> None:
+        """The channel went away or the bot lost its permissions there: say so where moderators look."""
+        if isinstance(exc, discord.NotFound):
+            why = "the channel (or thread) was deleted"
+        elif isinstance(exc, discord.Forbidden):
+            why = "I'm no longer allowed to post there (check Send Messages and Embed Links for my role)"
+        else:
+            why = "Discord refused my messages there"
+        try:
+            await self.bot.tell_moderators(
+                self.guild_id,
+                f"⚠️ Moderators: the trivia game in <#{self.channel_id}> ended early because {why}. "
+                "Scores from the questions already played are kept.",
+                key=f"trivia:{self.token}:refused",
+            )
+        except StoreError as err:
+            log.warning("could not tell moderators about trivia in %s: %s", self.channel_id, err)
+
     async def _play_question(self) -> None:
         self._wake.clear()
         question = self.game.next_question()
@@ -197,13 +253,12 @@ class TriviaSession:
         deadline = self.asked_at + timedelta(seconds=self.game.seconds)
         embed = self._question_embed(question)
         if self.game.mode == "buttons":
-            view = QuestionView(self, question)
+            view = question_view(self.token, question)
             message = await self.channel.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
             await self._wait_until(deadline)
             result = None if self.game.is_over else self.game.close_question()
-            view.close(question.correct_index if result is not None else None)
             try:
-                await message.edit(view=view)
+                await message.edit(view=question_view(self.token, question, closed=True))
             except discord.HTTPException as exc:
                 log.info("could not close the buttons of question %s: %s", question.number, exc)
         else:
@@ -211,12 +266,12 @@ class TriviaSession:
             halfway = self.asked_at + timedelta(seconds=self.game.seconds / 2)
             woken = await self._wait_until(halfway)
             if not woken and self.game.is_open:
-                await self.channel.send(
-                    f"💡 Hint: `{question.hint}`", allowed_mentions=NO_PINGS
-                )
+                shown = question.hint.replace("`", "'")
+                await self.channel.send(f"💡 Hint: `{shown}`", allowed_mentions=NO_PINGS)
                 woken = await self._wait_until(deadline)
             result = None if self.game.is_over else self.game.close_question()
         if result is not None:
+            await self._save(result)
             await self.channel.send(embed=self._result_embed(result), allowed_mentions=NO_PINGS)
 
     # -- the end --------------------------------------------------------------------------
@@ -231,19 +286,39 @@ class TriviaSession:
             for user_id, points in self.game.standings()
         ]
 
+    async def _save(self, result: QuestionResult) -> None:
+        """Add one closed question's points to the leaderboard right away (a crash keeps them)."""
+        points = dict.fromkeys(result.answered_by, 0)
+        for user_id, gained in result.awarded:
+            points[user_id] = points.get(user_id, 0) + gained
+        winners = set(result.winners)
+        rows = [
+            repo.MemberResult(
+                member_id=user_id,
+                points=gained,
+                correct=1 if user_id in winners else 0,
+                games=0 if user_id in self._counted else 1,
+            )
+            for user_id, gained in points.items()
+        ]
+        if not rows:
+            return
+        try:
+            async with self.bot.store.transaction() as tx:
+                await repo.record_results(tx, self.guild_id, self.pack_key, rows, self.bot.now_ts())
+        except StoreError as exc:
+            log.error("could not save trivia scores for channel %s: %s", self.channel_id, exc)
+            self.save_failed = True
+            return
+        self._counted.update(points)
+
     async def _finish(self) -> None:
         results = self.results()
         embed = self._final_embed(results)
-        if results and not self.saved:
-            try:
-                async with self.bot.store.transaction() as tx:
-                    await repo.record_results(tx, self.guild_id, self.pack_key, results, self.bot.now_ts())
-                self.saved = True
-            except StoreError as exc:
-                log.error("could not save trivia scores for channel %s: %s", self.channel_id, exc)
-                embed.description = (embed.description or "") + (
-                    "\n⚠️ I couldn't save these scores: the bot's storage is unavailable."
-                )
+        if self.save_failed:
+            embed.description = (embed.description or "") + (
+                "\n⚠️ I couldn't save some of these scores: the bot's storage was unavailable."
+            )
         try:
             await self.channel.send(embed=embed, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
@@ -272,8 +347,7 @@ class TriviaSession:
                 title=f"Question {result.number}: the answer was {clip(result.answer, 200)}",
                 colour=RIGHT_COLOUR,
             )
-            got = ", ".join(f"<@{user}> (+{points:,})" for user, points in result.awarded)
-            embed.description = f"**{answer}**\nGot it: {got}"
+            embed.description = f"**{answer}**\nGot it: {winners_text(result.awarded)}"
         else:
             embed = discord.Embed(
                 title=f"Question {result.number}: time's up", colour=MISSED_COLOUR,

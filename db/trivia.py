@@ -20,6 +20,8 @@ class MemberResult:
     member_id: int
     points: int
     correct: int
+    games: int = 1
+    """1 the first time a member shows up in a session, 0 for later questions of the same session."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,19 @@ def question_key(text: str) -> str:
 async def record_results(
     db: Executor, guild_id: int, pack: str, results: Sequence[MemberResult], now: int
 ) -> None:
-    """Add one session's results to the totals (pass a transaction: all rows or none)."""
+    """Add results (a whole session's, or one question's) to the totals.
+
+    Pass a transaction so all rows land or none. ``games`` of each result is added as given.
+    """
+    if not results:
+        return
     await db.executemany(
         "INSERT INTO trivia_scores (guild_id, member_id, pack, points, correct, games, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, 1, ?) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (guild_id, member_id, pack) DO UPDATE SET "
         "points = points + excluded.points, correct = correct + excluded.correct, "
-        "games = games + 1, updated_at = excluded.updated_at",
-        [(guild_id, r.member_id, pack, r.points, r.correct, now) for r in results],
+        "games = games + excluded.games, updated_at = excluded.updated_at",
+        [(guild_id, r.member_id, pack, r.points, r.correct, r.games, now) for r in results],
     )
 
 

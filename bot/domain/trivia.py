@@ -98,10 +98,12 @@ class TriviaPack:
     description: str | None
     questions: list[Question]
     config: dict[str, Any] = field(default_factory=dict)
+    _index: tuple[tuple[int, int], list[_Entry]] | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
+    """A question as quoted in an error, inside backticks: one line, no backticks of its own."""
+    text = " ".join(text.replace("`", "'").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -122,21 +124,69 @@ def _scalar_text(node: yaml.Node) -> str | None:
     return str(node.value).strip()
 
 
+# Errors whose "context" mark, not the "problem" mark, is on the line the author has to fix: PyYAML
+# only notices an unclosed quote or bracket, or a question without its colon, at a later line.
+_CONTEXT_HINTS = {
+    "while scanning a simple key": "this line is neither `question:` nor `- answer`; is the `:` after the "
+    "question or the `- ` before the answer missing?",
+    "while scanning a quoted scalar": "a quote opened on this line is never closed",
+    "while parsing a flow sequence": "a `[` opened on this line is never closed with `]`",
+    "while parsing a flow mapping": "a `{` opened on this line is never closed with `}`",
+}
+
+
+_TOO_DEEP = (
+    "This file nests lists or mappings far too deeply to be a trivia pack. A pack is flat: "
+    "`Who directed Her?:` lines, each followed by `- Spike Jonze` answer lines."
+)
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> PackError:
+    """A :class:`PackError` naming the line to fix, with PyYAML's own words in brackets."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(int(exc.position), 0)) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return PackError(
+            f"Line {line}: this file contains a character YAML does not allow (U+{char:04X}); "
+            "is it really a text file?",
+            line,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        problem = exc.problem or exc.context or "unreadable YAML"
+        context = exc.context or ""
+        if exc.context_mark is not None and context in _CONTEXT_HINTS:
+            line = int(exc.context_mark.line) + 1
+            return PackError(
+                f"Line {line}: this is not valid YAML: {_CONTEXT_HINTS[context]} (PyYAML: {problem}).", line
+            )
+        if context == "expected a single document in the stream" and exc.problem_mark is not None:
+            line = int(exc.problem_mark.line) + 1
+            return PackError(
+                f"Line {line}: this is not valid YAML: a pack is one document, so remove this `---` "
+                "or split the file in two.",
+                line,
+            )
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line = int(mark.line) + 1
+            return PackError(f"Line {line}: this is not valid YAML ({problem}).", line)
+        return PackError(f"This is not valid YAML: {problem}.")
+    return PackError(f"This is not valid YAML: {exc}.")
+
+
 def parse_pack(text: str, name: str) -> TriviaPack:
     """Parse and check a trivia pack. Raises :class:`PackError` naming the offending line."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters up front
+        raise _yaml_error(exc, text) from exc
     try:
         try:
             root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "unreadable YAML"
-            if mark is None:
-                raise PackError(f"This is not valid YAML: {problem}.") from exc
-            line = int(mark.line) + 1
-            raise PackError(f"Line {line}: this is not valid YAML ({problem}).", line) from exc
         except yaml.YAMLError as exc:
-            raise PackError(f"This is not valid YAML: {exc}.") from exc
+            raise _yaml_error(exc, text) from exc
+        except RecursionError as exc:  # PyYAML composes nested collections recursively
+            raise PackError(_TOO_DEEP) from exc
         if root is None:
             raise PackError("The pack is empty: add at least one question with its answers.")
         if not isinstance(root, yaml.MappingNode):
@@ -146,7 +196,10 @@ def parse_pack(text: str, name: str) -> TriviaPack:
                 "like `Who directed Her?:` followed by `- Spike Jonze`.",
                 line,
             )
-        return _build_pack(loader, root, name)
+        try:
+            return _build_pack(loader, root, name)
+        except RecursionError as exc:
+            raise PackError(_TOO_DEEP) from exc
     finally:
         loader.dispose()
 
@@ -357,13 +410,16 @@ def _numbers_in(normalized: str) -> list[str]:
 
 def is_correct(guess: str, answers: Sequence[str]) -> bool:
     """Whether ``guess`` matches any of ``answers`` (see the module docstring for the rules)."""
-    g = normalize_answer(guess)
+    return _matches(normalize_answer(guess), [normalize_answer(str(a)) for a in answers])
+
+
+def _matches(g: str, normalized_answers: Sequence[str]) -> bool:
+    """:func:`is_correct` on sides already passed through :func:`normalize_answer`."""
     if not g:
         return False
     g_compact = g.replace(" ", "")
     g_numbers = _numbers_in(g)
-    for answer in answers:
-        a = normalize_answer(str(answer))
+    for a in normalized_answers:
         if not a:
             continue
         if g == a:
@@ -468,56 +524,98 @@ def _close_number(a: int, b: int, kind: Kind) -> bool:
     return 1 / 3 <= a / b <= 3
 
 
-def make_choices(question: Question, pack: TriviaPack, rng: random.Random, n: int = 4) -> tuple[list[str], int]:
+@dataclass(frozen=True)
+class _Entry:
+    text: str
+    answer: str
+    kind: Kind
+    norm: str
+
+
+def _pack_index(pack: TriviaPack) -> list[_Entry]:
+    """Each question's first answer with its kind and normal form, computed once per pack."""
+    key = (id(pack.questions), len(pack.questions))
+    cached = pack._index
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    entries = [_Entry(q.text, q.answer, answer_kind(q), normalize_answer(q.answer)) for q in pack.questions]
+    pack._index = (key, entries)
+    return entries
+
+
+CHOICES = 4
+"""Buttons mode shows this many choices per question."""
+_MAX_CANDIDATES = 200
+"""Wrong answers tried per question before giving up (bounds the work on look-alike packs)."""
+
+
+def make_choices(
+    question: Question, pack: TriviaPack, rng: random.Random, n: int = CHOICES
+) -> tuple[list[str], int]:
     """Multiple-choice labels for ``question`` and the index of the correct one.
 
     The correct label is the question's first answer; the wrong ones are other questions' first
     answers from the same pack, preferring the same kind (a year for a year, a person for a
     person, a film for a film). For numbers, nearby made-up values fill in when the pack has
     too few close ones. A wrong choice never matches any accepted answer (:func:`is_correct`),
-    and no two choices normalise alike. With a tiny pack there may be fewer than ``n`` choices.
-    Labels are cut to 80 characters.
+    no two choices normalise alike and no two labels read the same. With a tiny pack, or one
+    whose answers are all alike, there may be fewer than ``n`` choices. Labels are cut to 80
+    characters.
     """
     if not 2 <= n <= 25:
         raise ValueError("n must be between 2 and 25")
     kind = answer_kind(question)
-    taken = {normalize_answer(a) for a in question.answers}
+    answer_norms = [normalize_answer(a) for a in question.answers]
+    taken = set(answer_norms)
     numeric = kind in ("year", "number")
     correct_value = int(normalize_answer(question.answer)) if numeric else 0
 
-    same_close: list[str] = []
-    same_far: list[str] = []
-    others: list[str] = []
-    for other in pack.questions:
-        if other.text == question.text:
+    same_close: list[_Entry] = []
+    same_far: list[_Entry] = []
+    others: list[_Entry] = []
+    for other in _pack_index(pack):
+        if other.text == question.text or other.norm in taken:
             continue
-        other_kind = answer_kind(other)
-        if other_kind != kind:
-            others.append(other.answer)
-        elif numeric and not _close_number(int(normalize_answer(other.answer)), correct_value, kind):
-            same_far.append(other.answer)
+        if other.kind != kind:
+            others.append(other)
+        elif numeric and not _close_number(int(other.norm), correct_value, kind):
+            same_far.append(other)
         else:
-            same_close.append(other.answer)
+            same_close.append(other)
     for pool in (same_close, same_far, others):
         rng.shuffle(pool)
-    made_up: list[str] = []
+    made_up: list[tuple[str, str]] = []
     if numeric:
         use_commas = "," in question.answer
-        made_up = [f"{v:,}" if use_commas else str(v) for v in _nearby_numbers(correct_value, kind, rng)]
+        for v in _nearby_numbers(correct_value, kind, rng):
+            label = f"{v:,}" if use_commas else str(v)
+            made_up.append((label, normalize_answer(label)))
 
+    candidates = [
+        *((e.answer, e.norm) for e in same_close),
+        *made_up,
+        *((e.answer, e.norm) for e in same_far),
+        *((e.answer, e.norm) for e in others),
+    ]
+    correct_label = _label(question.answer)
+    labels = {correct_label.casefold()}
     wrong: list[str] = []
-    for candidate in [*same_close, *made_up, *same_far, *others]:
-        if len(wrong) == n - 1:
+    tries = 0
+    for candidate, norm in candidates:
+        if len(wrong) == n - 1 or tries >= _MAX_CANDIDATES:
             break
-        norm = normalize_answer(candidate)
-        if not norm or norm in taken or is_correct(candidate, question.answers):
+        if not norm or norm in taken:
+            continue
+        tries += 1
+        label = _label(candidate)
+        if label.casefold() in labels or _matches(norm, answer_norms):
             continue
         taken.add(norm)
-        wrong.append(_label(candidate))
+        labels.add(label.casefold())
+        wrong.append(label)
 
     order = [*wrong, None]
     rng.shuffle(order)
-    correct_label = _label(question.answer)
     choices = [correct_label if c is None else c for c in order]
     return choices, order.index(None)
 
@@ -626,8 +724,13 @@ class TriviaGame:
         self.mode: Mode = mode
         self.seconds = float(seconds)
         self.rng = rng if rng is not None else random.Random()
-        self.rounds = min(rounds, len(pack.questions))
-        self._queue: list[Question] = self.rng.sample(pack.questions, self.rounds)
+        self._choices: list[tuple[tuple[str, ...], int]] = []
+        self._queue: list[Question]
+        if mode == "buttons":
+            self._queue = self._button_questions(pack, rounds)
+        else:
+            self._queue = self.rng.sample(pack.questions, min(rounds, len(pack.questions)))
+        self.rounds = len(self._queue)
         self._asked = 0
         self._closed = 0
         self._current: RoundQuestion | None = None
@@ -639,6 +742,31 @@ class TriviaGame:
         self._stopped = False
         self.unanswered_streak = 0
         self.history: list[QuestionResult] = []
+
+    def _button_questions(self, pack: TriviaPack, rounds: int) -> list[Question]:
+        """Up to ``rounds`` questions that get four different choices, with their choices.
+
+        A pack whose answers are too few or too alike ("Her", "her!", "HER") cannot make four
+        choices for every question; those questions are left out. The search is bounded so a
+        huge pack of look-alike answers cannot stall the bot.
+        """
+        order = self.rng.sample(pack.questions, len(pack.questions))
+        queue: list[Question] = []
+        for question in order[: max(rounds * 3, 30)]:
+            labels, correct_index = make_choices(question, pack, self.rng)
+            if len(labels) < CHOICES:
+                continue
+            queue.append(question)
+            self._choices.append((tuple(labels), correct_index))
+            if len(queue) == rounds:
+                break
+        if not queue:
+            raise TriviaError(
+                f"Buttons mode needs {CHOICES} different answers to choose from, and the answers in "
+                f"`{pack.name}` are too few or too alike. Play it with `mode: typed`, or add questions "
+                "with other answers."
+            )
+        return queue
 
     # -- state ------------------------------------------------------------------------------
 
@@ -684,8 +812,7 @@ class TriviaGame:
         choices: tuple[str, ...] | None = None
         correct_index: int | None = None
         if self.mode == "buttons":
-            labels, correct_index = make_choices(question, self.pack, self.rng)
-            choices = tuple(labels)
+            choices, correct_index = self._choices[self._asked - 1]
         self._current = RoundQuestion(self._asked, self.rounds, question, choices, correct_index)
         self._open = True
         self._attempted = []

@@ -89,3 +89,13 @@ async def test_unicode_answers_round_trip(store: Store) -> None:
     await repo.upsert_question(store, G1, "Qui a réalisé Amélie ?", ["Jean-Pierre Jeunet", "Jeunet ✨"], A, 1)
     (q,) = await repo.list_questions(store, G1)
     assert q.answers == ("Jean-Pierre Jeunet", "Jeunet ✨")
+
+
+async def test_per_question_results_count_one_game(store: Store) -> None:
+    # A session saves after every question: the member's first row counts the game, later ones don't.
+    async with store.transaction() as tx:
+        await repo.record_results(tx, G1, "her", [repo.MemberResult(A, 1000, 1, games=1)], now=1)
+    async with store.transaction() as tx:
+        await repo.record_results(tx, G1, "her", [repo.MemberResult(A, 750, 1, games=0)], now=2)
+        await repo.record_results(tx, G1, "her", [], now=2)  # a question nobody tried
+    assert await repo.member_score(store, G1, A, "her") == repo.ScoreRow(A, 1750, 2, 1)

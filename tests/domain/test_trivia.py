@@ -645,3 +645,160 @@ def test_bad_settings(kwargs: dict[str, object], fragment: str) -> None:
     with pytest.raises(TriviaError) as info:
         TriviaGame(MIXED, **kwargs)  # type: ignore[arg-type]
     assert fragment in info.value.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit: the issue's matching promises, one row each
+# ---------------------------------------------------------------------------------------------
+
+PROMISES_MATCH = [
+    # (why, guess, accepted answers)
+    ("typo", "Joaquin Phenix", ["Joaquin Phoenix"]),
+    ("typo", "Theodore Twombley", ["Theodore Twombly"]),
+    ("typo", "Mahershala Aly", ["Mahershala Ali"]),
+    ("case", "JOAQUIN PHOENIX", ["Joaquin Phoenix"]),
+    ("case", "spike jonze", ["Spike Jonze"]),
+    ("punctuation", "yo adrian", ["Yo, Adrian!"]),
+    ("punctuation", "spider man", ["Spider-Man"]),
+    ("punctuation", "bong joonho", ["Bong Joon-ho"]),
+    ("punctuation", "K K Barrett", ["K.K. Barrett"]),
+    ("accents", "Chloe Zhao", ["Chloé Zhao"]),
+    ("accents", "emilia perez", ["Emilia Pérez"]),
+    ("accents", "Alfonso Cuaron", ["Alfonso Cuarón"]),
+    ("smart quotes", "All the President’s Men", ["All the President's Men"]),
+    ("smart quotes", "“gonna fly now”", ["Gonna Fly Now"]),
+    ("smart quotes", "Gonna Fly Now", ["“Gonna Fly Now”"]),
+    ("leading article", "great gatsby", ["The Great Gatsby"]),
+    ("leading article", "The Artist", ["Artist"]),
+    ("leading article", "A Star Is Born", ["Star Is Born"]),
+    ("leading article", "an officer and a gentleman", ["Officer and a Gentleman"]),
+    ("number words", "seventy-two", ["72"]),
+    ("number words", "fifteen", ["15"]),
+    ("number words", "Twelve Years a Slave", ["12 Years a Slave"]),
+    ("numerals", "Rocky Three", ["Rocky III"]),
+    ("numerals", "rocky 3", ["Rocky III"]),
+]
+
+PROMISES_NO_MATCH = [
+    ("sequel", "Rocky", ["Rocky II"]),
+    ("sequel", "Rocky II", ["Rocky III"]),
+    ("sequel", "Rocky III", ["Rocky II"]),
+    ("sequel", "Creed", ["Creed II"]),
+    ("sequel", "Frozen II", ["Frozen"]),
+    ("part of the answer", "Joaquin", ["Joaquin Phoenix"]),
+    ("part of the answer", "The Hurt", ["The Hurt Locker"]),
+    ("more than the answer", "Rocky Balboa", ["Rocky"]),
+    ("other year", "2012", ["2013"]),
+    ("other number", "seventy", ["72"]),
+    ("other film", "Taxi Driver", ["Network"]),
+    ("other person", "Spike Lee", ["Spike Jonze"]),
+    ("short word", "Him", ["Her"]),
+    ("short word", "Blur", ["Blue"]),
+    ("only an article", "the", ["The Thing"]),
+]
+
+
+@pytest.mark.parametrize(("why", "guess", "answers"), PROMISES_MATCH)
+def test_issue_promises_match(why: str, guess: str, answers: list[str]) -> None:
+    assert is_correct(guess, answers), why
+
+
+@pytest.mark.parametrize(("why", "guess", "answers"), PROMISES_NO_MATCH)
+def test_issue_promises_near_misses(why: str, guess: str, answers: list[str]) -> None:
+    assert not is_correct(guess, answers), why
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit: YAML errors name the line to fix
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        # PyYAML reports these one or more lines late; the message names where the mistake is.
+        ("Who?:\n- a\nWhat is it?\n- c\nWhere?:\n- d\n", 3, "neither `question:` nor `- answer`"),
+        ("Who?:\n- a\n- b\nWhat\nWhere?:\n- d\n", 4, "neither `question:` nor `- answer`"),
+        ('Who?:\n- "a\nWhat?:\n- c\n', 2, "a quote opened on this line is never closed"),
+        ("Who?:\n- 'a\nWhat?:\n- c\n", 2, "a quote opened on this line is never closed"),
+        ("AUTHOR: x\nWho?:\n- a\nWho plays Rocky?: [Stallone\nWho plays Adrian?:\n- Talia\n", 4, "`[` opened"),
+        ("Who?: {a\nWhat?:\n- c\n", 1, "`{` opened"),
+        # ...and these it reports on the right line already.
+        ("Who?:\n  - a\n - b\n", 3, "not valid YAML"),
+        ("Who?:\n- a\nWhat?:\n\t- c\n", 4, "not valid YAML"),
+        ("Who?:\n- a\nWhat: is it?:\n- c\n", 3, "not valid YAML"),
+        ("Who?:\n- a\n---\nWhat?:\n- c\n", 3, "remove this `---`"),
+        # Characters YAML refuses outright (a binary file that happens to be UTF-8).
+        ("Who?:\n- a\n- b\x01\n", 3, "U+0001"),
+        ("Who?:\n- a\x00b\n", 2, "U+0000"),
+    ],
+)
+def test_yaml_errors_name_the_offending_line(text: str, line: int, fragment: str) -> None:
+    err = _error(text)
+    assert err.line == line, err.message
+    assert err.message.startswith(f"Line {line}: ")
+    assert fragment in err.message
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit: buttons mode with fewer than four plausible choices
+# ---------------------------------------------------------------------------------------------
+
+
+def test_labels_stay_distinct_when_long_answers_share_a_start() -> None:
+    same_start = "The very long and winding title of a film nobody could possibly type out in full, "
+    pack = _pack(
+        {
+            "Q1?": [same_start + "part one"],
+            "Q2?": [same_start + "part two"],
+            "Q3?": [same_start + "part three"],
+            "Q4?": ["Argo"],
+            "Q5?": ["Moonlight"],
+            "Q6?": ["Parasite"],
+        }
+    )
+    for seed in range(20):
+        choices, _ = make_choices(pack.questions[0], pack, random.Random(seed))
+        assert len(choices) == 4 and len(set(choices)) == 4
+        assert sum(c.startswith("The very long") for c in choices) == 1  # only the right one
+
+
+def test_buttons_game_leaves_out_questions_without_four_choices() -> None:
+    entries = {f"Which film, clue {i}?": ["Her"] for i in range(6)}
+    entries.update({"Who directed Rocky?": ["John G. Avildsen"], "Who plays Adrian?": ["Talia Shire"]})
+    alike = _pack(entries)
+    with pytest.raises(TriviaError) as info:
+        TriviaGame(alike, rounds=5, mode="buttons", rng=random.Random(1))
+    assert "needs 4 different answers" in info.value.message and "mode: typed" in info.value.message
+    # Typed mode has no choices to make, so every question can be asked.
+    assert TriviaGame(alike, rounds=8, mode="typed", rng=random.Random(1)).rounds == 8
+
+    # Only a question whose wrong choices can be made up (a year) is playable with buttons here.
+    entries_her = {f"Which film, clue {i}?": ["Her"] for i in range(6)}
+    mixed = _pack({**entries_her, "In which year was Rocky released?": ["1976"]})
+    game = TriviaGame(mixed, rounds=5, mode="buttons", rng=random.Random(2))
+    assert game.rounds == 1
+    current = game.next_question()
+    assert current.question.text == "In which year was Rocky released?"
+    assert current.choices is not None and len(current.choices) == 4
+
+
+def test_buttons_game_on_a_tiny_distinct_pack_asks_what_it_can() -> None:
+    pack = _pack({"Q1?": ["Argo"], "Q2?": ["Moonlight"], "Q3?": ["Parasite"], "Q4?": ["her"], "Q5?": ["HER!"]})
+    game = TriviaGame(pack, rounds=5, mode="buttons", rng=random.Random(4))
+    # "her" and "HER!" are one answer as far as choices go, yet every question still sees three others.
+    assert game.rounds == 5
+    for _ in range(game.rounds):
+        current = game.next_question()
+        assert current.choices is not None and len(current.choices) == 4
+        game.close_question()
+        game.unanswered_streak = 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Q?: " + "[" * 5000 + "]" * 5000 + "\n", "Q?:\n" + "".join("  " * i + "- \n" for i in range(3000))],
+)
+def test_absurdly_nested_files_are_refused_not_crashed_on(text: str) -> None:
+    err = _error(text)
+    assert "nests lists or mappings far too deeply" in err.message and err.line is None

@@ -451,3 +451,319 @@ async def test_refused_where_the_bot_cannot_post(club: Club) -> None:
     assert questions(club, quiet) == []
     # Nothing is left running there.
     assert "No trivia game is running" in await ephemeral(await club.slash(club.mod, quiet, "trivia stop"))
+
+
+# -- audit: defaults, races, typed-mode hygiene ----------------------------------------------------
+
+
+async def test_start_defaults_ten_buttons_questions_of_twenty_seconds(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    intro = await start(club, g.alice, chan, pack="rocky")
+    assert not intro.ephemeral and "10 questions, 20 seconds each" in intro.text()
+    assert "Four choices per question" in intro.text()
+    (q,) = questions(club, chan)
+    assert q.embed is not None and q.embed["title"] == "Question 1/10"
+    assert len(q.buttons()) == 4 and len({b["label"] for b in q.buttons()}) == 4
+    await clock.advance(SECONDS - 1)
+    assert results(club, chan) == []  # still open at 19 s
+    await clock.advance(1)
+    assert len(results(club, chan)) == 1
+    await fake.settle()
+
+
+async def test_two_starts_at_once_in_one_channel_make_one_game(club: Club) -> None:
+    fake, g, chan = club.fake, club.g, club.trivia
+    club.bot.trivia_rng = random.Random(3)  # type: ignore[attr-defined]
+    first = await fake.slash(g.alice, chan, "trivia start", pack="her")
+    second = await fake.slash(g.bob, chan, "trivia start", pack="rocky")
+    replies = [await first.reply(), await second.reply()]
+    await fake.settle()
+    public = [r for r in replies if not r.ephemeral]
+    refused = [r for r in replies if r.ephemeral]
+    assert len(public) == 1 and len(refused) == 1
+    assert "already running in this channel" in refused[0].text()
+    assert len(questions(club, chan)) == 1
+    assert_nobody_pinged(club)
+
+
+async def test_typed_mode_ignores_bots_other_channels_and_threads(
+    make_club: Callable[..., Awaitable[Club]],
+) -> None:
+    club = await make_club(message_content=True)
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    robot = fake.add_member(g.guild, fake.create_user("quizbot", bot=True), [g.member_role])
+    thread = fake.create_thread(g.alice, chan, "side chat")
+    await start(club, g.alice, chan, pack="her", rounds=1, mode="typed", seconds=30)
+    q = questions(club, chan)[0]
+    answer = find_question(q, PACKS["her"]).answer
+
+    await fake.say(robot, chan, answer)  # another bot knows everything: it doesn't play
+    await fake.say(g.bob, g.general, answer)  # right answer, wrong channel
+    await fake.say(g.carol, thread, answer)  # a thread of the trivia channel is another channel
+    await clock.advance(10)
+    assert results(club, chan) == []  # still open: none of those counted
+    await fake.say(g.alice, chan, answer)
+    (result,) = results(club, chan)
+    assert f"<@{g.alice.user.id}> (+1,000)" in result.text()
+    for outsider in (robot, g.bob, g.carol):
+        assert f"<@{outsider.user.id}>" not in result.text()
+    await clock.advance(GAP)
+    (final,) = finals(club, chan)
+    assert f"<@{robot.user.id}>" not in final.text() and f"<@{g.bob.user.id}>" not in final.text()
+    board = await repo.leaderboard(club.bot.store, club.guild_id, "her")
+    assert [(r.member_id, r.points) for r in board] == [(g.alice.user.id, 1000)]
+
+
+async def test_stop_refused_for_a_member_who_did_not_start_it(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    await start(club, g.alice, chan, pack="rocky", rounds=2)
+    refused = await ephemeral(await club.slash(g.carol, chan, "trivia stop"))
+    assert f"Only <@{g.alice.user.id}>, who started this game, or a moderator can stop it." == refused
+    await clock.advance(SECONDS + GAP)
+    assert len(questions(club, chan)) == 2 and finals(club, chan) == []  # the game went on
+    await fake.settle()
+
+
+async def test_leaderboard_pages_belong_to_whoever_asked(club: Club) -> None:
+    fake, g = club.fake, club.g
+    async with club.bot.store.transaction() as tx:
+        await repo.record_results(
+            tx, club.guild_id, "rocky", [repo.MemberResult(5000 + i, 10 * i, 1) for i in range(1, 13)], now=1
+        )
+    board = await (await club.slash(g.alice, g.general, "trivia leaderboard", pack="rocky")).reply()
+    first_page = board.text()
+    assert "Trivia leaderboard (pack rocky)" in first_page and "**10.**" in first_page
+    other = await ephemeral(await fake.click(g.bob, board, "Next ▶"))
+    assert "run it yourself" in other
+    assert board.text() == first_page  # unchanged
+    mine = await (await fake.click(g.alice, board, "Next ▶")).reply()
+    assert "**11.** <@5002>: 20 points" in mine.text() and "**12.** <@5001>" in mine.text()
+    unknown = await ephemeral(await club.slash(g.alice, g.general, "trivia leaderboard", pack="jaws"))
+    assert "no trivia pack called `jaws`" in unknown
+
+
+# -- audit: imports --------------------------------------------------------------------------------
+
+
+async def import_error(club: Club, filename: str, data: bytes) -> str:
+    text = await ephemeral(await club.slash(club.mod, club.trivia, "trivia import", file=club.fake.attachment(
+        filename, data)))
+    assert "Nothing was imported" in text or "limit is" in text, text
+    return text
+
+
+async def test_import_refuses_bad_files_and_names_the_line(club: Club) -> None:
+    dup = "Who plays Rocky?:\n- Sylvester Stallone\nWho directed Her?:\n- Spike Jonze\nwho plays  ROCKY?:\n- Sly\n"
+    text = await import_error(club, "dup.yaml", dup.encode())
+    assert "Line 5: the question `who plays ROCKY?` is already asked on line 1." in text
+
+    empty = "Who plays Rocky?:\n- Sylvester Stallone\nWho directed Her?:\n- Spike Jonze\n- ''\n"
+    assert "Line 3: `Who directed Her?` has an empty answer." in await import_error(club, "empty.yaml", empty.encode())
+    no_answers = "Who plays Rocky?:\n- Stallone\nWho directed Her?: []\n"
+    assert "Line 3: `Who directed Her?` needs at least one answer" in await import_error(
+        club, "none.yaml", no_answers.encode()
+    )
+
+    complex_key = "Who plays Rocky?:\n- Stallone\n? [Who, directed, Her]\n: - Spike Jonze\n"
+    assert "Line 3: each question must be plain text." in await import_error(club, "key.yaml", complex_key.encode())
+    null_key = "Who plays Rocky?:\n- Stallone\n~:\n- Spike Jonze\n"
+    assert "Line 3: a question is empty." in await import_error(club, "null.yaml", null_key.encode())
+
+    # YAML only notices an unclosed quote, or a missing colon, lines later: the error names the line to fix.
+    quote = 'Who plays Rocky?:\n- "Stallone\nWho directed Her?:\n- Spike Jonze\n'
+    text = await import_error(club, "quote.yaml", quote.encode())
+    assert "Line 2: this is not valid YAML: a quote opened on this line is never closed" in text
+    colon = "Who plays Rocky?:\n- Stallone\nWho directed Her?\n- Spike Jonze\nWho plays Adrian?:\n- Talia Shire\n"
+    text = await import_error(club, "colon.yaml", colon.encode())
+    assert "Line 3: this is not valid YAML: this line is neither `question:` nor `- answer`" in text
+
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    assert "not UTF-8 text" in await import_error(club, "poster.yaml", png)
+    nul = b"Who plays Rocky?:\n- Stal\x00lone\n"
+    assert "Line 2: this file contains a character YAML does not allow (U+0000)" in await import_error(
+        club, "nul.yaml", nul
+    )
+    deep = ("Q?: " + "[" * 20_000 + "]" * 20_000 + "\n").encode()
+    assert "far too deeply" in await import_error(club, "deep.yaml", deep)
+    huge = ("Q?:\n- a\n" * 40_000).encode()
+    text = await import_error(club, "huge.yaml", huge)
+    assert "the limit is 256 KB" in text and "huge.yaml" in text
+    too_many = "".join(f"Question number {i}?:\n- answer {i}\n" for i in range(2001)).encode()
+    assert "the limit is 2,000" in await import_error(club, "many.yaml", too_many)
+    assert await repo.count_questions(club.bot.store, club.guild_id) == 0  # nothing at all was imported
+
+    # Keys YAML would read as numbers, dates or booleans are kept as the text that was typed.
+    odd = "1976:\n- Rocky\n2013-12-18:\n- Her\nyes:\n- No\nWhat is 007?:\n- 007\n"
+    done = await ephemeral(await club.slash(club.mod, club.trivia, "trivia import", file=club.fake.attachment(
+        "odd.yaml", odd.encode())))
+    assert "Imported 4 questions" in done
+    stored = await repo.list_questions(club.bot.store, club.guild_id)
+    assert [(q.question, q.answers) for q in stored] == [
+        ("1976", ("Rocky",)), ("2013-12-18", ("Her",)), ("yes", ("No",)), ("What is 007?", ("007",))
+    ]
+    assert_nobody_pinged(club)
+
+
+async def test_buttons_need_four_distinct_answers_typed_still_plays(
+    make_club: Callable[..., Awaitable[Club]],
+) -> None:
+    club = await make_club(message_content=True)
+    fake, g, chan = club.fake, club.g, club.trivia
+    alike = "".join(f"Which film, clue {i}?:\n- {a}\n" for i, a in enumerate(["Her", "her!", "HER", "Her.", "“her”"]))
+    await ephemeral(await club.slash(club.mod, chan, "trivia import", file=fake.attachment("alike.yaml",
+                                                                                           alike.encode())))
+    refused = await ephemeral(await club.slash(g.alice, chan, "trivia start", pack="server"))
+    assert "Buttons mode needs 4 different answers" in refused and "mode: typed" in refused
+    await fake.settle()
+    assert questions(club, chan) == []
+    assert "No trivia game is running" in await ephemeral(await club.slash(g.alice, chan, "trivia stop"))
+    intro = await start(club, g.alice, chan, pack="server", mode="typed", rounds=1)
+    assert not intro.ephemeral
+    await fake.say(g.bob, chan, "HER")
+    assert f"<@{g.bob.user.id}> (+1,000)" in results(club, chan)[0].text()
+
+
+async def test_imported_mentions_and_markdown_never_ping(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    role = fake.create_role(g.guild, "Everyone-ish", mentionable=True)
+    alice = g.alice.user.id
+    pack = (
+        f"'@everyone who directed Her? <@{alice}> <@&{role.id}>':\n- '@everyone'\n"
+        f"'@here which film has Apollo Creed?':\n- '<@{alice}>'\n"
+        f"'**Bold** question, <@&{role.id}>?':\n- '<@&{role.id}>'\n"
+        "'Plain one?':\n- '`tick` *star* @here'\n"
+    )
+    await ephemeral(await club.slash(club.mod, chan, "trivia import", file=fake.attachment("ping.yaml", pack.encode())))
+    await start(club, g.alice, chan, pack="server", rounds=4)
+    for _ in range(4):
+        q = questions(club, chan)[-1]
+        labels = [str(b["label"]) for b in q.buttons()]
+        assert len(labels) == 4
+        await fake.click(g.bob, q, labels[0])
+        await clock.advance(SECONDS + GAP)
+    assert len(finals(club, chan)) == 1
+    texts = " ".join(m.text() for m in fake.bot_messages(chan))
+    assert "@everyone" in texts and f"<@&{role.id}>" in texts  # shown as written...
+    assert_nobody_pinged(club)  # ...and nobody was pinged
+
+
+# -- audit: Discord limits -------------------------------------------------------------------------
+
+
+async def test_a_thousand_character_question_and_long_answers_fit(
+    make_club: Callable[..., Awaitable[Club]],
+) -> None:
+    club = await make_club(message_content=True)
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    entries = []
+    for i, letter in enumerate("ABCDE"):
+        question = f"Question {letter} " + ("why " * 300)[: 1000 - 12] + "?"
+        answer = f"{letter}{i} " + ("*_`x" * 60)[:197]
+        assert len(question) == 1000 and len(answer) == 200
+        entries.append((question, answer))
+    body = "".join(f"'{q}':\n- '{a}'\n" for q, a in entries)
+    await ephemeral(await club.slash(club.mod, chan, "trivia import", file=fake.attachment("long.yaml", body.encode())))
+    await start(club, g.alice, chan, pack="server", rounds=1)
+    (q,) = questions(club, chan)
+    assert q.embed is not None and len(q.embed["description"]) == 1000
+    labels = [str(b["label"]) for b in q.buttons()]
+    assert len(labels) == 4 and all(len(label) == 80 and label.endswith("…") for label in labels)
+    answer = next(a for question, a in entries if question == q.embed["description"])
+    right = next(label for label in labels if label[:-1] == answer[:79])
+    reply = await ephemeral(await fake.click(g.bob, q, right))
+    assert "is right" in reply
+    await clock.advance(SECONDS)
+    (result,) = results(club, chan)
+    assert result.embed is not None and len(result.embed["title"]) <= 256
+    assert f"<@{g.bob.user.id}>" in result.text()
+    await clock.advance(GAP)
+
+    # Typed mode: the hint of a 200-character answer, and a typed 200-character answer.
+    await start(club, g.alice, chan, pack="server", rounds=1, mode="typed")
+    q = questions(club, chan)[-1]
+    answer = next(a for question, a in entries if q.embed and question == q.embed["description"])
+    await clock.advance(SECONDS / 2)
+    hint = fake.last_message(chan)
+    assert hint is not None and hint.content.startswith("💡 Hint: `") and "`" not in hint.content[10:-1]
+    await fake.say(g.carol, chan, answer)
+    assert f"<@{g.carol.user.id}> (+1,000)" in results(club, chan)[-1].text()
+
+
+# -- audit: durability and leftovers -----------------------------------------------------------------
+
+
+async def test_scores_are_saved_after_every_question(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    her = PACKS["her"]
+    await start(club, g.alice, chan, pack="her", rounds=3)
+    q1 = questions(club, chan)[0]
+    await fake.click(g.bob, q1, right_label(q1, her))
+    await fake.click(g.carol, q1, wrong_label(q1, her))
+    await clock.advance(SECONDS)
+    # The game is still on, and question 1 already counts (a crash now would keep it).
+    assert finals(club, chan) == []
+    board = await repo.leaderboard(club.bot.store, club.guild_id, "her")
+    assert [(r.member_id, r.points, r.correct, r.games) for r in board] == [
+        (g.bob.user.id, 1000, 1, 1), (g.carol.user.id, 0, 0, 1)
+    ]
+    await clock.advance(GAP)
+    q2 = questions(club, chan)[1]
+    await fake.click(g.bob, q2, right_label(q2, her))
+    await clock.advance(SECONDS + GAP + SECONDS)
+    (final,) = finals(club, chan)
+    assert f"<@{g.bob.user.id}>: 2,000 points (2 right)" in final.text()
+    board = await repo.leaderboard(club.bot.store, club.guild_id, "her")
+    assert [(r.member_id, r.points, r.correct, r.games) for r in board] == [
+        (g.bob.user.id, 2000, 2, 1), (g.carol.user.id, 0, 0, 1)  # one game each, not one per question
+    ]
+
+
+async def test_leftover_buttons_of_an_ended_game_say_so(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    await start(club, g.alice, chan, pack="rocky", rounds=1)
+    (q,) = questions(club, chan)
+    fake.inject("PATCH", rf"/channels/{chan.id}/messages/{q.id}$", 503)  # closing the buttons fails
+    await clock.advance(SECONDS)
+    assert len(finals(club, chan)) == 1
+    assert not any(b.get("disabled") for b in q.buttons())  # still clickable on Discord
+    text = await ephemeral(await fake.click(g.bob, q, str(q.buttons()[0]["label"])))
+    assert "This trivia question is closed: its game has ended" in text
+    assert [r.member_id for r in await repo.leaderboard(club.bot.store, club.guild_id)] == []
+
+
+async def test_a_deleted_channel_ends_its_game_and_frees_it(club: Club) -> None:
+    fake, g, clock = club.fake, club.g, club.clock
+    side = fake.create_channel(g.guild, "side-trivia")
+    await start(club, g.alice, side, pack="her", rounds=5)
+    q1 = questions(club, side)[0]
+    await fake.click(g.bob, q1, right_label(q1, PACKS["her"]))
+    fake.delete_channel(side)
+    await clock.advance(SECONDS + GAP + SECONDS)
+    cog: Any = club.bot.get_cog("Trivia")
+    assert cog.sessions == {}
+    board = await repo.leaderboard(club.bot.store, club.guild_id, "her")
+    assert [(r.member_id, r.points) for r in board] == [(g.bob.user.id, 1000)]
+    await club.clock.advance(120)
+    assert len(questions(club, side)) == 1  # nothing more was tried
+    notice = fake.last_message(g.announcements)
+    assert notice is not None and f"trivia game in <#{side.id}> ended early because the channel" in notice.text()
+    assert not notice.pings_anyone
+
+
+async def test_losing_send_permission_mid_game_ends_it_and_tells_moderators(club: Club) -> None:
+    fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
+    await start(club, g.alice, chan, pack="her", rounds=3)
+    q1 = questions(club, chan)[0]
+    await fake.click(g.bob, q1, right_label(q1, PACKS["her"]))
+    fake.set_overwrites(chan, [fake.overwrite(fake.bot_role(g.guild), deny=P.SEND_MESSAGES)])
+    await clock.advance(SECONDS + GAP)
+    cog: Any = club.bot.get_cog("Trivia")
+    assert cog.sessions == {}
+    notice = fake.last_message(g.announcements)
+    assert notice is not None and "I'm no longer allowed to post there" in notice.text()
+    assert [(r.member_id, r.points) for r in await repo.leaderboard(club.bot.store, club.guild_id, "her")] == [
+        (g.bob.user.id, 1000)
+    ]
+    # Once it can post again, a new game starts there.
+    fake.set_overwrites(chan, [])
+    assert not (await start(club, g.carol, chan, pack="rocky", rounds=1)).ephemeral
