@@ -1,24 +1,31 @@
 """The installment newsletter: `/preview`, `/verdict`, `/newsletter draft|list|show`.
 
 - `/preview film`: a member's expectations before the screening (modal, 1,500 characters), posted in
-  the screening's thread (or its channel while there is no thread) and kept for the newsletter. One per
-  member per film, editable until the screening starts (the posted message is edited in place).
+  the screening's thread (made on its announcement when there is none yet; its channel as a fallback)
+  and kept for the newsletter. One per member per film, editable until the screening starts (the posted
+  message is edited in place). A post Discord refuses does not lose the text: it is kept, the reply says so.
 - `/verdict film`: thumbs 1-5 and a take after watching (modal). It sets the member's rating through
   ``db.screenings.set_rating`` (the same rating as `/rate`) and is posted in the discussion thread.
   A film the club has not screened is allowed, but the reply says so and no rating is set.
 - `/newsletter draft [film]` (moderators): compiles the film's newsletter (default: the film of the last
   finished screening) and shows it privately with Edit intro / Publish / Discard buttons. The draft is
-  stored, so the buttons work by draft id, also after a restart.
-- Publish: the draft becomes published in one conditional UPDATE (a second click or a concurrent
-  publish loses), then the embeds go to the announcements channel, each message with its own nonce,
-  the Markdown file attached to the last. Nobody is pinged. If Discord refuses, the draft goes back to
-  draft with the messages already sent remembered, so a retry resumes.
+  stored, so the buttons work by draft id, also after a restart. One newsletter per installment: a
+  second one for a screening whose newsletter is out is refused.
+- Publish: the announcements channel is checked first (gone, hidden, missing permissions: a clear error,
+  nothing changes). One conditional UPDATE takes a lease on the draft (a second click, Edit intro or
+  Discard is refused while it runs), then the messages go out, each with its own nonce, the Markdown file
+  attached to the last, nobody pinged, and the draft becomes published only once all are out. If Discord
+  refuses midway the lease is given back and the messages already posted are remembered: Publish resumes
+  (the same channel) or starts over (another channel), Discard deletes them. A lease left by a crash is
+  cleared at start-up.
+- `/newsletter list` (paginated; moderators also see open drafts) and `/newsletter show id`.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +40,8 @@ from bot.domain.awards import certification
 from bot.domain.films import load_catalogue, normalize_title, parse_title_year
 from bot.domain.trivia import TriviaPack, load_shipped_packs
 from bot.errors import NotSetUp, UserError
-from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
+from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
+from bot.scheduler import PostObsolete
 from bot.ui import Paginator
 from cogs.newsletter_views import (
     DraftButton,
@@ -58,6 +66,9 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[FilmClubBot]
 NONE = discord.AllowedMentions.none()
+PUBLISH_LEASE = 15 * 60  # seconds a Publish may take before another may take over (an interaction's lifetime)
+LIST_PAGE = 10
+UNKNOWN_CHANNEL = 10003
 UPCOMING = (screenings_repo.SCHEDULED, screenings_repo.LIVE)
 STARTED = (screenings_repo.LIVE, screenings_repo.FINISHED)
 
@@ -86,6 +97,9 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DraftButton)
+        cleared = await repo.clear_leases(self.bot.store)  # nothing publishes before the bot is up
+        if cleared:
+            log.info("cleared %d newsletter publishing lease(s) left by the last run", cleared)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(DraftButton)
@@ -137,20 +151,43 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         cache[user_id] = name
         return name
 
+    async def _thread(self, s: Screening, name: str) -> int:
+        """The screening's thread (made on its announcement when there is none yet), else its channel."""
+        if s.thread_id is not None:
+            return s.thread_id
+        service = getattr(self.bot.get_cog("Screenings"), "service", None)
+        ensure = getattr(service, "ensure_thread", None)
+        if ensure is not None:
+            try:
+                return int(await ensure(s, name))
+            except (PostObsolete, discord.HTTPException) as exc:
+                log.info("no thread for screening %s (%s); posting in its channel", s.id, exc)
+        return s.channel_id
+
     async def _post_or_edit(
-        self, guild_id: int, channel_id: int, message_id: int | None, old_channel: int | None, embed: discord.Embed
-    ) -> tuple[int, int]:
-        """Edit the member's earlier post when it is still there, else post anew. (channel, message)."""
+        self, guild_id: int, targets: Sequence[int], message_id: int | None, old_channel: int | None,
+        embed: discord.Embed,
+    ) -> tuple[int, int] | str:
+        """Edit the member's earlier post when it is still there, else post anew in the first target that
+        takes it. (channel, message), or why nothing could be posted."""
         if message_id is not None and old_channel is not None:
             try:
                 partial = self.bot.get_partial_messageable(old_channel, guild_id=guild_id)
                 await partial.get_partial_message(message_id).edit(embed=embed, allowed_mentions=NONE)
                 return old_channel, message_id
-            except discord.NotFound:
-                pass
-        channel = await self.bot.resolve_messageable(channel_id)
-        sent = await channel.send(embed=embed, allowed_mentions=NONE)
-        return channel_id, sent.id
+            except discord.HTTPException:
+                pass  # deleted, or in a thread that was deleted or locked: post it again
+        problem = "I could not find where to post it"
+        for channel_id in dict.fromkeys(targets):
+            try:
+                channel = await self.bot.resolve_messageable(channel_id)
+                sent = await channel.send(embed=embed, allowed_mentions=NONE)
+                return channel_id, sent.id
+            except discord.Forbidden:
+                problem = f"I'm missing a permission to post in <#{channel_id}>"
+            except discord.HTTPException as exc:
+                problem = f"Discord refused to post it in <#{channel_id}> ({exc.text or exc.status})"
+        return problem
 
     # ------------------------------------------------------------------ /preview
     @app_commands.command(name="preview", description="Before a screening: what you expect from the film")
@@ -206,14 +243,21 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
                 screening_id=target.id, now=self.bot.now_ts(),
             )
         name = getattr(interaction.user, "display_name", None) or interaction.user.name
-        channel_id = target.thread_id or target.channel_id
-        where, message_id = await self._post_or_edit(
-            guild_id, channel_id, preview.message_id, preview.channel_id, preview_embed(name, ref.label, text)
+        thread_id = await self._thread(target, f"{target.title}: watch party")
+        posted = await self._post_or_edit(
+            guild_id, [thread_id, target.channel_id], preview.message_id, preview.channel_id,
+            preview_embed(name, ref.label, text),
         )
-        await repo.set_preview_message(self.bot.store, guild_id, film_key, interaction.user.id, where, message_id)
         verb = "Saved your preview" if new else "Updated your preview"
+        if isinstance(posted, str):
+            where_text = f", but {posted}: it is kept for the newsletter all the same. A moderator can fix my " \
+                "permissions, then `/preview` again posts it"
+        else:
+            where, message_id = posted
+            await repo.set_preview_message(self.bot.store, guild_id, film_key, interaction.user.id, where, message_id)
+            where_text = f" and posted it in <#{where}>"
         await interaction.followup.send(
-            f"{verb} of {ref.shown} and posted it in <#{where}>. You can change it with `/preview` until the "
+            f"{verb} of {ref.shown}{where_text}. You can change it with `/preview` until the "
             f"screening starts {ts(target.starts_at, 'R')}.",
             ephemeral=True, allowed_mentions=NONE,
         )
@@ -263,20 +307,30 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
                 )
         name = getattr(interaction.user, "display_name", None) or interaction.user.name
         embed = verdict_embed(name, ref.label, thumbs, text)
+        targets: list[int] = []
         if screening is not None:
-            channel_id: int | None = screening.thread_id or screening.channel_id
-        else:
-            channel_id = (await self.bot.settings.get(guild_id)).screenings_channel_id
+            targets = [await self._thread(screening, f"{screening.title}: what did we think?"), screening.channel_id]
+        elif (fallback := (await self.bot.settings.get(guild_id)).screenings_channel_id) is not None:
+            targets = [fallback]
         posted = ""
-        if channel_id is not None:
-            where, message_id = await self._post_or_edit(
-                guild_id, channel_id, verdict.message_id, verdict.channel_id, embed
-            )
-            await repo.set_verdict_message(self.bot.store, guild_id, ref.key, interaction.user.id, where, message_id)
-            posted = f" and posted it in <#{where}>"
+        if targets:
+            result = await self._post_or_edit(guild_id, targets, verdict.message_id, verdict.channel_id, embed)
+            if isinstance(result, str):
+                posted = f", but {result} (it is kept for the newsletter all the same)"
+            else:
+                where, message_id = result
+                await repo.set_verdict_message(
+                    self.bot.store, guild_id, ref.key, interaction.user.id, where, message_id
+                )
+                posted = f" and posted it in <#{where}>"
         verb = "Saved your verdict" if new else "Updated your verdict"
         reply = f"{verb} on {ref.shown}: {dom.thumbs_text(thumbs)} ({thumbs}/5){posted}."
-        if screening is None:
+        if screening is None and any(s.film_key == ref.key and not s.is_cancelled for s in screenings):
+            reply += (
+                f"\nNote: the club's screening of {ref.shown} hasn't finished yet, so this verdict is kept for the "
+                "newsletter but does not set your rating. Send `/verdict` again once it has finished to set it."
+            )
+        elif screening is None:
             reply += (
                 f"\nNote: the club hasn't screened {ref.shown} here, so this verdict is kept for a future newsletter "
                 "but does not count as a rating yet."
@@ -324,6 +378,7 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
                 )
             done = [s for s in mine if s.is_finished]
             screening = max(done or mine, key=lambda s: s.starts_at)
+        await self._refuse_second_newsletter(guild_id, screening.id, ref.shown)
         await interaction.response.defer(ephemeral=True, thinking=True)
         row = await self._compile(interaction, guild_id, ref, screening)
         await interaction.followup.send(**await self._draft_message(row), ephemeral=True)
@@ -429,13 +484,30 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
             film = load_catalogue().get(inst.film_key)
             return dom.NextItem(
                 inst.title, inst.year, screening.starts_at if screening else None, note=inst.note,
-                premise=film.premise if film else None,
+                premise=film.premise if film else None, director=film.director if film else None,
+                runtime=inst.runtime or (film.runtime if film else None),
             )
         other = next((s for s in upcoming if s.film_key != ref.key), None)
         if other is not None:
             film = load_catalogue().get(other.film_key)
-            return dom.NextItem(other.title, other.year, other.starts_at, premise=film.premise if film else None)
+            return dom.NextItem(
+                other.title, other.year, other.starts_at, premise=film.premise if film else None,
+                director=film.director if film else None, runtime=other.runtime or None,
+            )
         return None
+
+    async def _refuse_second_newsletter(self, guild_id: int, screening_id: int | None, shown: str) -> None:
+        """One newsletter per installment (screening): a second one is refused, pointing at the first."""
+        if screening_id is None:
+            return
+        done = await repo.published_for_screening(self.bot.store, guild_id, screening_id)
+        if done is not None:
+            link = f" ({done.jump_url})" if done.jump_url else ""
+            raise UserError(
+                f"The newsletter for this screening of {shown} was already published as #{done.id} "
+                f"{ts(done.published_at or 0, 'R')}{link}. Each installment gets one newsletter; read it with "
+                f"`/newsletter show id:{done.id}`."
+            )
 
     # ------------------------------------------------------------------ the draft preview
     def _letter(self, row: NewsletterRow) -> dom.Newsletter:
@@ -453,11 +525,22 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         messages = dom.split_messages(letter)
         sections = ", ".join(s.heading for s in letter.sections) or "none (nothing happened for this film yet)"
         count = len(messages)
+        settings = await self.bot.settings.get(row.guild_id)
+        where = (
+            f"in <#{settings.announcements_channel_id}>" if settings.announcements_channel_id is not None
+            else "in the announcements channel (none is set yet: `/filmclub setup announcements:` first)"
+        )
         content = (
             f"**Draft #{row.id}** for {FilmRef(row.film_key, row.film_title, row.film_year).shown}, only you can "
-            f"see this.\nSections: {sections}.\nPublishing posts {count} message{'s' if count != 1 else ''} in the "
-            "announcements channel, with the whole newsletter attached as a Markdown file (attached here too)."
+            f"see this.\nSections: {sections}.\nPublishing posts {count} message{'s' if count != 1 else ''} {where}, "
+            "with the whole newsletter attached as a Markdown file (attached here too)."
         )
+        if row.message_ids:
+            done = min(len(row.message_ids), count)
+            content += (
+                f"\n⚠️ An earlier Publish stopped after {done} of {count} messages in <#{row.channel_id}>: "
+                "Publish posts the rest there (Discard removes them)."
+            )
         if count > 1:
             content += " Below: the first message."
         return {
@@ -469,7 +552,7 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         }
 
     async def own_draft(self, interaction: Interaction, newsletter_id: int) -> NewsletterRow:
-        """The server's newsletter #id, refused unless it is still a draft."""
+        """The server's newsletter #id, refused unless it is still a draft nobody is publishing."""
         guild_id = require_guild(interaction)
         row = await repo.get(self.bot.store, newsletter_id, guild_id)
         if row is None:
@@ -482,15 +565,30 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
             )
         if not row.is_draft:
             raise UserError(f"Draft #{row.id} was discarded. Start a new one with `/newsletter draft`.")
+        if row.is_publishing(self.bot.now_ts()):
+            raise UserError(
+                f"Draft #{row.id} is being published right now (by <@{row.publishing_by}>). "
+                "Wait a moment: it can't be changed or published twice."
+            )
         return row
 
+    @staticmethod
+    def refuse_partial(row: NewsletterRow) -> None:
+        """The intro can't change once part of the newsletter is out (the posted part would not match)."""
+        if row.message_ids:
+            raise UserError(
+                f"Part of draft #{row.id} is already posted in <#{row.channel_id}>, so the intro can't change now. "
+                "Press Publish to post the rest, or Discard to remove what was posted."
+            )
+
     async def edit_intro(self, interaction: Interaction, newsletter_id: int, intro: str) -> None:
-        await self.own_draft(interaction, newsletter_id)
+        row = await self.own_draft(interaction, newsletter_id)
+        self.refuse_partial(row)
         if not await repo.set_intro(self.bot.store, newsletter_id, intro, self.bot.now_ts()):
             raise UserError(f"Draft #{newsletter_id} is no longer a draft; the intro was not changed.")
-        row = await repo.get(self.bot.store, newsletter_id)
-        assert row is not None
-        message = await self._draft_message(row)
+        updated = await repo.get(self.bot.store, newsletter_id)
+        assert updated is not None
+        message = await self._draft_message(updated)
         files = message.pop("files")
         if interaction.message is not None:
             await interaction.response.edit_message(**message, attachments=files)
@@ -498,37 +596,137 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
             await interaction.response.send_message(**message, files=files, ephemeral=True)
 
     async def discard(self, interaction: Interaction, newsletter_id: int) -> None:
-        await self.own_draft(interaction, newsletter_id)
+        row = await self.own_draft(interaction, newsletter_id)
         if not await repo.discard(self.bot.store, newsletter_id, self.bot.now_ts()):
             raise UserError(f"Draft #{newsletter_id} is no longer a draft; nothing was discarded.")
+        note = "Nothing was posted."
+        if row.message_ids and row.channel_id is not None:
+            await interaction.response.defer()
+            removed = await self._delete_quietly(row.channel_id, row.message_ids)
+            note = (
+                f"Removed the {removed} message{'s' if removed != 1 else ''} an earlier Publish had posted."
+                if removed else "The messages an earlier Publish had posted were already gone."
+            )
+            await interaction.edit_original_response(
+                content=f"🗑️ Draft #{newsletter_id} discarded. {note}", embeds=[], attachments=[], view=None,
+            )
+            return
         await interaction.response.edit_message(
-            content=f"🗑️ Draft #{newsletter_id} discarded. Nothing was posted.", embeds=[], attachments=[], view=None,
+            content=f"🗑️ Draft #{newsletter_id} discarded. {note}", embeds=[], attachments=[], view=None,
         )
+
+    # ------------------------------------------------------------------ publishing
+    async def _announcements(self, channel_id: int) -> discord.abc.Messageable:
+        """The announcements channel, checked before anything is posted (gone, hidden, missing permissions)."""
+        try:
+            channel = await self.bot.resolve_messageable(channel_id)
+        except (discord.NotFound, discord.Forbidden):
+            raise UserError(
+                f"The announcements channel (<#{channel_id}>) is gone or I can't see it. A moderator can set one "
+                "with `/filmclub setup announcements:`, then press Publish again. Nothing was posted; the draft is "
+                "kept."
+            ) from None
+        if isinstance(channel, (discord.abc.GuildChannel, discord.Thread)):
+            in_thread = isinstance(channel, discord.Thread)
+            needed = ("view_channel", "send_messages_in_threads" if in_thread else "send_messages", "embed_links",
+                      "attach_files")
+            missing = missing_permissions(channel.permissions_for(channel.guild.me), needed)
+            if missing:
+                raise UserError(
+                    f"I can't post the newsletter in <#{channel_id}>: I'm missing {', '.join(missing)} there. "
+                    "A moderator can give my role those permissions, then press Publish again. Nothing was posted; "
+                    "the draft is kept."
+                )
+        return channel
+
+    async def _delete_quietly(self, channel_id: int, message_ids: Sequence[int]) -> int:
+        """Delete messages of an abandoned attempt; those already gone (or out of reach) are skipped."""
+        removed = 0
+        partial = self.bot.get_partial_messageable(channel_id)
+        for message_id in message_ids:
+            try:
+                await partial.get_partial_message(message_id).delete()
+                removed += 1
+            except discord.HTTPException:
+                pass
+        return removed
+
+    async def _still_posted(self, channel: discord.abc.Messageable, message_ids: Sequence[int]) -> bool:
+        """Whether the messages an earlier attempt posted are all still there (a resume continues them)."""
+        for message_id in message_ids:
+            try:
+                await channel.fetch_message(message_id)
+            except discord.NotFound:
+                return False
+            except discord.HTTPException:
+                pass  # can't tell (no history permission): assume they are there
+        return True
 
     async def publish(self, interaction: Interaction, newsletter_id: int) -> None:
         guild_id = require_guild(interaction)
         row = await self.own_draft(interaction, newsletter_id)
+        shown = FilmRef(row.film_key, row.film_title, row.film_year).shown
+        await self._refuse_second_newsletter(guild_id, row.screening_id, shown)
+        letter = self._letter(row)
+        since = await repo.since_marker(self.bot.store, guild_id)
+        if letter.section(dom.BASIL) is not None and since > row.covers_since:
+            raise UserError(
+                f"Another newsletter was published after draft #{row.id} was made, so its Basil's Corner would "
+                "repeat. Make a fresh draft with `/newsletter draft` (and Discard this one). Nothing was posted."
+            )
         settings = await self.bot.settings.get(guild_id)
         if settings.announcements_channel_id is None:
             raise NotSetUp("announcements channel", "announcements")
         channel_id = settings.announcements_channel_id
-        letter = self._letter(row)
-        body = dom.render_markdown(letter, settings.timezone)
-        messages = dom.split_messages(letter)
-        # The one atomic step: only one click (or moderator) turns this draft into a published newsletter.
+        channel = await self._announcements(channel_id)
+        # The one atomic step: only one click (or moderator) gets to post this draft.
         if not await repo.claim_publish(
-            self.bot.store, row.id, channel_id=channel_id, body_md=body, published_by=interaction.user.id,
-            now=self.bot.now_ts(),
+            self.bot.store, row.id, channel_id=channel_id, published_by=interaction.user.id, now=self.bot.now_ts(),
+            lease=PUBLISH_LEASE,
         ):
-            await self.own_draft(interaction, newsletter_id)  # says why (published or discarded meanwhile)
+            await self.own_draft(interaction, newsletter_id)  # says why (published, discarded or publishing)
             raise UserError(f"Draft #{newsletter_id} could not be published; nothing was posted.")
         await interaction.response.defer()
-        sent = list(row.message_ids)
         try:
-            channel = await self.bot.resolve_messageable(channel_id)
+            sent = await self._post_all(row, channel, channel_id, settings.timezone, interaction.user.id)
+        except BaseException:
+            try:
+                await repo.release_publish(self.bot.store, row.id, self.bot.now_ts())
+            except Exception:  # the store is closing (shutdown): the lease is cleared at the next start
+                log.warning("could not release the publishing lease of newsletter %s", row.id)
+            raise
+        count = len(sent)
+        url = f"https://discord.com/channels/{guild_id}/{channel_id}/{sent[0]}" if sent else ""
+        await interaction.edit_original_response(
+            content=(
+                f"📰 Published newsletter #{row.id} in <#{channel_id}> ({count} "
+                f"message{'s' if count != 1 else ''}): {url}\n"
+                "The next newsletter's Basil's Corner starts from here."
+            ),
+            embeds=[], attachments=[], view=None,
+        )
+
+    async def _post_all(
+        self, row: NewsletterRow, channel: discord.abc.Messageable, channel_id: int, tz: str, published_by: int
+    ) -> list[int]:
+        """Post every message still missing (a resume skips those an earlier attempt posted), then record it."""
+        store = self.bot.store
+        if row.message_ids and row.channel_id is not None and row.channel_id != channel_id:
+            await self._delete_quietly(row.channel_id, row.message_ids)  # an attempt in a channel no longer used
+        claimed = await repo.get(store, row.id)  # as of the claim: nothing can change it while the lease runs
+        assert claimed is not None
+        letter = self._letter(claimed)
+        sent = list(claimed.message_ids)
+        if sent and not await self._still_posted(channel, sent):
+            await self._delete_quietly(channel_id, sent)  # part of it was deleted: start over, whole
+            sent = []
+            await repo.set_message_ids(store, row.id, sent)
+        body = dom.render_markdown(letter, tz)
+        messages = dom.split_messages(letter)
+        try:
             for index, parts in enumerate(messages):
                 if index < len(sent):
-                    continue  # already posted by an attempt that failed later
+                    continue  # already posted by an attempt that stopped later
                 kwargs: dict[str, Any] = {
                     "embeds": [to_embed(p) for p in parts], "allowed_mentions": NONE,
                     "nonce": f"nl{row.id}m{index}",
@@ -537,36 +735,52 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
                     kwargs["file"] = discord.File(io.BytesIO(body.encode("utf-8")), filename=_filename(row))
                 message = await channel.send(**kwargs)
                 sent.append(message.id)
-                await repo.set_message_ids(self.bot.store, row.id, sent)
-        except discord.HTTPException:
-            await repo.release_publish(self.bot.store, row.id, self.bot.now_ts())
-            log.warning("publishing newsletter %s stopped after %d of %d messages", row.id, len(sent), len(messages))
-            raise
-        url = f"https://discord.com/channels/{guild_id}/{channel_id}/{sent[0]}" if sent else ""
-        await interaction.edit_original_response(
-            content=(
-                f"📰 Published newsletter #{row.id} in <#{channel_id}> ({len(messages)} "
-                f"message{'s' if len(messages) != 1 else ''}): {url}\n"
-                "The next newsletter's Basil's Corner starts from here."
-            ),
-            embeds=[], attachments=[], view=None,
-        )
+                await repo.set_message_ids(store, row.id, sent)
+        except discord.HTTPException as exc:
+            log.warning("publishing newsletter %s stopped after %d of %d messages: %s", row.id, len(sent),
+                        len(messages), exc)
+            raise UserError(_stopped(exc, channel_id, len(sent), len(messages))) from exc
+        if not await repo.finish_publish(
+            store, row.id, body_md=body, published_by=published_by, now=self.bot.now_ts()
+        ):
+            raise UserError(f"Draft #{row.id} changed while it was being published. Check `/newsletter list`.")
+        return sent
 
     # ------------------------------------------------------------------ /newsletter list, show
     @newsletter.command(name="list", description="Past newsletters")
     async def list_(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
-        rows = await repo.list_published(self.bot.store, guild_id, limit=25)
+        rows = await repo.list_published(self.bot.store, guild_id, limit=-1)
+        drafts = await repo.list_drafts(self.bot.store, guild_id) if await is_moderator(interaction) else []
+        if not rows and not drafts:
+            raise UserError("No newsletter has been published here yet. Moderators start one with `/newsletter draft`.")
+        open_drafts = ""
+        if drafts:
+            listed = ", ".join(f"#{d.id} {FilmRef(d.film_key, d.film_title, d.film_year).shown}" for d in drafts)
+            open_drafts = clip(f"Open drafts (moderators, `/newsletter show id` to review): {listed}", 1000)
         if not rows:
-            raise UserError("No newsletter has been published here yet.")
+            await interaction.response.send_message(
+                f"No newsletter has been published here yet.\n{open_drafts}", ephemeral=True, allowed_mentions=NONE
+            )
+            return
         lines = []
         for r in rows:
             film = FilmRef(r.film_key, r.film_title, r.film_year).shown
             link = f" · [read]({r.jump_url})" if r.jump_url else ""
             lines.append(f"**#{r.id}** {film}: published {ts(r.published_at or 0, 'D')}{link}")
-        embed = discord.Embed(title="📰 Past newsletters", description=clip("\n".join(lines), 4096), colour=CLUB_COLOUR)
-        embed.set_footer(text="Read one with /newsletter show id")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        chunks = [lines[i : i + LIST_PAGE] for i in range(0, len(lines), LIST_PAGE)]
+        pages = []
+        for number, chunk in enumerate(chunks, start=1):
+            embed = discord.Embed(
+                title="📰 Past newsletters", description=clip("\n".join(chunk), 4096), colour=CLUB_COLOUR
+            )
+            more = f" · page {number} of {len(chunks)}" if len(chunks) > 1 else ""
+            embed.set_footer(text=f"{len(rows)} published{more} · read one with /newsletter show id")
+            pages.append(embed)
+        kwargs: dict[str, Any] = {"view": Paginator(pages, interaction.user.id)} if len(pages) > 1 else {}
+        await interaction.response.send_message(
+            open_drafts or None, embed=pages[0], ephemeral=True, allowed_mentions=NONE, **kwargs
+        )
 
     @newsletter.command(name="show", description="Read a past newsletter")
     @app_commands.describe(id="The newsletter's number (see /newsletter list)")
@@ -581,10 +795,14 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         if not row.is_published:
             raise UserError(f"Newsletter #{id} was a draft that got discarded; there is nothing to show.")
         pages = [to_embed(p) for message in dom.split_messages(self._letter(row)) for p in message]
+        for number, page in enumerate(pages, start=1):
+            if len(pages) > 1:
+                page.set_footer(text=f"Part {number} of {len(pages)}")
         published = f"Published {ts_full(row.published_at or 0)}" + (f": {row.jump_url}" if row.jump_url else "")
+        kwargs: dict[str, Any] = {"view": Paginator(pages, interaction.user.id)} if len(pages) > 1 else {}
         await interaction.response.send_message(
-            published, embed=pages[0], view=Paginator(pages, interaction.user.id),
-            file=await self._markdown(row), ephemeral=True, allowed_mentions=NONE,
+            published, embed=pages[0], file=await self._markdown(row), ephemeral=True, allowed_mentions=NONE,
+            **kwargs,
         )
 
     @draft.autocomplete("film")
@@ -607,8 +825,30 @@ def _choices(films: Sequence[tuple[str, str, int | None]], current: str) -> list
 
 
 def _filename(row: NewsletterRow) -> str:
-    slug = row.film_key.removeprefix("custom:").replace(":", "-")
+    slug = re.sub(r"[^a-z0-9]+", "-", row.film_key.removeprefix("custom:").lower()).strip("-")[:60] or "film"
     return f"newsletter-{row.id}-{slug}.md"
+
+
+def _stopped(exc: discord.HTTPException, channel_id: int, done: int, total: int) -> str:
+    """Why posting stopped, and what state it left (for the moderator who pressed Publish)."""
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_CHANNEL:
+        why = (
+            f"the announcements channel (<#{channel_id}>) was deleted. A moderator can set a new one with "
+            "`/filmclub setup announcements:`, then press Publish again: the newsletter is posted whole there"
+        )
+    elif isinstance(exc, discord.Forbidden):
+        why = (
+            f"Discord refused: I'm missing a permission in <#{channel_id}> ({exc.text or 'Missing Permissions'}). "
+            "A moderator can give my role View Channel, Send Messages, Embed Links and Attach Files there, then "
+            "press Publish again"
+        )
+    else:
+        why = f"Discord refused message {done + 1} ({exc.status} {exc.text or ''}). Press Publish again to retry"
+    state = (
+        f"{done} of {total} messages are posted; Publish posts the rest (Discard removes them)."
+        if done else "Nothing was posted."
+    )
+    return f"Publishing stopped: {why}. {state} The draft is kept."
 
 
 async def setup(bot: FilmClubBot) -> None:

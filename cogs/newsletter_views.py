@@ -41,7 +41,9 @@ def to_embed(part: dom.EmbedPart, colour: discord.Colour = CLUB_COLOUR) -> disco
 
 
 def preview_embed(name: str, label: str, text: str) -> discord.Embed:
-    embed = discord.Embed(title=clip(f"🔮 {name}'s preview: {label}", 256), description=text, colour=CLUB_COLOUR)
+    embed = discord.Embed(
+        title=clip(f"🔮 {dom.escape_md(name)}'s preview: {label}", 256), description=text, colour=CLUB_COLOUR
+    )
     embed.set_footer(text="Before the screening. Kept for the newsletter; add yours with /preview.")
     return embed
 
@@ -50,7 +52,9 @@ def verdict_embed(name: str, label: str, thumbs: int, text: str | None) -> disco
     body = f"{dom.thumbs_text(thumbs)} ({thumbs}/5)"
     if text:
         body += "\n\n" + text
-    embed = discord.Embed(title=clip(f"🎬 {name}'s verdict: {label}", 256), description=body, colour=CLUB_COLOUR)
+    embed = discord.Embed(
+        title=clip(f"🎬 {dom.escape_md(name)}'s verdict: {label}", 256), description=body, colour=CLUB_COLOUR
+    )
     embed.set_footer(text="After the screening. Kept for the newsletter; add yours with /verdict.")
     return embed
 
@@ -161,6 +165,7 @@ class DraftButton(
         cog = newsletter_cog(interaction)
         if self.action == "intro":
             row = await cog.own_draft(interaction, self.newsletter_id)
+            cog.refuse_partial(row)
             await interaction.response.send_modal(IntroModal(row.id, row.intro))
         elif self.action == "discard":
             await cog.discard(interaction, self.newsletter_id)

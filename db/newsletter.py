@@ -1,7 +1,9 @@
 """Previews, verdict texts and newsletters (SQL only; the rules live in ``bot.domain.newsletter``).
 
 Status changes are single conditional UPDATEs (``WHERE status = 'draft'``), so two clicks on
-Publish cannot both win: :func:`claim_publish` returns True for exactly one of them.
+Publish cannot both win: :func:`claim_publish` takes a lease (``publishing_until``) for exactly one of
+them; the draft becomes published (:func:`finish_publish`) only once every message is out, and a failed
+attempt gives the lease back (:func:`release_publish`) keeping the messages already posted for a resume.
 """
 
 from __future__ import annotations
@@ -182,6 +184,12 @@ class NewsletterRow:
     published_at: int | None
     channel_id: int | None
     message_ids: tuple[int, ...]
+    publishing_until: int | None = None
+    publishing_by: int | None = None
+
+    def is_publishing(self, now: int) -> bool:
+        """Another Publish holds the lease right now."""
+        return self.publishing_until is not None and self.publishing_until > now
 
     @property
     def is_draft(self) -> bool:
@@ -201,7 +209,7 @@ class NewsletterRow:
 _NL_COLUMNS = (
     "id, guild_id, film_key, film_title, film_year, screening_id, title, intro, sections, body_md, status, "
     "covers_since, covers_until, created_by, created_at, updated_at, published_by, published_at, channel_id, "
-    "message_ids"
+    "message_ids, publishing_until, publishing_by"
 )
 
 
@@ -237,44 +245,70 @@ async def get(db: Executor, newsletter_id: int, guild_id: int | None = None) -> 
     return _newsletter(row)
 
 
+_FREE = "status = 'draft' AND (publishing_until IS NULL OR publishing_until <= ?)"
+
+
 async def set_intro(db: Executor, newsletter_id: int, intro: str, now: int) -> bool:
-    """Change a draft's intro; False when it is no longer a draft."""
+    """Change a draft's intro; False when it is no longer a draft (or is being published)."""
     result = await db.execute(
-        "UPDATE newsletters SET intro = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
-        (intro, now, newsletter_id),
+        f"UPDATE newsletters SET intro = ?, updated_at = ? WHERE id = ? AND {_FREE}",
+        (intro, now, newsletter_id, now),
     )
     return result.rowcount == 1
 
 
 async def discard(db: Executor, newsletter_id: int, now: int) -> bool:
-    """Draft -> discarded; False when it is not a draft (published or discarded already)."""
+    """Draft -> discarded; False when it is not a draft (published or discarded already, or being published)."""
     result = await db.execute(
-        "UPDATE newsletters SET status = 'discarded', updated_at = ? WHERE id = ? AND status = 'draft'",
-        (now, newsletter_id),
+        f"UPDATE newsletters SET status = 'discarded', updated_at = ? WHERE id = ? AND {_FREE}",
+        (now, newsletter_id, now),
     )
     return result.rowcount == 1
 
 
 async def claim_publish(
-    db: Executor, newsletter_id: int, *, channel_id: int, body_md: str, published_by: int, now: int
+    db: Executor, newsletter_id: int, *, channel_id: int, published_by: int, now: int, lease: int
 ) -> bool:
-    """Draft -> published in one statement; True only for the one caller that changed it."""
+    """Take the publishing lease of a draft in one statement; True only for the one caller that got it.
+
+    Messages recorded by an earlier attempt are kept when it posted in the same channel (a resume) and
+    forgotten when the channel changed (the newsletter starts over in the new channel).
+    """
     result = await db.execute(
-        "UPDATE newsletters SET status = 'published', channel_id = ?, body_md = ?, published_by = ?, "
-        "published_at = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
-        (channel_id, body_md, published_by, now, now, newsletter_id),
+        "UPDATE newsletters SET publishing_until = ?, publishing_by = ?, "
+        "message_ids = CASE WHEN channel_id IS ? THEN message_ids ELSE '[]' END, channel_id = ?, updated_at = ? "
+        f"WHERE id = ? AND {_FREE}",
+        (now + lease, published_by, channel_id, channel_id, now, newsletter_id, now),
+    )
+    return result.rowcount == 1
+
+
+async def finish_publish(db: Executor, newsletter_id: int, *, body_md: str, published_by: int, now: int) -> bool:
+    """Draft -> published once every message is out (the lease ends)."""
+    result = await db.execute(
+        "UPDATE newsletters SET status = 'published', body_md = ?, published_by = ?, published_at = ?, "
+        "updated_at = ?, publishing_until = NULL, publishing_by = NULL WHERE id = ? AND status = 'draft'",
+        (body_md, published_by, now, now, newsletter_id),
     )
     return result.rowcount == 1
 
 
 async def release_publish(db: Executor, newsletter_id: int, now: int) -> bool:
-    """Back to draft after posting failed (the message ids already sent are kept, so a retry resumes)."""
+    """Give the lease back after posting failed (the message ids already sent are kept, so a retry resumes)."""
     result = await db.execute(
-        "UPDATE newsletters SET status = 'draft', published_by = NULL, published_at = NULL, updated_at = ? "
-        "WHERE id = ? AND status = 'published'",
+        "UPDATE newsletters SET publishing_until = NULL, publishing_by = NULL, updated_at = ? "
+        "WHERE id = ? AND status = 'draft'",
         (now, newsletter_id),
     )
     return result.rowcount == 1
+
+
+async def clear_leases(db: Executor) -> int:
+    """At start-up: a lease still held belongs to a process that is gone (nothing is publishing yet)."""
+    result = await db.execute(
+        "UPDATE newsletters SET publishing_until = NULL, publishing_by = NULL WHERE publishing_until IS NOT NULL"
+    )
+    return result.rowcount
 
 
 async def set_message_ids(db: Executor, newsletter_id: int, message_ids: Sequence[int]) -> None:
@@ -283,14 +317,33 @@ async def set_message_ids(db: Executor, newsletter_id: int, message_ids: Sequenc
     )
 
 
-async def list_published(db: Executor, guild_id: int, limit: int = 25) -> list[NewsletterRow]:
+async def list_published(
+    db: Executor, guild_id: int, limit: int = 25, offset: int = 0
+) -> list[NewsletterRow]:
     """Published newsletters, latest first."""
     rows = await db.fetchall(
         f"SELECT {_NL_COLUMNS} FROM newsletters WHERE guild_id = ? AND status = 'published' "
-        "ORDER BY published_at DESC, id DESC LIMIT ?",
-        (guild_id, limit),
+        "ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
+        (guild_id, limit, offset),
     )
     return [_newsletter(r) for r in rows]
+
+
+async def count_published(db: Executor, guild_id: int) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM newsletters WHERE guild_id = ? AND status = 'published'", (guild_id,)
+    )
+    return int(row["n"]) if row else 0
+
+
+async def published_for_screening(db: Executor, guild_id: int, screening_id: int) -> NewsletterRow | None:
+    """The newsletter already published for this installment (its screening), if any."""
+    row = await db.fetchone(
+        f"SELECT {_NL_COLUMNS} FROM newsletters WHERE guild_id = ? AND screening_id = ? AND status = 'published' "
+        "ORDER BY published_at, id LIMIT 1",
+        (guild_id, screening_id),
+    )
+    return _newsletter(row) if row else None
 
 
 async def list_drafts(db: Executor, guild_id: int, limit: int = 25) -> list[NewsletterRow]:

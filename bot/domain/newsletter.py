@@ -162,6 +162,8 @@ class NextItem:
     starts_at: int | None = None
     note: str | None = None
     premise: str | None = None
+    director: str | None = None
+    runtime: int | None = None  # minutes
 
 
 @dataclass(frozen=True)
@@ -225,12 +227,34 @@ def plain_times(text: str, tz: str = "UTC") -> str:
     return _TOKEN.sub(one, text)
 
 
+_MD_SPECIAL = re.compile(r"([\\*_~`|\[\]<>#])")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+
+
+def escape_md(text: str) -> str:
+    """A name typed by a member, shown as plain text: Markdown neutralised, no mass mention."""
+    flat = " ".join(text.split()).replace("{{", "{\u200b{")  # never read as one of our time tokens
+    return _MASS_MENTION.sub("@\u200b\\1", _MD_SPECIAL.sub(r"\\\1", flat))
+
+
+def _balance_fences(text: str) -> str:
+    """A member's text with an unclosed code fence would swallow everything after it in the embed."""
+    if text.count("```") % 2:
+        return text.replace("```", "\\`\\`\\`")
+    return text
+
+
 def _quote(text: str) -> str:
+    text = _balance_fences(text).replace("{{", "{\u200b{")
     return "\n".join("> " + line if line.strip() else ">" for line in text.strip().splitlines())
 
 
 def _bold(text: str) -> str:
     return f"**{text}**"
+
+
+def _name(text: str) -> str:
+    return _bold(escape_md(text))
 
 
 def _and(items: Sequence[str]) -> str:
@@ -242,7 +266,7 @@ def _and(items: Sequence[str]) -> str:
 def default_intro(title: str, year: int | None) -> str:
     return (
         f"Welcome back, film friends! This issue rounds up everything the club said and did around "
-        f"*{film_label(title, year)}*: what we expected, what we thought, what we learned and who took home "
+        f"*{film_label(escape_md(title), year)}*: what we expected, what we thought, what we learned and who took home "
         "the snacks."
     )
 
@@ -258,7 +282,7 @@ def average(verdicts: Sequence[VerdictItem]) -> float | None:
 
 
 def _previews(items: Sequence[PreviewItem]) -> tuple[str, ...]:
-    return tuple(f"{_bold(p.name)} expected:\n{_quote(p.text)}" for p in items)
+    return tuple(f"{_name(p.name)} expected:\n{_quote(p.text)}" for p in items)
 
 
 def _verdicts(items: Sequence[VerdictItem]) -> tuple[str, ...]:
@@ -272,7 +296,7 @@ def _verdicts(items: Sequence[VerdictItem]) -> tuple[str, ...]:
         f"member{'s' if n != 1 else ''}."
     ]
     for v in items:
-        line = f"{_bold(v.name)}: {thumbs_text(v.thumbs)} ({v.thumbs}/5)"
+        line = f"{_name(v.name)}: {thumbs_text(v.thumbs)} ({v.thumbs}/5)"
         if v.text:
             line += "\n" + _quote(v.text)
         out.append(line)
@@ -284,20 +308,20 @@ def _facts(items: Sequence[str]) -> tuple[str, ...]:
 
 
 def _award(item: AwardItem) -> str:
-    lines = [_bold(item.category) + (" (runoff)" if item.runoff else "")]
+    lines = [_name(item.category) + (" (runoff)" if item.runoff else "")]
     if item.nominees:
-        lines.append("Nominees: " + _and(list(item.nominees)) + ".")
+        lines.append("Nominees: " + _and([escape_md(n) for n in item.nominees]) + ".")
     if not item.ballots or not item.winners:
         lines.append("No votes were cast, so nobody takes it home this time.")
     elif item.is_tie and len(item.winners) > 1:
-        lines.append(f"A tie between {_and([_bold(w) for w in item.winners])}, "
+        lines.append(f"A tie between {_and([_name(w) for w in item.winners])}, "
                      f"with {item.ballots} ballot{'s' if item.ballots != 1 else ''} counted.")
     else:
         votes = ""
         if item.counts and item.nominees and item.winners[0] in item.nominees:
             won = item.counts[item.nominees.index(item.winners[0])]
             votes = f" with {won} of {item.ballots} vote{'s' if item.ballots != 1 else ''}"
-        lines.append(f"And the winner is {_bold(item.winners[0])}{votes}!")
+        lines.append(f"And the winner is {_name(item.winners[0])}{votes}!")
     if item.certified:
         lines.append(f"*{item.certified}*")
     return "\n".join(lines)
@@ -306,7 +330,7 @@ def _award(item: AwardItem) -> str:
 def _basil(items: Sequence[BasilItem]) -> tuple[str, ...]:
     out = []
     for b in sorted(items, key=lambda b: b.when):
-        who = _bold(b.name) + (f" ({b.species})" if b.species else "")
+        who = _name(b.name) + (f" ({escape_md(b.species)})" if b.species else "")
         if b.years is None:
             text = f"🕯️ We said goodbye to {who}. Basil keeps a warm spot by the screen for them."
         else:
@@ -321,16 +345,24 @@ def _basil(items: Sequence[BasilItem]) -> tuple[str, ...]:
 def _next(item: NextItem | None) -> tuple[str, ...]:
     if item is None:
         return ()
-    text = f"Next installment: {_bold(film_label(item.title, item.year))}."
+    text = f"Next installment: {_bold(film_label(escape_md(item.title), item.year))}."
+    facts = []
+    if item.director:
+        facts.append(f"directed by {escape_md(item.director)}")
+    if item.runtime:
+        hours, minutes = divmod(item.runtime, 60)
+        facts.append(f"{hours} h {minutes} min" if hours and minutes else f"{hours} h" if hours else f"{minutes} min")
+    if facts:
+        text = text[:-1] + f", {', '.join(facts)}."
     if item.starts_at is not None:
         text += f"\nScreening {time_token(item.starts_at)}."
     else:
         text += "\nThe screening is not scheduled yet: watch the announcements."
     out = [text]
     if item.premise:
-        out.append(f"*{item.premise.strip()}*")
-    if item.note:
-        out.append(item.note.strip())
+        out.append(f"*{escape_md(item.premise)}*")
+    if item.note and item.note.strip():
+        out.append(f"📝 {escape_md(item.note)}")
     return tuple(out)
 
 

@@ -108,7 +108,7 @@ def test_compile_has_every_section_in_order_with_its_content() -> None:
     nxt = letter.section("next")
     assert nxt is not None
     assert nxt.paragraphs[0] == "Next installment: **Rocky (1976)**.\nScreening {{t:1800000000}}."
-    assert nxt.paragraphs[-1] == "Bring gloves."
+    assert nxt.paragraphs[-1] == "📝 Bring gloves."
 
 
 def test_empty_sections_are_left_out() -> None:
@@ -330,3 +330,38 @@ def test_shipped_packs_give_facts_for_her_and_rocky() -> None:
 def test_pack_names_for_keys() -> None:
     assert nl.pack_names_for("her-2013") == ["her-2013", "her"]
     assert nl.pack_names_for("custom:best-picture-1999") == ["best-picture-1999", "best-picture"]
+
+
+# --------------------------------------------------------------------------- members' text is shown as typed
+
+
+def test_names_and_nominees_are_escaped_and_never_mass_mention() -> None:
+    src = nl.Source(
+        "Her", 2013,
+        previews=[nl.PreviewItem(1, "**Bold** _x_ @everyone", "Fine.")],
+        verdicts=[nl.VerdictItem(1, "[link](https://e.vil)", 3, None)],
+        awards=[nl.AwardItem("Best *Snack*", ("Pop_corn", "@here"), ("Pop_corn",), False, 1, (1, 0))],
+        basil=[nl.BasilItem("Bis~cuit", "d`og", None)],
+        next_time=nl.NextItem("Rocky", 1976, note="Bring {{t:0}} *gloves*", director="John G. Avildsen", runtime=120),
+    )
+    letter = nl.compile_newsletter(src)
+    text = "\n".join(p for s in letter.sections for p in s.paragraphs)
+    assert r"**\*\*Bold\*\* \_x\_ @" + "\u200b" + "everyone** expected:" in text
+    assert r"**\[link\](https://e.vil)**: 👍👍👍 (3/5)" in text
+    assert r"**Best \*Snack\***" in text and r"Nominees: Pop\_corn and @" + "\u200bhere." in text
+    assert r"**Bis\~cuit** (d\`og)" in text
+    nxt = letter.section("next")
+    assert nxt is not None
+    assert nxt.paragraphs[0].startswith("Next installment: **Rocky (1976)**, directed by John G. Avildsen, 2 h.")
+    assert nxt.paragraphs[-1] == "📝 Bring {\u200b{t:0}} \\*gloves\\*"
+    assert "<t:0" not in nl.discord_times(nxt.paragraphs[-1])  # a member can't forge one of our time tokens
+
+
+def test_an_unclosed_code_fence_cannot_swallow_the_rest() -> None:
+    letter = nl.compile_newsletter(nl.Source("Her", 2013, previews=[
+        nl.PreviewItem(1, "A", "```python\nno end"), nl.PreviewItem(2, "B", "```ok```"),
+    ]))
+    previews = letter.section("previews")
+    assert previews is not None
+    assert previews.paragraphs[0] == "**A** expected:\n> \\`\\`\\`python\n> no end"
+    assert previews.paragraphs[1] == "**B** expected:\n> ```ok```"
