@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.domain.recurrence import next_occurrence, parse_recurrence
 from bot.handlers import report_error
 from bot.scheduler import SchedulerService
+from bot.ui import ExpiredPages, forget_live_pages
 from db import meta
 from db.migrate import migrate
 from db.scheduled_posts import ScheduledPost
@@ -95,6 +96,7 @@ class FilmClubBot(commands.Bot):
         await self.store.open()
         self.schema_version = await migrate(self.store)
         log.info("store open at %s (schema %d)", self.config.db_path, self.schema_version)
+        self.add_dynamic_items(ExpiredPages)
         for name in self.extensions_to_load:
             await self.load_extension(name)
         await self.scheduler.start()
@@ -126,6 +128,7 @@ class FilmClubBot(commands.Bot):
     async def close(self) -> None:
         """Stop taking work, let current writes finish, close the store."""
         await self.scheduler.stop()
+        forget_live_pages()
         await super().close()
         if self.store.is_open:
             await self.store.close()
