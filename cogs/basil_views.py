@@ -1,27 +1,45 @@
-"""Buttons and modals of Basil's Corner.
+"""Buttons and forms of Basil's Corner.
 
-The persistent buttons (Leave a tribute, Approve, Decline) are ``DynamicItem``s: their custom id
-carries the memorial id, so they keep working after a restart. The logic lives in the cog
-(``cogs.basil.Basil``); these classes only collect input and hand it over.
+Nothing here lives only in memory, so every button and form keeps working after a restart:
+
+- the buttons (Leave a tribute, Approve, Decline, and the Remove/Keep confirmation) are one
+  ``DynamicItem`` whose custom id carries the action and the memorial id (``basil:approve:12``);
+- the forms (the story of a new memorial, an edit, a tribute) are not kept by discord.py at all:
+  their custom id names a draft saved in the database (``basil:story:<draft id>``) or the memorial
+  (``basil:tribute-form:<memorial id>``), and the cog's ``on_interaction`` listener handles the
+  submit. A story written for an hour, or across a restart, is never lost.
+
+The logic lives in the cog (``cogs.basil.Basil``); these pieces only carry input to it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.checks import require_moderator
-from bot.domain.basil import MAX_STORY, MAX_TRIBUTE, clean_story, clean_tribute
+from bot.domain.basil import MAX_STORY, MAX_TRIBUTE
 from bot.errors import UserError
 from bot.handlers import guarded
 from bot.render import clip
-from bot.ui import FilmClubModal, FilmClubView
 
 if TYPE_CHECKING:
     from cogs.basil import Basil
+
+STORY, EDIT, TRIBUTE = "story", "edit", "tribute-form"
+FORM_ID = re.compile(rf"basil:(?P<form>{STORY}|{EDIT}|{TRIBUTE}):(?P<id>[0-9]{{1,19}})")
+STORY_FIELD, TRIBUTE_FIELD = "story", "tribute"
+
+# action -> (label, emoji, style)
+BUTTONS: dict[str, tuple[str, str | None, discord.ButtonStyle]] = {
+    "tribute": ("Leave a tribute", "🕯️", discord.ButtonStyle.secondary),
+    "approve": ("Approve", "🌈", discord.ButtonStyle.success),
+    "decline": ("Decline", None, discord.ButtonStyle.secondary),
+    "remove": ("Remove the memorial", None, discord.ButtonStyle.danger),
+    "keep": ("Keep it", None, discord.ButtonStyle.secondary),
+}
 
 
 def basil_cog(interaction: discord.Interaction[Any]) -> Basil:
@@ -31,191 +49,99 @@ def basil_cog(interaction: discord.Interaction[Any]) -> Basil:
     return cog  # type: ignore[no-any-return]
 
 
-@dataclass
-class Draft:
-    """What `/basil memorial` collected before the story modal opens."""
+# ----------------------------------------------------------------------------- buttons
+class MemorialButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"basil:(?P<action>tribute|approve|decline|remove|keep):(?P<id>[0-9]{1,19})(?::(?P<owner>[0-9]{1,19}))?",
+):
+    """Every button of Basil's Corner; ``owner`` is who may answer a confirmation."""
 
-    guild_id: int
-    name: str
-    key: str
-    species: str | None
-    born: date | None
-    passed: date | None
-    anniversaries: bool
-    photo: discord.Attachment | None
-    photo_ext: str | None
-
-
-@dataclass
-class EditDraft:
-    memorial_id: int
-    species: str | None
-    born: date | None
-    passed: date | None
-    anniversaries: bool
-
-
-# ----------------------------------------------------------------------------- modals
-class StoryModal(FilmClubModal):
-    def __init__(self, draft: Draft) -> None:
-        super().__init__(title=clip(f"Remembering {draft.name}", 45), timeout=900)
-        self.draft = draft
-        self.story: discord.ui.TextInput[StoryModal] = discord.ui.TextInput(
-            label="Their story",
-            style=discord.TextStyle.paragraph,
-            placeholder="What made them who they were? A favourite spot, a habit, a day you remember...",
-            max_length=MAX_STORY,
-            required=False,
-        )
-        self.add_item(self.story)
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        story = clean_story(self.story.value)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await basil_cog(interaction).create_memorial(interaction, self.draft, story)
-
-
-class EditModal(FilmClubModal):
-    def __init__(self, draft: EditDraft, name: str, story: str) -> None:
-        super().__init__(title=clip(f"Edit {name}'s memorial", 45), timeout=900)
-        self.draft = draft
-        self.story: discord.ui.TextInput[EditModal] = discord.ui.TextInput(
-            label="Their story",
-            style=discord.TextStyle.paragraph,
-            default=story or None,
-            max_length=MAX_STORY,
-            required=False,
-        )
-        self.add_item(self.story)
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        story = clean_story(self.story.value)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await basil_cog(interaction).apply_edit(interaction, self.draft, story)
-
-
-class TributeModal(FilmClubModal):
-    def __init__(self, memorial_id: int, name: str) -> None:
-        super().__init__(title=clip(f"A tribute to {name}", 45), timeout=900)
+    def __init__(self, action: str, memorial_id: int, owner_id: int | None = None) -> None:
+        label, emoji, style = BUTTONS[action]
+        custom_id = f"basil:{action}:{memorial_id}" + (f":{owner_id}" if owner_id is not None else "")
+        super().__init__(discord.ui.Button(label=label, emoji=emoji, style=style, custom_id=custom_id))
+        self.action = action
         self.memorial_id = memorial_id
-        self.text: discord.ui.TextInput[TributeModal] = discord.ui.TextInput(
-            label="Your tribute",
-            style=discord.TextStyle.paragraph,
-            placeholder="A memory, a kind word, a thank-you...",
-            max_length=MAX_TRIBUTE,
-            required=True,
-        )
-        self.add_item(self.text)
-
-    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        text = clean_tribute(self.text.value)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await basil_cog(interaction).post_tribute(interaction, self.memorial_id, text)
-
-
-# ----------------------------------------------------------------------------- persistent buttons
-class TributeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"basil:tribute:(?P<id>[0-9]+)"):
-    def __init__(self, memorial_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Leave a tribute", emoji="🕯️", style=discord.ButtonStyle.secondary,
-                custom_id=f"basil:tribute:{memorial_id}",
-            )
-        )
-        self.memorial_id = memorial_id
+        self.owner_id = owner_id
 
     @classmethod
     async def from_custom_id(  # type: ignore[override]
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any, /
-    ) -> TributeButton:
-        return cls(int(match["id"]))
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> MemorialButton:
+        owner = match["owner"]
+        return cls(match["action"], int(match["id"]), int(owner) if owner else None)
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        memorial = await basil_cog(interaction).tributable(self.memorial_id, interaction.guild_id)
-        await interaction.response.send_modal(TributeModal(memorial.id, memorial.name))
+        await basil_cog(interaction).on_button(interaction, self.action, self.memorial_id, self.owner_id)
 
 
-class ApproveButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"basil:approve:(?P<id>[0-9]+)"):
-    def __init__(self, memorial_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Approve", emoji="🌈", style=discord.ButtonStyle.success,
-                custom_id=f"basil:approve:{memorial_id}",
-            )
-        )
-        self.memorial_id = memorial_id
-
-    @classmethod
-    async def from_custom_id(  # type: ignore[override]
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any, /
-    ) -> ApproveButton:
-        return cls(int(match["id"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        await require_moderator(interaction)
-        await interaction.response.defer()
-        await basil_cog(interaction).approve(interaction, self.memorial_id)
-
-
-class DeclineButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"basil:decline:(?P<id>[0-9]+)"):
-    def __init__(self, memorial_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Decline", style=discord.ButtonStyle.secondary, custom_id=f"basil:decline:{memorial_id}",
-            )
-        )
-        self.memorial_id = memorial_id
-
-    @classmethod
-    async def from_custom_id(  # type: ignore[override]
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: Any, /
-    ) -> DeclineButton:
-        return cls(int(match["id"]))
-
-    @guarded
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        await require_moderator(interaction)
-        await interaction.response.defer()
-        await basil_cog(interaction).decline(interaction, self.memorial_id)
+def buttons(memorial_id: int, *actions: str, owner_id: int | None = None) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for action in actions:
+        view.add_item(MemorialButton(action, memorial_id, owner_id))
+    return view
 
 
 def card_view(memorial_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(TributeButton(memorial_id))
-    return view
+    return buttons(memorial_id, "tribute")
 
 
 def queue_view(memorial_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(ApproveButton(memorial_id))
-    view.add_item(DeclineButton(memorial_id))
-    return view
+    return buttons(memorial_id, "approve", "decline")
 
 
-# ----------------------------------------------------------------------------- confirmation
-class ConfirmRemoveView(FilmClubView):
-    """Ephemeral: the member who asked confirms (or not) removing a memorial."""
+def confirm_remove_view(memorial_id: int, owner_id: int) -> discord.ui.View:
+    return buttons(memorial_id, "remove", "keep", owner_id=owner_id)
 
-    def __init__(self, owner_id: int, memorial_id: int) -> None:
-        super().__init__(timeout=300)
-        self.owner_id = owner_id
-        self.memorial_id = memorial_id
 
-    async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("Only the member who asked can confirm this.", ephemeral=True)
-            return False
-        return True
+# ----------------------------------------------------------------------------- forms
+def form(
+    kind: str, ref: int, title: str, *, field: str, label: str, max_length: int, required: bool,
+    placeholder: str | None = None, default: str | None = None,
+) -> discord.ui.Modal:
+    """A one-field form that discord.py does not keep: its submit reaches ``Basil.on_interaction``."""
+    modal = discord.ui.Modal(title=clip(title, 45), custom_id=f"basil:{kind}:{ref}", timeout=None)
+    modal.add_item(
+        discord.ui.TextInput(
+            label=label, custom_id=field, style=discord.TextStyle.paragraph, placeholder=placeholder,
+            default=default or None, max_length=max_length, required=required,
+        )
+    )
+    modal.stop()  # finished before it is sent, so discord.py does not hold on to it
+    return modal
 
-    @discord.ui.button(label="Remove the memorial", style=discord.ButtonStyle.danger)
-    async def confirm(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
-        self.stop()
-        await interaction.response.defer()
-        await basil_cog(interaction).remove(interaction, self.memorial_id)
 
-    @discord.ui.button(label="Keep it", style=discord.ButtonStyle.secondary)
-    async def keep(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
-        self.stop()
-        await interaction.response.edit_message(content="Nothing was changed; the memorial stays.", view=None)
+def story_form(draft_id: int, name: str) -> discord.ui.Modal:
+    return form(
+        STORY, draft_id, f"Remembering {name}", field=STORY_FIELD, label="Their story", max_length=MAX_STORY,
+        required=False, placeholder="What made them who they were? A favourite spot, a habit, a day you remember...",
+    )
+
+
+def edit_form(draft_id: int, name: str, story: str) -> discord.ui.Modal:
+    return form(
+        EDIT, draft_id, f"Edit {name}'s memorial", field=STORY_FIELD, label="Their story", max_length=MAX_STORY,
+        required=False, default=story,
+    )
+
+
+def tribute_form(memorial_id: int, name: str) -> discord.ui.Modal:
+    return form(
+        TRIBUTE, memorial_id, f"A tribute to {name}", field=TRIBUTE_FIELD, label="Your tribute",
+        max_length=MAX_TRIBUTE, required=True, placeholder="A memory, a kind word, a thank-you...",
+    )
+
+
+def form_values(components: Iterable[Any]) -> dict[str, str]:
+    """``{custom_id: value}`` of a submitted form (text inputs in action rows or in labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        if "custom_id" in component and isinstance(component.get("value"), str):
+            values[component["custom_id"]] = component["value"]
+        values.update(form_values(component.get("components") or ()))
+        if isinstance(component.get("component"), dict):
+            values.update(form_values([component["component"]]))
+    return values

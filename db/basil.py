@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from db.store import Executor
 
@@ -74,8 +75,8 @@ class Tribute:
 
 
 @dataclass(frozen=True)
-class MemorialNote:
-    """A memorial published in the period (for the newsletter)."""
+class _CardNote:
+    """What the newsletter says about a memorial and its card."""
 
     memorial_id: int
     guild_id: int
@@ -83,30 +84,47 @@ class MemorialNote:
     species: str | None
     passed: date | None
     author_id: int
-    channel_id: int | None
+    channel_id: int | None  # the card
     message_id: int | None
     card_url: str | None
+
+
+@dataclass(frozen=True)
+class MemorialNote(_CardNote):
+    """A memorial published in the period (for the newsletter)."""
+
     published_at: int
 
 
 @dataclass(frozen=True)
-class AnniversaryNote:
+class AnniversaryNote(_CardNote):
     """An anniversary post that went out in the period (for the newsletter)."""
 
-    memorial_id: int
-    guild_id: int
-    name: str
-    species: str | None
-    passed: date | None
-    author_id: int
     years: int
     year: int
-    channel_id: int | None  # the card
-    message_id: int | None
-    card_url: str | None
     anniversary_channel_id: int | None
     anniversary_message_id: int | None
     sent_at: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What `/basil memorial` (``memorial_id`` None) or `/basil edit` collected before the story form."""
+
+    id: int
+    guild_id: int
+    member_id: int
+    memorial_id: int | None
+    name: str
+    name_key: str
+    species: str | None
+    born: date | None
+    passed: date | None
+    anniversaries: bool
+    photo_url: str | None
+    photo_ext: str | None
+    photo_type: str | None
+    created_at: int
 
 
 @dataclass(frozen=True)
@@ -153,73 +171,63 @@ async def create(
         return None
     assert result.lastrowid is not None
     if photo is not None:
-        await db.execute(
-            "INSERT INTO basil_photos (memorial_id, filename, content_type, data) VALUES (?, ?, ?, ?)",
-            (result.lastrowid, photo.filename, photo.content_type, photo.data),
-        )
+        await set_photo(db, result.lastrowid, photo)
     return await get(db, result.lastrowid)
 
 
+async def _select(
+    db: Executor, where: str, params: tuple[object, ...], order: str = "id", limit: int = -1
+) -> list[Memorial]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM basil_memorials WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit)
+    )
+    return [_from_row(r) for r in rows]
+
+
 async def get(db: Executor, memorial_id: int) -> Memorial | None:
-    row = await db.fetchone(f"SELECT {_COLUMNS} FROM basil_memorials WHERE id = ?", (memorial_id,))
-    return _from_row(row) if row else None
+    found = await _select(db, "id = ?", (memorial_id,))
+    return found[0] if found else None
 
 
 async def get_by_key(db: Executor, guild_id: int, key: str) -> Memorial | None:
-    row = await db.fetchone(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND name_key = ?", (guild_id, key)
-    )
-    return _from_row(row) if row else None
+    found = await _select(db, "guild_id = ? AND name_key = ?", (guild_id, key))
+    return found[0] if found else None
 
 
-async def name_taken(db: Executor, guild_id: int, key: str, except_id: int | None = None) -> bool:
-    row = await db.fetchone(
-        "SELECT 1 FROM basil_memorials WHERE guild_id = ? AND name_key = ? AND id != ?",
-        (guild_id, key, except_id or 0),
-    )
-    return row is not None
+async def name_taken(db: Executor, guild_id: int, key: str, except_id: int | None = None) -> Memorial | None:
+    """The other memorial of the server with that name key, if any."""
+    found = await _select(db, "guild_id = ? AND name_key = ? AND id != ?", (guild_id, key, except_id or 0))
+    return found[0] if found else None
 
 
 async def search(
-    db: Executor, guild_id: int, query: str, *, member_id: int | None = None, limit: int = 25
+    db: Executor, guild_id: int, query: str, *, member_id: int | None = None, all_pending: bool = False,
+    limit: int = 25,
 ) -> list[Memorial]:
-    """Approved memorials (and ``member_id``'s own pending ones) whose name contains ``query``."""
+    """Approved memorials whose name contains ``query``, with ``member_id``'s own pending ones (or
+    every pending one, for a moderator)."""
     like = "%" + query.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND name_key LIKE ? ESCAPE '\\' "
-        "AND (status = 'approved' OR author_id = ?) ORDER BY name_key LIMIT ?",
-        (guild_id, like, member_id or 0, limit),
+    return await _select(
+        db, "guild_id = ? AND name_key LIKE ? ESCAPE '\\' AND (status = 'approved' OR author_id = ? OR ?)",
+        (guild_id, like, member_id or 0, int(all_pending)), "name_key", limit,
     )
-    return [_from_row(r) for r in rows]
 
 
 async def list_approved(db: Executor, guild_id: int) -> list[Memorial]:
     """Every remembered pet of the server, most recently passed first (unknown dates last)."""
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND status = 'approved' "
-        "ORDER BY passed IS NULL, passed DESC, name_key",
-        (guild_id,),
+    return await _select(
+        db, "guild_id = ? AND status = 'approved'", (guild_id,), "passed IS NULL, passed DESC, name_key"
     )
-    return [_from_row(r) for r in rows]
 
 
 async def list_pending(db: Executor, guild_id: int) -> list[Memorial]:
     """The approval queue, oldest first."""
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND status = 'pending' "
-        "ORDER BY created_at, id",
-        (guild_id,),
-    )
-    return [_from_row(r) for r in rows]
+    return await _select(db, "guild_id = ? AND status = 'pending'", (guild_id,), "created_at, id")
 
 
 async def list_with_anniversaries(db: Executor) -> list[Memorial]:
     """Published memorials (all servers) that want anniversary posts."""
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE status = 'approved' AND anniversaries = 1 "
-        "AND passed IS NOT NULL ORDER BY id"
-    )
-    return [_from_row(r) for r in rows]
+    return await _select(db, "status = 'approved' AND anniversaries = 1 AND passed IS NOT NULL", ())
 
 
 async def claim_approval(db: Executor, memorial_id: int, moderator_id: int, now: int) -> bool:
@@ -241,12 +249,38 @@ async def mark_pending(db: Executor, memorial_id: int) -> None:
 
 
 async def set_card(
-    db: Executor, memorial_id: int, *, channel_id: int, message_id: int, thread_id: int | None
+    db: Executor, memorial_id: int, *, channel_id: int | None, message_id: int | None, thread_id: int | None
 ) -> None:
     await db.execute(
         "UPDATE basil_memorials SET channel_id = ?, message_id = ?, thread_id = ? WHERE id = ?",
         (channel_id, message_id, thread_id, memorial_id),
     )
+
+
+async def forget_card(db: Executor, message_ids: list[int]) -> int:
+    """Cards deleted on Discord: the memorials stay, without a card (their thread may remain)."""
+    if not message_ids:
+        return 0
+    marks = ", ".join("?" * len(message_ids))
+    result = await db.execute(
+        f"UPDATE basil_memorials SET channel_id = NULL, message_id = NULL WHERE message_id IN ({marks})",
+        list(message_ids),
+    )
+    return result.rowcount
+
+
+async def forget_channel(db: Executor, channel_id: int) -> int:
+    """Basil's Corner (or another channel) was deleted: its cards and threads went with it."""
+    result = await db.execute(
+        "UPDATE basil_memorials SET channel_id = NULL, message_id = NULL, thread_id = NULL WHERE channel_id = ?",
+        (channel_id,),
+    )
+    return result.rowcount
+
+
+async def forget_thread(db: Executor, thread_id: int) -> int:
+    result = await db.execute("UPDATE basil_memorials SET thread_id = NULL WHERE thread_id = ?", (thread_id,))
+    return result.rowcount
 
 
 async def update_details(
@@ -273,6 +307,12 @@ async def delete(db: Executor, memorial_id: int) -> bool:
     return result.rowcount == 1
 
 
+async def delete_pending(db: Executor, memorial_id: int) -> bool:
+    """Decline: delete a memorial only while it still waits (False if it was approved or is gone)."""
+    result = await db.execute("DELETE FROM basil_memorials WHERE id = ? AND status = 'pending'", (memorial_id,))
+    return result.rowcount == 1
+
+
 async def count(db: Executor, guild_id: int) -> int:
     row = await db.fetchone("SELECT COUNT(*) AS n FROM basil_memorials WHERE guild_id = ?", (guild_id,))
     return int(row["n"]) if row else 0
@@ -284,6 +324,15 @@ async def get_photo(db: Executor, memorial_id: int) -> Photo | None:
         "SELECT filename, content_type, data FROM basil_photos WHERE memorial_id = ?", (memorial_id,)
     )
     return Photo(row["filename"], row["content_type"], bytes(row["data"])) if row else None
+
+
+async def set_photo(db: Executor, memorial_id: int, photo: Photo) -> None:
+    await db.execute(
+        "INSERT INTO basil_photos (memorial_id, filename, content_type, data) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(memorial_id) DO UPDATE SET filename = excluded.filename, "
+        "content_type = excluded.content_type, data = excluded.data",
+        (memorial_id, photo.filename, photo.content_type, photo.data),
+    )
 
 
 # ----------------------------------------------------------------------------- tributes
@@ -332,41 +381,40 @@ async def anniversary_sent(db: Executor, memorial_id: int, year: int) -> bool:
 
 
 # ----------------------------------------------------------------------------- newsletter
+_NOTE_COLUMNS = "m.id, m.guild_id, m.name, m.species, m.passed, m.author_id, m.channel_id, m.message_id"
+
+
+def _note(r: sqlite3.Row) -> dict[str, Any]:
+    """What both newsletter notes say about the memorial and its card."""
+    return {
+        "memorial_id": r["id"], "guild_id": r["guild_id"], "name": r["name"], "species": r["species"],
+        "passed": _date(r["passed"]), "author_id": r["author_id"], "channel_id": r["channel_id"],
+        "message_id": r["message_id"], "card_url": jump_url(r["guild_id"], r["channel_id"], r["message_id"]),
+    }
+
+
 async def memorials_since(db: Executor, guild_id: int, since_ts: int) -> list[MemorialNote]:
     """Memorials published (card posted) at or after ``since_ts``, oldest first."""
     rows = await db.fetchall(
-        "SELECT id, guild_id, name, species, passed, author_id, channel_id, message_id, approved_at "
-        "FROM basil_memorials WHERE guild_id = ? AND status = 'approved' AND message_id IS NOT NULL "
-        "AND approved_at >= ? ORDER BY approved_at, id",
+        f"SELECT {_NOTE_COLUMNS}, m.approved_at FROM basil_memorials m WHERE m.guild_id = ? "
+        "AND m.status = 'approved' AND m.message_id IS NOT NULL AND m.approved_at >= ? ORDER BY m.approved_at, m.id",
         (guild_id, since_ts),
     )
-    return [
-        MemorialNote(
-            memorial_id=r["id"], guild_id=r["guild_id"], name=r["name"], species=r["species"],
-            passed=_date(r["passed"]), author_id=r["author_id"], channel_id=r["channel_id"],
-            message_id=r["message_id"], card_url=jump_url(r["guild_id"], r["channel_id"], r["message_id"]),
-            published_at=r["approved_at"],
-        )
-        for r in rows
-    ]
+    return [MemorialNote(**_note(r), published_at=r["approved_at"]) for r in rows]
 
 
 async def anniversaries_since(db: Executor, guild_id: int, since_ts: int) -> list[AnniversaryNote]:
     """Anniversary posts sent at or after ``since_ts``, oldest first."""
     rows = await db.fetchall(
-        "SELECT m.id, m.guild_id, m.name, m.species, m.passed, m.author_id, m.channel_id, m.message_id, "
-        "a.year, a.years, a.channel_id AS a_channel, a.message_id AS a_message, a.sent_at "
+        f"SELECT {_NOTE_COLUMNS}, a.year, a.years, a.channel_id AS a_channel, a.message_id AS a_message, a.sent_at "
         "FROM basil_anniversaries a JOIN basil_memorials m ON m.id = a.memorial_id "
         "WHERE m.guild_id = ? AND a.sent_at >= ? ORDER BY a.sent_at, m.id",
         (guild_id, since_ts),
     )
     return [
         AnniversaryNote(
-            memorial_id=r["id"], guild_id=r["guild_id"], name=r["name"], species=r["species"],
-            passed=_date(r["passed"]), author_id=r["author_id"], years=r["years"], year=r["year"],
-            channel_id=r["channel_id"], message_id=r["message_id"],
-            card_url=jump_url(r["guild_id"], r["channel_id"], r["message_id"]),
-            anniversary_channel_id=r["a_channel"], anniversary_message_id=r["a_message"], sent_at=r["sent_at"],
+            **_note(r), years=r["years"], year=r["year"], anniversary_channel_id=r["a_channel"],
+            anniversary_message_id=r["a_message"], sent_at=r["sent_at"],
         )
         for r in rows
     ]
@@ -391,3 +439,45 @@ async def take_notices(db: Executor, guild_id: int, member_id: int) -> list[Noti
             f"DELETE FROM basil_notices WHERE id IN ({', '.join('?' * len(rows))})", [r["id"] for r in rows]
         )
     return [Notice(r["id"], r["text"]) for r in rows]
+
+
+# ----------------------------------------------------------------------------- drafts
+async def add_draft(
+    db: Executor, *, guild_id: int, member_id: int, memorial_id: int | None, name: str, name_key: str,
+    species: str | None, born: date | None, passed: date | None, anniversaries: bool, photo_url: str | None,
+    photo_ext: str | None, photo_type: str | None, now: int,
+) -> int:
+    result = await db.execute(
+        "INSERT INTO basil_drafts (guild_id, member_id, memorial_id, name, name_key, species, born, passed, "
+        "anniversaries, photo_url, photo_ext, photo_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, member_id, memorial_id, name, name_key, species, _iso(born), _iso(passed), int(anniversaries),
+         photo_url, photo_ext, photo_type, now),
+    )
+    assert result.lastrowid is not None
+    return result.lastrowid
+
+
+async def take_draft(db: Executor, draft_id: int, member_id: int) -> Draft | None:
+    """The member's draft, removed as it is returned; None if it is gone or someone else's (or taken already)."""
+    row = await db.fetchone(
+        "SELECT id, guild_id, member_id, memorial_id, name, name_key, species, born, passed, anniversaries, "
+        "photo_url, photo_ext, photo_type, created_at FROM basil_drafts WHERE id = ? AND member_id = ?",
+        (draft_id, member_id),
+    )
+    if row is None:
+        return None
+    result = await db.execute("DELETE FROM basil_drafts WHERE id = ?", (draft_id,))
+    if result.rowcount != 1:
+        return None  # a double submit took it first
+    return Draft(
+        id=row["id"], guild_id=row["guild_id"], member_id=row["member_id"], memorial_id=row["memorial_id"],
+        name=row["name"], name_key=row["name_key"], species=row["species"], born=_date(row["born"]),
+        passed=_date(row["passed"]), anniversaries=bool(row["anniversaries"]), photo_url=row["photo_url"],
+        photo_ext=row["photo_ext"], photo_type=row["photo_type"], created_at=row["created_at"],
+    )
+
+
+async def purge_drafts(db: Executor, before: int) -> int:
+    """Forget forms opened before ``before`` and never sent."""
+    result = await db.execute("DELETE FROM basil_drafts WHERE created_at < ?", (before,))
+    return result.rowcount

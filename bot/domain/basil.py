@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.domain.dates import parse_date
@@ -27,23 +29,28 @@ __all__ = [
     "MAX_TRIBUTE",
     "BasilError",
     "PetDates",
+    "PetDetails",
     "anniversary_key",
     "anniversary_prefix",
     "anniversary_text",
+    "card_description",
     "check_dates",
     "check_photo",
     "clean_name",
     "clean_species",
     "clean_story",
     "clean_tribute",
+    "clears",
     "dates_line",
     "duplicate_name_message",
     "format_date",
     "name_key",
     "next_anniversary",
+    "pages_of",
     "parse_optional_date",
     "photo_filename",
     "rainbow_line",
+    "read_details",
     "thread_name",
     "years_phrase",
 ]
@@ -53,6 +60,9 @@ MAX_SPECIES = 40
 MAX_STORY = 4000
 MAX_TRIBUTE = 1000
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MIN_YEAR = 1900  # dates before this are surely a typo in the year
+DESCRIPTION_LIMIT = 4096  # Discord's limits for an embed description and a field value
+FIELD_LIMIT = 1024
 ANNIVERSARY_HOUR = 10  # local time of the server
 IMAGE_EXTENSIONS = {"png": "png", "jpg": "jpg", "jpeg": "jpg", "gif": "gif", "webp": "webp"}
 MONTH_NAMES = (
@@ -72,6 +82,7 @@ MONTH_NAMES = (
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 _SPACES = re.compile(r"\s+")
+T = TypeVar("T")
 
 
 class BasilError(UserError):
@@ -99,10 +110,13 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFKC", _one_line(name)).casefold()
 
 
-def duplicate_name_message(name: str) -> str:
+def duplicate_name_message(name: str, *, waiting: bool = False) -> str:
+    """Two pets of one server may not share a name; ``name`` must already be escaped for Discord."""
+    where = "a memorial waiting for approval" if waiting else "a memorial in Basil's Corner"
     return (
-        f"Basil's Corner already remembers a pet called {name}. Please add a word that tells them "
-        f"apart, for example `{name} the cat` or `{name} (Sam's)`."
+        f"There is already {where} for a pet called **{name}** (names count as the same whatever their "
+        f"capitals or spaces). Please add a word that tells them apart, for example **{name} the cat** "
+        f"or **{name} (Sam's)**."
     )
 
 
@@ -159,6 +173,9 @@ def parse_optional_date(text: str | None, what: str) -> date | None:
 
 def check_dates(born: date | None, passed: date | None, today: date) -> PetDates:
     """Refuse a passing date in the future or before the birth date, and a birth date in the future."""
+    for day, what in ((born, "birth"), (passed, "passing")):
+        if day is not None and day.year < MIN_YEAR:
+            raise BasilError(f"The {what} date {format_date(day)} is too long ago. Please check the year.")
     if born is not None and born > today:
         raise BasilError(f"The birth date {format_date(born)} is in the future. Please check it.")
     if passed is not None and passed > today:
@@ -172,6 +189,47 @@ def check_dates(born: date | None, passed: date | None, today: date) -> PetDates
             "Please check both dates."
         )
     return PetDates(born, passed)
+
+
+@dataclass(frozen=True)
+class PetDetails:
+    """Species and dates as typed in `/basil memorial` or `/basil edit`, checked."""
+
+    species: str | None
+    born: date | None
+    passed: date | None
+
+
+def clears(value: str) -> bool:
+    """In `/basil edit`, ``none`` (or ``-``, ``clear``, ``remove``) removes a species or date."""
+    return value.strip().casefold() in ("none", "-", "clear", "remove")
+
+
+def read_details(
+    species: str | None, born: str | None, passed: str | None, today: date, current: PetDetails | None = None
+) -> PetDetails:
+    """Check the species and date options together.
+
+    ``current`` is what an edit starts from: an option left out keeps its value there, and
+    ``none`` removes it. Without ``current`` (a new memorial) a left-out option means none.
+    """
+
+    editing = current is not None
+    keep = current or PetDetails(None, None, None)
+    dates = check_dates(
+        _option(born, keep.born, lambda t: parse_optional_date(t, "birth"), editing),
+        _option(passed, keep.passed, lambda t: parse_optional_date(t, "passing"), editing),
+        today,
+    )
+    return PetDetails(_option(species, keep.species, clean_species, editing), dates.born, dates.passed)
+
+
+def _option(text: str | None, kept: T | None, read: Callable[[str], T | None], editing: bool) -> T | None:
+    if text is None:
+        return kept
+    if editing and clears(text):
+        return None
+    return read(text)
 
 
 def format_date(day: date) -> str:
@@ -197,6 +255,61 @@ def rainbow_line(name: str, passed: date | None) -> str:
     return f"🌈 {name} crossed the rainbow bridge on {format_date(passed)}."
 
 
+def card_description(
+    rainbow: str, story: str, room: int = 6000, limit: int = DESCRIPTION_LIMIT, field_limit: int = FIELD_LIMIT
+) -> tuple[str, list[str]] | None:
+    """(embed description, continuation field values) holding the rainbow line and the whole story.
+
+    The rainbow line leads the description and the story follows; what does not fit the description
+    goes on in fields of ``field_limit`` characters. None if it cannot all fit in ``room`` characters
+    (what the embed has left of Discord's 6,000). Both texts must already be escaped for Discord.
+    """
+    if not story:
+        return (rainbow, []) if len(rainbow) <= min(limit, room) else None
+    head, rest = _split(f"{rainbow}\n\n{story}", limit)
+    parts = [head]
+    while rest:
+        part, rest = _split(rest, field_limit)
+        parts.append(part)
+    if sum(len(part) for part in parts) > room:
+        return None
+    return parts[0], parts[1:]
+
+
+def _split(text: str, limit: int) -> tuple[str, str]:
+    """Cut ``text`` at ``limit`` characters at the latest, at a line break or space when there is one
+    in the second half, never between an escaping backslash and the character it escapes."""
+    if len(text) <= limit:
+        return text, ""
+    cut = max(text.rfind("\n", limit // 2, limit), text.rfind(" ", limit // 2, limit))
+    if cut <= 0:
+        cut = limit
+        backslashes = len(text[:cut]) - len(text[:cut].rstrip("\\"))
+        if backslashes % 2:
+            cut -= 1
+    return text[:cut].rstrip(), text[cut:].lstrip()
+
+
+def pages_of(lines: list[str], per_page: int = 10, limit: int = DESCRIPTION_LIMIT - 96) -> list[list[str]]:
+    """Split wall lines into pages of at most ``per_page`` lines and ``limit`` characters."""
+    pages: list[list[str]] = []
+    page: list[str] = []
+    size = 0
+    for line in lines:
+        line = _clip(line, limit)
+        if page and (len(page) >= per_page or size + 1 + len(line) > limit):
+            pages.append(page)
+            page, size = [], 0
+        page.append(line)
+        size += len(line) + 1
+    if page:
+        pages.append(page)
+    return pages
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
 # ----------------------------------------------------------------------------- photos
 def check_photo(filename: str, content_type: str | None, size: int) -> str:
     """Refuse anything but a PNG/JPEG/GIF/WebP image (by both content type and extension).
@@ -209,6 +322,8 @@ def check_photo(filename: str, content_type: str | None, size: int) -> str:
         raise BasilError("The photo has to be an image file (PNG, JPEG, GIF or WebP). Please attach a picture instead.")
     if kind.removeprefix("image/") not in ("png", "jpeg", "jpg", "gif", "webp", "pjpeg"):
         raise BasilError("I can only show PNG, JPEG, GIF or WebP photos. Please attach one of those.")
+    if size <= 0:
+        raise BasilError("That photo file is empty. Please attach the picture again.")
     if size > MAX_PHOTO_BYTES:
         raise BasilError(
             f"That photo is {size / 1024 / 1024:.1f} MB; please attach one of at most "

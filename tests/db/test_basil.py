@@ -146,3 +146,58 @@ async def test_notices_are_taken_once(store: Store) -> None:
     assert [n.text for n in taken] == ["first", "second"]
     assert await repo.take_notices(store, G, 5) == []
     assert [n.text for n in await repo.take_notices(store, G, 6)] == ["other"]
+
+
+# ----------------------------------------------------------------------------- added by the audit
+async def test_drafts_are_taken_once_and_only_by_their_member(store: Store) -> None:
+    draft_id = await repo.add_draft(
+        store, guild_id=G, member_id=5, memorial_id=None, name="Pip", name_key="pip", species="cat", born=None,
+        passed=date(2024, 5, 1), anniversaries=False, photo_url="https://cdn/x.png", photo_ext="png",
+        photo_type="image/png", now=1000,
+    )
+    assert await repo.take_draft(store, draft_id, member_id=6) is None
+    draft = await repo.take_draft(store, draft_id, member_id=5)
+    assert draft is not None and (draft.name, draft.passed, draft.anniversaries, draft.photo_ext) == (
+        "Pip", date(2024, 5, 1), False, "png"
+    )
+    assert await repo.take_draft(store, draft_id, member_id=5) is None
+    old = await repo.add_draft(
+        store, guild_id=G, member_id=5, memorial_id=None, name="Old", name_key="old", species=None, born=None,
+        passed=None, anniversaries=True, photo_url=None, photo_ext=None, photo_type=None, now=10,
+    )
+    assert await repo.purge_drafts(store, before=500) == 1
+    assert await repo.take_draft(store, old, member_id=5) is None
+
+
+async def test_deleted_cards_threads_and_channels_are_forgotten(store: Store) -> None:
+    a = await make(store, "A")
+    b = await make(store, "B")
+    await repo.set_card(store, a.id, channel_id=2, message_id=30, thread_id=40)
+    await repo.set_card(store, b.id, channel_id=2, message_id=31, thread_id=41)
+    assert await repo.forget_card(store, [30, 999]) == 1
+    got = await repo.get(store, a.id)
+    assert got is not None and (got.channel_id, got.message_id, got.thread_id) == (None, None, 40)
+    assert await repo.forget_thread(store, 40) == 1
+    assert await repo.forget_channel(store, 2) == 1
+    got_b = await repo.get(store, b.id)
+    assert got_b is not None and (got_b.channel_id, got_b.message_id, got_b.thread_id) == (None, None, None)
+
+
+async def test_decline_deletes_only_a_waiting_memorial_and_photos_are_replaced(store: Store) -> None:
+    waiting = await make(store, "Pip", status=repo.PENDING)
+    approved = await make(store, "Rex")
+    assert not await repo.delete_pending(store, approved.id)
+    assert await repo.delete_pending(store, waiting.id)
+    assert not await repo.delete_pending(store, waiting.id)
+    await repo.set_photo(store, approved.id, repo.Photo("memorial.png", "image/png", b"1"))
+    await repo.set_photo(store, approved.id, repo.Photo("memorial.jpg", "image/jpeg", b"2"))
+    assert await repo.get_photo(store, approved.id) == repo.Photo("memorial.jpg", "image/jpeg", b"2")
+
+
+async def test_search_shows_moderators_every_waiting_memorial(store: Store) -> None:
+    await make(store, "Pip", status=repo.PENDING, author=5)
+    await make(store, "Pepper")
+    assert [m.name for m in await repo.search(store, G, "p", member_id=6)] == ["Pepper"]
+    assert [m.name for m in await repo.search(store, G, "p", member_id=5)] == ["Pepper", "Pip"]
+    assert [m.name for m in await repo.search(store, G, "p", member_id=6, all_pending=True)] == ["Pepper", "Pip"]
+    assert [m.name for m in await repo.search(store, G, "%")] == []

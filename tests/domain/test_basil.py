@@ -171,3 +171,72 @@ def test_gentle_anniversary_words() -> None:
     assert "https://discord.com/channels/1/2/3" in text
     assert "@" not in text
     assert "http" not in basil.anniversary_text("Biscuit", 1, None)
+
+
+# ----------------------------------------------------------------------------- added by the audit
+def test_duplicate_message_says_when_the_other_is_waiting() -> None:
+    assert "waiting for approval" in basil.duplicate_name_message("Mog", waiting=True)
+    assert "waiting" not in basil.duplicate_name_message("Mog")
+
+
+def test_dates_before_1900_are_refused_as_typos() -> None:
+    with pytest.raises(BasilError, match="too long ago"):
+        basil.check_dates(None, date(1899, 12, 31), TODAY)
+    assert basil.check_dates(date(1900, 1, 1), None, TODAY).born == date(1900, 1, 1)
+
+
+def test_empty_photo_refused() -> None:
+    with pytest.raises(BasilError, match="empty"):
+        basil.check_photo("a.png", "image/png", 0)
+
+
+def test_read_details_new_and_edit() -> None:
+    new = basil.read_details("  cat ", "14 March 2012", "2024-05-01", TODAY)
+    assert new == basil.PetDetails("cat", date(2012, 3, 14), date(2024, 5, 1))
+    # A new memorial: `none` is just a word (a species called "none" is odd but not a removal).
+    assert basil.read_details(None, None, None, TODAY) == basil.PetDetails(None, None, None)
+    # An edit: left out keeps, `none` removes, a new value replaces, dates are checked together.
+    assert basil.read_details(None, None, None, TODAY, new) == new
+    assert basil.read_details("none", "-", None, TODAY, new) == basil.PetDetails(None, None, date(2024, 5, 1))
+    assert basil.read_details("dog", None, "1 June 2024", TODAY, new).passed == date(2024, 6, 1)
+    with pytest.raises(BasilError, match="before the birth date"):
+        basil.read_details(None, "2025-01-01", None, TODAY, new)
+    with pytest.raises(BasilError, match="passing date"):
+        basil.read_details(None, None, "someday", TODAY, new)
+
+
+def test_card_description_keeps_a_whole_story() -> None:
+    rainbow = "*🌈 Biscuit crossed the rainbow bridge on 1 May 2024.*"
+    assert basil.card_description(rainbow, "") == (rainbow, [])
+    short = basil.card_description(rainbow, "Loved the sofa.")
+    assert short == (f"{rainbow}\n\nLoved the sofa.", [])
+    story = " ".join(f"word{i}" for i in range(700))  # about 5,000 characters
+    result = basil.card_description(rainbow, story, room=5800)
+    assert result is not None
+    description, more = result
+    assert description.startswith(rainbow) and len(description) <= 4096
+    assert all(len(part) <= 1024 for part in more) and more
+    assert " ".join([description, *more]).split()[len(rainbow.split()):] == story.split()
+    assert basil.card_description(rainbow, story, room=4000) is None  # does not fit: the caller falls back
+
+
+def test_story_is_never_cut_inside_an_escape() -> None:
+    rainbow = "*🌈*"
+    story = "\\*" * 2500  # an escaped run with no spaces, 5,000 characters
+    result = basil.card_description(rainbow, story, room=6000)
+    assert result is not None
+    description, more = result
+    for part in [description, *more]:
+        trailing = len(part) - len(part.rstrip("\\"))
+        assert trailing % 2 == 0
+    assert "".join([description.removeprefix(rainbow + "\n\n"), *more]) == story
+
+
+def test_wall_pages_respect_count_and_length() -> None:
+    assert basil.pages_of([]) == []
+    lines = [f"line {i}" for i in range(25)]
+    assert [len(p) for p in basil.pages_of(lines)] == [10, 10, 5]
+    long = ["x" * 1500] * 5
+    pages = basil.pages_of(long, limit=4000)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert all(sum(len(line) + 1 for line in p) <= 4001 for p in pages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -409,3 +410,422 @@ async def test_no_basil_channel_says_how_to_set_it_up(make_club: Any) -> None:
     assert "/filmclub setup basil:" in await error_of(h)
 
 
+
+
+# ----------------------------------------------------------------------------- hardening: input
+async def test_photo_refusals_by_type_extension_and_size(club: Club) -> None:
+    alice = club.g.alice
+    cases = [
+        (club.fake.attachment("pip.png", b"hello", "text/plain"), "image file"),
+        (club.fake.attachment("pip.png", b"<svg/>", "image/svg+xml"), "PNG, JPEG, GIF or WebP"),
+        (club.fake.attachment("pip", PNG, "image/png"), "image file"),
+        (club.fake.attachment("pip.gif.exe", PNG, "application/octet-stream"), "image file"),
+        (club.fake.attachment("huge.png", PNG + b"\x00" * (9 * 1024 * 1024), "image/png"), "at most 8 MB"),
+        (club.fake.attachment("empty.png", b"", "image/png"), "empty"),
+    ]
+    for attachment, words in cases:
+        await assert_refused(club, alice, words, name="Pip", photo=attachment)
+    assert await only_memorials(club) == []
+    assert await club.bot.store.fetchall("SELECT id FROM basil_drafts") == []
+
+
+async def test_a_whole_4000_character_story_fits_on_the_card(club: Club) -> None:
+    story = ("Biscuit *loved* the sofa_cushions. " * 200)[:4000]
+    assert len(story) == 4000
+    h = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Biscuit", passed="2025-05-01",
+                         species="dog", photo=club.fake.attachment("b.png", PNG, "image/png"))
+    assert (await h.wait_modal())["components"]  # the story box takes 4,000 characters
+    await (await club.fake.submit_modal(club.g.alice, h, {"Their story": story})).reply()
+    [card] = cards(club)
+    embed = card.embed
+    assert embed is not None
+    assert "crossed the rainbow bridge on 1 May 2025" in embed["description"]
+    # Every word of the story is on the card, in order (continued in fields when the description is full).
+    shown = embed["description"] + " " + " ".join(f["value"] for f in embed["fields"] if f["name"] == "\u200b")
+    assert " ".join(story.split()) in " ".join(shown.replace("\\", "").split())
+    assert "…" not in shown
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Species"] == "dog"
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "biscuit")
+    assert row is not None and row.story == story.strip()
+    # The same with a story made only of markdown characters: nothing is lost either.
+    marks = "*_" * 2000
+    await (await memorial(club, club.g.alice, "Pip", story=marks)).reply()
+    pip = cards(club)[-1].embed
+    assert pip is not None and "…" not in pip["description"]
+    assert_nobody_pinged(club)
+
+
+async def test_names_dates_and_long_text_refused_with_clear_replies(club: Club) -> None:
+    alice = club.g.alice
+    await assert_refused(club, alice, "name", name="   ")
+    await assert_refused(club, alice, "80 or fewer", name="x" * 6000)
+    await assert_refused(club, alice, "40 characters", name="Pip", species="s" * 6000)
+    for text in ("sometime last spring", "x" * 6000, "31 February 2024", "May 2024", "05/01/2024"):
+        h = await club.slash(alice, club.g.general, "basil memorial", name="Pip", passed=text)
+        reply = await h.reply()
+        assert reply.ephemeral and "passing date" in reply.content and len(reply.content) < 2000
+        assert "2024-05-01" in reply.content  # an example to copy
+    await assert_refused(club, alice, "in the future", name="Pip", born="2030-01-01")
+    await assert_refused(club, alice, "too long ago", name="Pip", passed="0001-01-01")
+    # The day after today in the server's time zone is refused, today is fine.
+    await assert_refused(club, alice, "in the future", name="Pip", passed="6 January 2026")
+    assert await only_memorials(club) == []
+    # The three accepted forms.
+    for name, when in (("Ada", "2024-05-01"), ("Bo", "May 1 2024"), ("Cy", "1 May 2024")):
+        await (await memorial(club, alice, name, passed=when)).reply()
+    assert [r.passed for r in await repo.list_approved(club.bot.store, club.guild_id)] == [
+        datetime(2024, 5, 1).date()
+    ] * 3
+    await (await memorial(club, alice, "Today", passed="5 January 2026")).reply()
+    await (await memorial(club, alice, "N" * 80)).reply()
+    assert len(cards(club)) == 5
+    assert_nobody_pinged(club)
+
+
+async def test_duplicate_names_ignore_case_and_spaces_and_say_what_to_do(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Mister  Biscuit")).reply()
+    for attempt in ("mister biscuit", "  MISTER   BISCUIT ", "Ｍｉｓｔｅｒ Biscuit"):
+        h = await club.slash(club.g.bob, club.g.general, "basil memorial", name=attempt)
+        text = await error_of(h)
+        assert "already" in text and "tells them apart" in text and "the cat" in text
+        assert h.modal is None
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.bob, "Mog")).reply()
+    h = await club.slash(club.g.carol, club.g.general, "basil memorial", name="MOG")
+    assert "waiting for approval" in await error_of(h)
+    # A distinguishing word makes it welcome.
+    await (await memorial(club, club.mod, "Mister Biscuit the cat")).reply()
+    assert await only_memorials(club) == ["Mister Biscuit", "Mog", "Mister Biscuit the cat"]
+
+
+async def test_two_members_racing_for_a_name_get_one_memorial(club: Club) -> None:
+    h1 = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Pip")
+    h2 = await club.slash(club.g.bob, club.g.general, "basil memorial", name="pip")
+    await h1.wait_modal()
+    await h2.wait_modal()
+    first = await club.fake.submit_modal(club.g.alice, h1, {"Their story": "First."})
+    assert "Basil's Corner" in (await first.reply()).content
+    second = await club.fake.submit_modal(club.g.bob, h2, {"Their story": "My own words."})
+    assert "tells them apart" in (await second.reply()).content
+    await club.fake.settle()
+    assert any("My own words." in (m.embed or {}).get("description", "") for m in second.followups)
+    assert await only_memorials(club) == ["Pip"] and len(cards(club)) == 1
+
+
+# ----------------------------------------------------------------------------- hardening: restarts, doubles
+async def test_story_form_survives_a_restart(club: Club) -> None:
+    photo = club.fake.attachment("pip.webp", PNG, "image/webp")
+    h = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Pip", passed="2025-05-01",
+                         photo=photo, species="cat")
+    await h.wait_modal()
+    await club.restart()
+    done = await club.fake.submit_modal(club.g.alice, h, {"Their story": "Written across a restart."})
+    reply = await done.reply()
+    assert reply.ephemeral and "Basil's Corner" in reply.content
+    [card] = cards(club)
+    assert "Written across a restart." in card.embed["description"]  # type: ignore[index]
+    assert card.file_names() == ["memorial.webp"] and card.attachments[0].data == PNG
+    # Sending the same form again does not make a second memorial; the words come back.
+    again = await club.fake.submit_modal(club.g.alice, h, {"Their story": "Twice?"})
+    assert "already sent" in (await again.reply()).content
+    await club.fake.settle()
+    assert "Twice?" in again.followups[-1].embed["description"]  # type: ignore[index]
+    assert len(cards(club)) == 1
+
+
+async def test_tribute_and_edit_forms_survive_a_restart(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", story="Old.")).reply()
+    [card] = cards(club)
+    tribute = await club.fake.click(club.g.bob, card, "Leave a tribute")
+    await tribute.wait_modal()
+    edit = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip", species="dog")
+    await edit.wait_modal()
+    await club.restart()
+    t = await club.fake.submit_modal(club.g.bob, tribute, {"Your tribute": "Still here."})
+    assert "Thank you" in (await t.reply()).content
+    e = await club.fake.submit_modal(club.g.alice, edit, {"Their story": "New."})
+    assert "Saved" in (await e.reply()).content
+    await club.fake.settle()
+    assert "New." in card.embed["description"]  # type: ignore[index]
+    assert {f["name"]: f["value"] for f in card.embed["fields"]}["Species"] == "dog"  # type: ignore[index]
+    assert [m.embed["description"] for m in club.fake.messages_in(thread_of(club, card)) if m.embed] == ["Still here."]
+
+
+async def test_remove_confirmation_survives_a_restart_and_a_double_click(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="2025-05-01")).reply()
+    [card] = cards(club)
+    thread = thread_of(club, card)
+    ask = await (await club.slash(club.g.alice, club.g.general, "basil remove", name="Pip")).reply()
+    await club.restart()
+    first, second = await asyncio.gather(
+        club.fake.click(club.g.alice, ask, "Remove the memorial"),
+        club.fake.click(club.g.alice, ask, "Remove the memorial"),
+    )
+    await first.reply()
+    await club.fake.settle()
+    assert "was removed" in ask.content
+    assert "already removed" in (await second.followup()).content
+    assert card.deleted and thread.deleted
+    assert await only_memorials(club) == []
+
+
+async def test_double_decline_tells_the_author_once(club: Club) -> None:
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    a, b = await asyncio.gather(
+        club.fake.click(club.mod, queue, "Decline"), club.fake.click(club.g.admin, queue, "Decline")
+    )
+    await club.fake.settle()
+    await a.reply()
+    await b.reply()
+    texts = [m.content for h in (a, b) for m in h.followups]
+    assert sum("Declined" in t for t in texts) == 1
+    assert sum("already approved or declined" in t for t in texts) == 1
+    assert len(club.fake.messages_in(club.fake.dm_channel(club.g.alice))) == 1
+    assert cards(club) == [] and await only_memorials(club) == []
+
+
+# ----------------------------------------------------------------------------- hardening: approval switched off
+async def test_queue_still_works_when_approval_is_turned_off(club: Club) -> None:
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.alice, "Pip", photo=club.fake.attachment("pip.gif", PNG, "image/gif"))).reply()
+    await (await memorial(club, club.g.bob, "Mog")).reply()
+    # Waiting memorials: the author (and moderators) can find them, nobody else.
+    assert [c["value"] for c in await club.fake.autocomplete(club.g.carol, club.g.general, "basil remember",
+                                                              "name", "")] == []
+    assert [c["value"] for c in await club.fake.autocomplete(club.mod, club.g.general, "basil remember",
+                                                              "name", "")] == ["Mog", "Pip"]
+    mine = await (await club.slash(club.g.alice, club.g.general, "basil remember", name="pip")).reply()
+    assert "waiting" in mine.content and mine.buttons() == []
+    h = await club.slash(club.g.carol, club.g.general, "basil remember", name="Pip")
+    assert "can't find" in await error_of(h)
+    h = await club.slash(club.g.admin, club.g.general, "filmclub setup", memorial_approval=False)
+    await h.reply()
+    # New memorials go straight up now; the waiting ones stay in the queue for a moderator.
+    await (await memorial(club, club.g.carol, "Rex")).reply()
+    assert ["Rex" in c.embed["title"] for c in cards(club)] == [True]  # type: ignore[index]
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    assert "1 of 2" in queue.content and "approval is off now" in queue.content
+    assert queue.file_names() == ["memorial.gif"]
+    await (await club.fake.click(club.mod, queue, "Approve")).reply()
+    await club.fake.settle()
+    assert len(cards(club)) == 2 and "Mog" in queue.embed["title"]  # type: ignore[index]
+    assert queue.file_names() == []
+    pip = next(c for c in cards(club) if "Pip" in c.embed["title"])  # type: ignore[index]
+    assert pip.file_names() == ["memorial.gif"] and pip.attachments[0].data == PNG
+    await (await club.fake.click(club.mod, queue, "Decline")).reply()
+    await club.fake.settle()
+    assert "Nothing is waiting" in queue.content
+    assert await only_memorials(club) == ["Pip", "Rex"]
+    assert_nobody_pinged(club)
+
+
+# ----------------------------------------------------------------------------- hardening: deleted things
+async def test_deleted_basil_channel_gives_a_clear_error_and_changes_nothing(club: Club) -> None:
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    club.fake.delete_channel(club.basil)
+    await club.fake.settle()
+    h = await club.slash(club.g.bob, club.g.general, "basil memorial", name="Mog")
+    text = await error_of(h)
+    assert "deleted" in text and "/filmclub setup basil:" in text and h.modal is None
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    approve = await club.fake.click(club.mod, queue, "Approve")
+    await approve.reply()
+    await club.fake.settle()
+    [err] = approve.followups
+    assert err.ephemeral and "/filmclub setup basil:" in err.content
+    [row] = await repo.list_pending(club.bot.store, club.guild_id)
+    assert row.name == "Pip"  # still waiting
+    assert await only_memorials(club) == ["Pip"]
+
+
+async def test_missing_permissions_in_basil_channel_are_named(club: Club) -> None:
+    from tests.fakediscord.permissions import P
+
+    club.fake.set_overwrites(
+        club.basil, [club.fake.overwrite(club.fake.bot_role(club.g.guild), deny=P.ADD_REACTIONS | P.ATTACH_FILES)]
+    )
+    await club.fake.settle()
+    h = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Pip",
+                         photo=club.fake.attachment("p.png", PNG, "image/png"))
+    text = await error_of(h)
+    assert "Add Reactions" in text and "Attach Files" in text and h.modal is None
+    assert await only_memorials(club) == []
+
+
+async def test_deleted_card_is_forgotten_and_edit_posts_it_again(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="10 January 2025")).reply()
+    [card] = cards(club)
+    thread = thread_of(club, card)
+    await club.fake.delete(card)
+    await club.fake.settle()
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None and row.message_id is None and row.thread_id == thread.id
+    shown = await (await club.slash(club.g.bob, club.g.general, "basil remember", name="Pip")).reply()
+    assert "deleted" in shown.content and "/basil edit" in shown.content and shown.buttons() == []
+    # The anniversary still comes, gently, without a dead link.
+    await club.clock.advance_to(datetime(2026, 1, 10, 10, 1, tzinfo=UTC))
+    await club.fake.settle()
+    [post] = [m for m in club.fake.messages_in(club.basil) if not m.deleted]
+    assert "one year since Pip" in post.content and "discord.com/channels" not in post.content
+    # Editing posts the card again; tributes keep going to the same thread.
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip")
+    reply = await (await club.fake.submit_modal(club.g.alice, h, {})).reply()
+    assert "posted it again" in reply.content
+    [new_card] = cards(club)
+    assert new_card.id != card.id and reply.content.endswith(new_card.jump_url)
+    assert club.fake.bot_user.id in new_card.reaction_users("🐾")
+    t = await club.fake.click(club.g.bob, new_card, "Leave a tribute")
+    await (await club.fake.submit_modal(club.g.bob, t, {"Your tribute": "Good dog."})).reply()
+    assert [m.embed["description"] for m in club.fake.messages_in(thread) if m.embed] == ["Good dog."]
+    assert_nobody_pinged(club)
+
+
+async def test_deleted_thread_is_opened_again_for_the_next_tribute(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    [card] = cards(club)
+    old = thread_of(club, card)
+    club.fake.delete_channel(old)
+    await club.fake.settle()
+    t = await club.fake.click(club.g.bob, card, "Leave a tribute")
+    reply = await (await club.fake.submit_modal(club.g.bob, t, {"Your tribute": "Again."})).reply()
+    assert "Thank you" in reply.content
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None and row.thread_id not in (None, old.id)
+    assert [m.embed["description"] for m in club.fake.messages_in(club.fake.get_channel(row.thread_id)) if m.embed] \
+        == ["Again."]
+
+
+async def test_edit_can_change_the_photo(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    [card] = cards(club)
+    assert card.file_names() == [] and "image" not in card.embed  # type: ignore[operator]
+    jpeg = b"\xff\xd8\xff" + b"\x00" * 32
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip",
+                         photo=club.fake.attachment("new.JPEG", jpeg, "image/jpeg"))
+    await (await club.fake.submit_modal(club.g.alice, h, {})).reply()
+    await club.fake.settle()
+    assert card.file_names() == ["memorial.jpg"] and card.attachments[0].data == jpeg
+    assert card.embed["image"]["url"].endswith("memorial.jpg")  # type: ignore[index]
+    bad = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip",
+                           photo=club.fake.attachment("new.txt", b"x", "text/plain"))
+    assert "image" in await error_of(bad)
+
+
+# ----------------------------------------------------------------------------- hardening: anniversaries
+async def test_anniversary_at_ten_local_across_dst_once_a_year(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="2025-04-01")).reply()
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None
+    prefix = f"basil:{row.id}:anniv:"
+    [p] = await posts_repo.list_pending_by_key_prefix(club.bot.store, club.guild_id, prefix)
+    assert p.due_at == int(datetime(2026, 4, 1, 9, tzinfo=UTC).timestamp())  # 10:00 BST (clocks went forward)
+    await club.clock.advance_to(datetime(2026, 4, 1, 9, 0, 30, tzinfo=UTC))
+    await club.fake.settle()
+    assert len([m for m in club.fake.messages_in(club.basil) if "one year" in m.content]) == 1
+    [p2] = await posts_repo.list_pending_by_key_prefix(club.bot.store, club.guild_id, prefix)
+    assert p2.key == f"{prefix}2027" and p2.due_at == int(datetime(2027, 4, 1, 9, tzinfo=UTC).timestamp())
+    # Restarts on and after the day do not post it again; the autumn change does not either.
+    await club.restart()
+    await club.clock.advance_to(datetime(2026, 10, 26, tzinfo=UTC))
+    await club.restart()
+    await club.fake.settle()
+    assert len([m for m in club.fake.messages_in(club.basil) if "year" in m.content]) == 1
+
+
+async def test_anniversary_while_the_bot_was_offline(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="10 January 2025")).reply()
+    await (await memorial(club, club.g.alice, "Mog", passed="12 January 2025")).reply()
+    await club.stop()
+    # Back three hours late: Pip's note still goes out, once.
+    await club.clock.advance_to(datetime(2026, 1, 10, 13, tzinfo=UTC))
+    await club.start()
+    await club.fake.settle()
+    assert len([m for m in club.fake.messages_in(club.basil) if "Pip crossed" in m.content]) == 1
+    # Away for two days over Mog's: it is not posted late, next year's is queued, no duplicates later.
+    await club.stop()
+    await club.clock.advance_to(datetime(2026, 1, 14, tzinfo=UTC))
+    await club.start()
+    await club.fake.settle()
+    assert not [m for m in club.fake.messages_in(club.basil) if "Mog crossed" in m.content]
+    mog = await repo.get_by_key(club.bot.store, club.guild_id, "mog")
+    assert mog is not None
+    [nxt] = await posts_repo.list_pending_by_key_prefix(club.bot.store, club.guild_id, f"basil:{mog.id}:anniv:")
+    assert nxt.key.endswith(":2027")
+    await club.restart()
+    await club.clock.advance(86400)
+    assert len([m for m in club.fake.messages_in(club.basil) if "crossed" in m.content]) == 1
+
+
+async def test_opting_out_and_in_repeatedly_keeps_one_post(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="10 January 2025")).reply()
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None
+    prefix = f"basil:{row.id}:anniv:"
+    for state in ("off", "on", "off", "on", "on"):
+        h = await club.slash(club.g.alice, club.g.general, "basil anniversaries", name="Pip", state=state)
+        await h.reply()
+        expected = 1 if state == "on" else 0
+        assert len(await posts_repo.list_pending_by_key_prefix(club.bot.store, club.guild_id, prefix)) == expected
+    await club.restart()
+    await club.clock.advance_to(datetime(2026, 1, 11, tzinfo=UTC))
+    await club.fake.settle()
+    assert len([m for m in club.fake.messages_in(club.basil) if "one year" in m.content]) == 1
+    # Opted out: next year's never comes.
+    h = await club.slash(club.g.alice, club.g.general, "basil anniversaries", name="Pip", state="off")
+    await h.reply()
+    await club.restart()
+    await club.clock.advance_to(datetime(2027, 1, 11, tzinfo=UTC))
+    await club.fake.settle()
+    assert len([m for m in club.fake.messages_in(club.basil) if "year" in m.content]) == 1
+
+
+async def test_memorial_from_a_thread_and_markdown_mentions_in_every_text(club: Club) -> None:
+    thread = club.fake.create_thread(club.g.alice, club.g.general, "pets chat")
+    h = await club.slash(club.g.alice, thread, "basil memorial", name="**Rex** <@&1> @here", species="`dog`",
+                         passed="2025-05-01")
+    done = await club.fake.submit_modal(club.g.alice, h, {"Their story": "@everyone ||spoiler|| <@123456789012345678>"})
+    reply = await done.reply()
+    assert reply.ephemeral and not reply.pings_anyone
+    [card] = cards(club)
+    assert "\\*\\*Rex\\*\\*" in card.embed["title"]  # type: ignore[index]
+    assert "@\u200beveryone" in card.embed["description"]  # type: ignore[index]
+    assert [m for m in club.fake.messages_in(thread) if not m.ephemeral] == []  # nothing public there
+    # The anniversary post and the DM-less replies escape the name too.
+    await club.clock.advance_to(datetime(2026, 5, 1, 9, 1, tzinfo=UTC))
+    [post] = [m for m in club.fake.messages_in(club.basil) if "one year" in m.content]
+    assert "@\u200bhere" in post.content and "\\*\\*Rex" in post.content
+    assert_nobody_pinged(club)
+
+
+async def test_editing_the_date_after_this_years_note_queues_next_years(club: Club) -> None:
+    await (await memorial(club, club.g.alice, "Pip", passed="10 January 2025")).reply()
+    await club.clock.advance_to(datetime(2026, 1, 10, 10, 1, tzinfo=UTC))
+    await club.fake.settle()
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip", passed="1 March 2025")
+    await (await club.fake.submit_modal(club.g.alice, h, {})).reply()
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None
+    [nxt] = await posts_repo.list_pending_by_key_prefix(club.bot.store, club.guild_id, f"basil:{row.id}:anniv:")
+    assert nxt.key.endswith(":2027") and nxt.due_at == int(datetime(2027, 3, 1, 10, tzinfo=UTC).timestamp())
+    await club.clock.advance_to(datetime(2026, 12, 31, tzinfo=UTC))
+    assert len([m for m in club.fake.messages_in(club.basil) if "year" in m.content]) == 1
+
+
+async def test_double_approve_posts_one_card(club: Club) -> None:
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    a, b = await asyncio.gather(
+        club.fake.click(club.mod, queue, "Approve"), club.fake.click(club.g.admin, queue, "Approve")
+    )
+    await club.fake.settle()
+    texts = [m.content for h in (a, b) for m in h.followups]
+    assert sum("Approved" in t for t in texts) == 1
+    assert sum("already approved or declined" in t for t in texts) == 1
+    assert len(cards(club)) == 1
+    assert len(club.fake.messages_in(club.fake.dm_channel(club.g.alice))) == 1
+    assert "Nothing is waiting" in queue.content and queue.buttons() == []
+    assert_nobody_pinged(club)
