@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import discord
@@ -152,7 +153,9 @@ class FilmClubBot(commands.Bot):
         if channel is None:
             channel = await self.fetch_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
-            raise discord.NotFound  # type: ignore[call-arg]
+            # Same outcome as a deleted channel: callers (and the scheduler) treat it as "not found".
+            gone = SimpleNamespace(status=404, reason="Not Found")
+            raise discord.NotFound(gone, {"code": 10003, "message": "Not a text channel"})  # type: ignore[arg-type]
         return channel
 
     async def tell_moderators(self, guild_id: int, text: str, *, key: str | None = None) -> bool:

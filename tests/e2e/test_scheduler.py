@@ -254,3 +254,13 @@ async def test_sigkill_after_send_before_mark_does_not_post_twice(
     post = await posts_repo.get_by_key(store, "crash:2")
     await store.close()
     assert post is not None and post.status == "sent"
+
+
+async def test_post_to_a_category_fails_cleanly(club: Club) -> None:
+    # A channel id that is not a text channel (e.g. a category): failed with a reason, moderators told.
+    category = club.fake.create_channel(club.g.guild, "Film Nights", "category")
+    post_id = await queue(club, "t:category", 5, "nowhere to go", category)
+    await club.clock.advance(10)
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "failed" and "Not a text channel" in (post.last_error or "")
+    assert any(f"#{post_id}" in t for t in texts(club, club.g.announcements))
