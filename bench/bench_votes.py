@@ -12,6 +12,8 @@ What it measures, with the real FilmClubBot (discord.py client, gateway, cog, SQ
   database. Votes stored per second = voters / elapsed. Votes lost = voters - ballots in the DB.
 * ``changes``: some voters then change their mind (a second reaction: one upsert, plus the bot's
   DELETE of the old reaction and the REMOVE event that comes back, which must not withdraw anything).
+* ``reconnect``: the bot restarts; before taking new events it reads every reaction back
+  (paginated) and reconciles; nothing may change (every ballot is already stored).
 * ``close``: the poll closes; the bot reads every reaction back (paginated, 100 users a page),
   reconciles, tallies and posts the results. The tally must equal the voters.
 """
@@ -108,6 +110,23 @@ async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
             await fake.settle(timeout=60)
         after_changes = await stored()
 
+        writer_commits = bot.get_cog("Awards").writer.commits  # type: ignore[union-attr]
+        # ---- reconnect: a restart reconciles the open poll with every reaction before taking new events
+        await fake.stop_bot(bot)
+        start = time.perf_counter()
+        bot = FilmClubBot(config, clock=clock, extensions=("cogs.admin", "cogs.schedule", "cogs.awards"))
+        await fake.run_bot(bot, timeout=30)
+        cog: Any = bot.get_cog("Awards")
+
+        async def caught_up() -> bool:
+            task = cog._catchup_task
+            return task is not None and task.done() and not cog._gates
+
+        await wait_for(caught_up, timeout=600)
+        reconnect_time = time.perf_counter() - start
+        store = bot.store
+        after_reconnect = await stored()
+
         # ---- close: reconcile against every reaction, tally, post
         start = time.perf_counter()
         await clock.advance(3600 + 1)
@@ -120,7 +139,7 @@ async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
         close_time = time.perf_counter() - start
         poll = await repo.get(store, poll_id)
         assert poll is not None and poll.counts is not None
-        commits = bot.get_cog("Awards").writer.commits  # type: ignore[union-attr]
+        commits = writer_commits + cog.writer.commits
         await fake.stop_bot(bot)
         return {
             "commits": commits,
@@ -133,6 +152,8 @@ async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
             "changes": changes,
             "changes_per_s": change_rate,
             "ballots_after_changes": after_changes,
+            "reconnect_s": reconnect_time,
+            "ballots_after_reconnect": after_reconnect,
             "close_s": close_time,
             "tally_ballots": float(poll.ballots or 0),
         }
@@ -157,8 +178,12 @@ def main() -> None:
     if r["changes"]:
         print(f"changes of mind        {r['changes']:.0f} at {r['changes_per_s']:.0f}/s "
               f"(ballots after: {r['ballots_after_changes']:.0f})")
+    print(f"restart + catch-up     {r['reconnect_s']:.2f} s (ballots after: {r['ballots_after_reconnect']:.0f})")
     print(f"close (reconcile+post) {r['close_s']:.2f} s; tally counted {r['tally_ballots']:.0f} ballots")
-    ok = r["lost"] == 0 and r["tally_ballots"] == r["voters"] and r["ballots_after_changes"] == r["voters"]
+    ok = (
+        r["lost"] == 0 and r["tally_ballots"] == r["voters"] and r["ballots_after_changes"] == r["voters"]
+        and r["ballots_after_reconnect"] == r["voters"]
+    )
     print("OK" if ok else "VOTES LOST")
     sys.exit(0 if ok else 1)
 

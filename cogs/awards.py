@@ -11,20 +11,34 @@ Every ballot change is stored before its handler goes on (nothing is acknowledge
 tidied, before the row is committed). Writes are group-committed by :class:`BallotWriter`: changes
 that arrive while a commit is running go together in the next one (one ``executemany`` upsert in one
 transaction). Under a burst that turns thousands of round trips to SQLite's thread into a few dozen;
-with one vote at a time it is exactly one upsert per vote.
+with one vote at a time it is exactly one upsert per vote. A commit is durable once it returns
+(WAL), so a SIGKILL loses at most votes whose handler had not finished; their reactions are still on
+the message and the next reconciliation counts them.
+
+Catching up: whenever the bot (re)connects (``on_ready``), each open poll is reconciled with the
+message's actual reactions before any new reaction event for it is applied (events wait behind a
+per-poll gate, then run in gateway order). So votes cast while the bot was away count, and a
+reaction seen live after a restart is known to be newer than one added while it was away. The
+catch-up also re-adds number reactions the bot never got to add, removes stale, foreign and bot
+reactions when it may, and finds a poll post whose id was never stored (a crash while opening).
 
 Closing (at ``closes`` through the scheduler, kind ``award.close``, or early by a moderator):
 stop routing reactions, read the message's actual reactions (paginated), reconcile them with the
 stored ballots, then store the tally and mark the poll closed in one transaction. Only the
 caller whose conditional update flips the poll from open to closed gets to post; the results post
-carries a per-poll nonce, and once its id is stored any further close posts nothing.
+carries a per-poll nonce, the channel is searched for an earlier results post before sending
+(Discord only honours a nonce for a few minutes), and once its id is stored any further close posts
+nothing. A poll whose post or channel is gone is still closed on the ballots recorded, moderators
+are told, and results that cannot go to the poll's channel go to the announcements channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -36,14 +50,14 @@ from bot.checks import moderator_only, require_guild
 from bot.domain import awards as aw
 from bot.domain.timeparse import parse_when
 from bot.errors import NotSetUp, UserError
-from bot.render import missing_permissions, ts_full
+from bot.render import escape, missing_permissions, ts_full
 from bot.scheduler import PostObsolete
 from bot.ui import Paginator
 from cogs import awards_views as views
 from db import awards as repo
 from db.awards import CANCELLED, CLOSED, Poll
 from db.scheduled_posts import ScheduledPost
-from db.store import Store
+from db.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +66,41 @@ CLOSE_KIND = "award.close"
 CLOSE_GRACE = timedelta(days=400)
 LIVE_EDIT_DELAY = 3.0  # seconds: live-count edits within this window become one edit
 RECENT = 30 * 86400
+UNPOSTED_WINDOW = 7 * 86400  # closed polls whose results post is not recorded are retried this long
 POLL_NEEDS = (
     "view_channel", "send_messages", "embed_links", "attach_files", "add_reactions", "read_message_history",
 )  # fmt: skip
+MAX_REACTIONS_CODE = 30010  # Discord: a message has 20 different reactions already
 
 
 def results_nonce(poll_id: int) -> str:
     return f"fcaward{poll_id}"
+
+
+class ResultsUndeliverable(UserError):
+    """The results could be posted neither in the poll's channel nor in the announcements channel."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Unreadable(Exception):
+    """The poll post's reactions cannot be read: its post or channel is gone, or access is denied."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Snapshot:
+    """What is on a poll post right now."""
+
+    actual: dict[int, int] = field(default_factory=dict)  # member -> mask of their number reactions
+    foreign: list[discord.PartialEmoji | discord.Emoji | str] = field(default_factory=list)
+    bot_votes: list[tuple[int, int]] = field(default_factory=list)  # (nominee index, other bot's id)
+    missing: list[int] = field(default_factory=list)  # nominee numbers the bot has not reacted with
 
 
 class BallotWriter:
@@ -79,6 +121,11 @@ class BallotWriter:
 
     async def save(self, poll_id: int, user_id: int, ballot: aw.Ballot, now: int) -> None:
         self._pending[(poll_id, user_id)] = (ballot, now)
+        await self._waiter()
+
+    async def save_many(self, poll_id: int, ballots: Mapping[int, aw.Ballot], now: int) -> None:
+        for user_id, ballot in ballots.items():
+            self._pending[(poll_id, user_id)] = (ballot, now)
         await self._waiter()
 
     async def flush(self) -> None:
@@ -128,6 +175,14 @@ class BallotWriter:
             self._task = None
 
 
+def _http_reason(exc: discord.HTTPException, where: str) -> str:
+    if isinstance(exc, discord.NotFound):
+        if exc.code == 10008:
+            return "its post was deleted"
+        return f"the channel <#{where}> was deleted"
+    return f"I'm missing permissions in <#{where}> ({exc.text or 'Forbidden'})"
+
+
 class Awards(commands.Cog):
     award = app_commands.Group(name="award", description="Snack-award polls", guild_only=True)
 
@@ -137,39 +192,56 @@ class Awards(commands.Cog):
         self.books: dict[int, dict[int, aw.Ballot]] = {}  # open poll id -> member -> ballot
         self.writer = BallotWriter(bot.store)
         self._close_locks: dict[int, asyncio.Lock] = {}
+        self._runoff_locks: dict[int, asyncio.Lock] = {}
+        self._gates: dict[int, asyncio.Event] = {}  # open poll id -> set once caught up with its reactions
+        self._orphans: list[Poll] = []  # open polls whose post id was never stored (crash while opening)
+        self._catchup_task: asyncio.Task[None] | None = None
+        self._catchup_again = False
         self._live_pending: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         bot.scheduler.register(CLOSE_KIND, self._close_due, grace=CLOSE_GRACE)
 
     async def cog_load(self) -> None:
         for poll in await repo.list_open(self.bot.store):
-            if poll.message_id is not None:
-                self.books[poll.id] = await repo.ballots(self.bot.store, poll.id)
-                self.open_polls[poll.message_id] = poll
+            if poll.message_id is None:
+                self._orphans.append(poll)
+                continue
+            self.books[poll.id] = await repo.ballots(self.bot.store, poll.id)
+            self.open_polls[poll.message_id] = poll
+            # Reaction events for this poll wait until it is caught up (see on_ready).
+            self._gates[poll.id] = asyncio.Event()
         self._spawn(self._post_missing_results())
 
     async def _post_missing_results(self) -> None:
         """After a crash between closing a poll and posting its results, post them (once)."""
         await self.bot.wait_until_ready()
-        for poll in await repo.list_unposted(self.bot.store, closed_since=self.bot.now_ts() - 86400):
+        for poll in await repo.list_unposted(self.bot.store, closed_since=self.bot.now_ts() - UNPOSTED_WINDOW):
             try:
                 await self.close_poll(poll.id)
-            except discord.HTTPException as exc:
+            except (discord.HTTPException, ResultsUndeliverable, StoreError) as exc:
                 log.warning("could not post the results of poll %s after a restart: %s", poll.id, exc)
 
     async def cog_unload(self) -> None:
         """On shutdown: store every ballot still queued, stop background work."""
         self.open_polls.clear()
+        for gate in self._gates.values():
+            gate.set()
         await self.writer.close()
         for task in list(self._tasks):
             task.cancel()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    # ------------------------------------------------------------------ permissions
+    def _release_gate(self, poll_id: int) -> None:
+        gate = self._gates.pop(poll_id, None)
+        if gate is not None:
+            gate.set()
+
+    # ------------------------------------------------------------------ permissions, channels
 
     def _poll_channel(self, poll: Poll) -> discord.abc.GuildChannel | None:
         channel = self.bot.get_channel(poll.channel_id)
@@ -181,16 +253,44 @@ class Awards(commands.Cog):
             return False
         return channel.permissions_for(channel.guild.me).manage_messages
 
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        """The channel, from the cache or Discord; NotFound/Forbidden when it is gone or hidden."""
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            channel = await self.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise _Unreadable(f"<#{channel_id}> is not a channel I can post in")
+        return channel
+
+    def _partial(self, poll: Poll) -> discord.PartialMessage:
+        assert poll.message_id is not None
+        return self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id).get_partial_message(
+            poll.message_id
+        )
+
     # ------------------------------------------------------------------ votes
+
+    async def _wait_gate(self, poll: Poll, message_id: int) -> Poll | None:
+        """Wait while the poll is being caught up; the poll if it is still open afterwards."""
+        gate = self._gates.get(poll.id)
+        if gate is None or gate.is_set():
+            return poll
+        await gate.wait()
+        return self.open_polls.get(message_id)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         poll = self.open_polls.get(payload.message_id)
         if poll is None:
-            return
+            return  # not a poll: nothing is read or written
         me = self.bot.user
         if me is not None and payload.user_id == me.id:
             return
+        if poll.id in self._gates:
+            waited = await self._wait_gate(poll, payload.message_id)
+            if waited is None:
+                return
+            poll = waited
         if payload.member is not None:
             is_bot = payload.member.bot
         else:
@@ -206,7 +306,10 @@ class Awards(commands.Cog):
         book = self.books.setdefault(poll.id, {})
         outcome = aw.apply_add(book.get(payload.user_id), index)
         book[payload.user_id] = outcome.ballot
-        await self.writer.save(poll.id, payload.user_id, outcome.ballot, self.bot.now_ts())
+        try:
+            await self.writer.save(poll.id, payload.user_id, outcome.ballot, self.bot.now_ts())
+        except StoreError:
+            return  # logged by the writer; the reaction stays, so the reconciliation counts it
         if outcome.stale and self._can_tidy(self._poll_channel(poll)):
             for other in outcome.stale:
                 # Its REMOVE event only clears the seen bit: `other` is no longer the vote.
@@ -222,6 +325,11 @@ class Awards(commands.Cog):
         me = self.bot.user
         if me is not None and payload.user_id == me.id:
             return
+        if poll.id in self._gates:
+            waited = await self._wait_gate(poll, payload.message_id)
+            if waited is None:
+                return
+            poll = waited
         index = aw.keycap_index(payload.emoji.name or "", len(poll.nominees))
         if index is None:
             return
@@ -231,19 +339,56 @@ class Awards(commands.Cog):
         if new is None or new == old:
             return
         book[payload.user_id] = new
-        await self.writer.save(poll.id, payload.user_id, new, self.bot.now_ts())
+        try:
+            await self.writer.save(poll.id, payload.user_id, new, self.bot.now_ts())
+        except StoreError:
+            return
         if poll.show_counts and new.choice != (old.choice if old else None):
             self._schedule_live_edit(poll)
 
-    async def _remove_reaction(
-        self, poll: Poll, emoji: discord.PartialEmoji | str, user_id: int
-    ) -> None:
-        assert poll.message_id is not None
-        message = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id).get_partial_message(
-            poll.message_id
-        )
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        """Someone with Manage Messages removed every reaction: every vote on the poll is withdrawn."""
+        await self._cleared(payload.message_id, None)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        if payload.emoji.id is None:
+            await self._cleared(payload.message_id, payload.emoji.name or "")
+
+    async def _cleared(self, message_id: int, emoji: str | None) -> None:
+        poll = self.open_polls.get(message_id)
+        if poll is None:
+            return
+        if poll.id in self._gates:
+            waited = await self._wait_gate(poll, message_id)
+            if waited is None:
+                return
+            poll = waited
+        index = None if emoji is None else aw.keycap_index(emoji, len(poll.nominees))
+        if emoji is not None and index is None:
+            return
+        book = self.books.setdefault(poll.id, {})
+        changed: dict[int, aw.Ballot] = {}
+        for member, ballot in book.items():
+            new = aw.Ballot() if index is None else aw.apply_remove(ballot, index)
+            if new is not None and new != ballot:
+                changed[member] = new
+        if not changed:
+            return
+        book.update(changed)
         try:
-            await message.remove_reaction(emoji, discord.Object(user_id))
+            await self.writer.save_many(poll.id, changed, self.bot.now_ts())
+        except StoreError:
+            return
+        if poll.show_counts:
+            self._schedule_live_edit(poll)
+
+    async def _remove_reaction(
+        self, poll: Poll, emoji: discord.PartialEmoji | discord.Emoji | str, user_id: int
+    ) -> None:
+        try:
+            await self._partial(poll).remove_reaction(emoji, discord.Object(user_id))
         except (discord.Forbidden, discord.NotFound) as exc:
             log.info("could not remove a reaction on poll %s: %s", poll.id, exc)
 
@@ -263,13 +408,228 @@ class Awards(commands.Cog):
         book = self.books.get(poll.id, {})
         counts = aw.tally((b.choice for b in book.values()), len(poll.nominees)).counts
         embed = views.poll_embed(poll, can_tidy=self._can_tidy(self._poll_channel(poll)), counts=counts)
-        message = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id).get_partial_message(
-            poll.message_id
-        )
         try:
-            await message.edit(embed=embed)
+            await self._partial(poll).edit(embed=embed)
         except discord.HTTPException as exc:
             log.warning("could not update live counts of poll %s: %s", poll.id, exc)
+
+    # ------------------------------------------------------------------ catching up
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """(Re)connected: reconcile every open poll with its reactions before applying new events."""
+        for poll in self.open_polls.values():
+            self._gates.setdefault(poll.id, asyncio.Event())
+        if self._catchup_task is None or self._catchup_task.done():
+            self._catchup_task = self._spawn(self._catch_up_all())
+        else:
+            self._catchup_again = True
+
+    async def _catch_up_all(self) -> None:
+        while True:
+            self._catchup_again = False
+            for poll in self.open_polls.values():
+                self._gates.setdefault(poll.id, asyncio.Event())
+            for poll in list(self.open_polls.values()):
+                await self._catch_up(poll)
+            orphans, self._orphans = self._orphans, []
+            for poll in orphans:
+                await self._recover_orphan(poll)
+            if not self._catchup_again:
+                return
+
+    async def _catch_up(self, poll: Poll) -> None:
+        snapshot: Snapshot | None = None
+        ballots: dict[int, aw.Ballot] = {}
+        try:
+            async with self._lock(poll.id):
+                if poll.message_id is None or self.open_polls.get(poll.message_id) is None:
+                    return
+                try:
+                    snapshot = await self._snapshot(poll)
+                except (_Unreadable, discord.HTTPException) as exc:
+                    # The close will deal with it (and tell moderators); votes keep being taken.
+                    log.warning("poll %s: could not read its reactions on reconnecting: %s", poll.id, exc)
+                    return
+                book = self.books.setdefault(poll.id, {})
+                result = aw.reconcile(book, snapshot.actual)
+                changed = {m: b for m, b in result.ballots.items() if book.get(m, aw.Ballot()) != b}
+                book.update(changed)
+                ballots = dict(book)
+                if result.counted_offline or result.withdrawn_offline or result.void:
+                    log.info(
+                        "poll %s caught up: %d counted, %d withdrawn while away, %d void",
+                        poll.id, result.counted_offline, result.withdrawn_offline, len(result.void),
+                    )
+                if changed:
+                    try:
+                        await self.writer.save_many(poll.id, changed, self.bot.now_ts())
+                    except StoreError:
+                        pass  # logged; memory has them and the close overlays memory on the database
+        finally:
+            self._release_gate(poll.id)
+        if snapshot is not None:
+            await self._tidy(poll, snapshot, ballots)
+
+    async def _tidy(self, poll: Poll, snapshot: Snapshot, ballots: Mapping[int, aw.Ballot]) -> None:
+        """After catching up: add the missing numbers, remove what is not a ballot (when permitted)."""
+        if poll.message_id is None or poll.message_id not in self.open_polls:
+            return  # closed or cancelled meanwhile
+        if snapshot.missing:
+            problem = await self._add_numbers(poll, snapshot.missing)
+            if problem:
+                await self.bot.tell_moderators(
+                    poll.guild_id, f"⚠️ Moderators: award poll #{poll.id} ({views.poll_link(poll)}): {problem}",
+                    key=f"award:{poll.id}:numbers",
+                )
+        if not self._can_tidy(self._poll_channel(poll)):
+            return
+        message = self._partial(poll)
+        try:
+            for emoji in snapshot.foreign:
+                await message.clear_reaction(emoji)
+            for index, user_id in snapshot.bot_votes:
+                await message.remove_reaction(aw.keycap(index), discord.Object(user_id))
+            for user_id, ballot in ballots.items():
+                for index in ballot.stale:
+                    await message.remove_reaction(aw.keycap(index), discord.Object(user_id))
+        except (discord.Forbidden, discord.NotFound) as exc:
+            log.info("could not tidy the reactions of poll %s: %s", poll.id, exc)
+
+    async def _recover_orphan(self, poll: Poll) -> None:
+        """The bot stopped between posting a poll and storing its post's id: find the post, or drop it."""
+        async with self._lock(poll.id):
+            current = await repo.get(self.bot.store, poll.id)
+            if current is None or not current.is_open or current.message_id is not None:
+                return
+            try:
+                found = await self._find_poll_post(current)
+            except (_Unreadable, discord.HTTPException) as exc:
+                log.warning("poll %s: could not look for its post: %s", poll.id, exc)
+                return
+            if found is None:
+                log.info("poll %s was never posted (stopped while opening); cancelling it", poll.id)
+                async with self.bot.store.transaction() as tx:
+                    await repo.cancel(tx, current.guild_id, current.id, self.bot.now_ts())
+                    await self.bot.scheduler.cancel_prefix(current.guild_id, current.close_key_prefix, db=tx)
+                return
+            current = await self._adopt(current, found)
+        await self._catch_up(current)
+
+    async def _find_poll_post(self, poll: Poll) -> int | None:
+        """The id of the poll's post if the bot sent it (found by its footer), else None."""
+        marker = views.poll_footer(poll)
+
+        def is_post(message: discord.Message) -> bool:
+            return any((e.footer.text or "") == marker for e in message.embeds)
+
+        after = discord.utils.time_snowflake(datetime.fromtimestamp(poll.created_at - 60, tz=UTC))
+        found = await self._find_own_message(poll.channel_id, after, is_post)
+        return found.id if found is not None else None
+
+    async def _adopt(self, poll: Poll, message_id: int) -> Poll:
+        """Record a found poll post and start routing its reactions (after a catch-up)."""
+        await repo.set_message(self.bot.store, poll.id, message_id)
+        current = await repo.get(self.bot.store, poll.id) or poll
+        self.books[current.id] = await repo.ballots(self.bot.store, current.id)
+        self._gates[current.id] = asyncio.Event()
+        self.open_polls[message_id] = current
+        return current
+
+    async def _find_own_message(
+        self, channel_id: int, after: int, predicate: Callable[[discord.Message], bool], limit: int = 100
+    ) -> discord.Message | None:
+        """A message of the bot's in the channel, posted after the snowflake ``after``, that matches."""
+        try:
+            channel = await self._channel(channel_id)
+        except discord.HTTPException as exc:
+            raise _Unreadable(_http_reason(exc, str(channel_id))) from exc
+        me = self.bot.user
+        async for message in channel.history(limit=limit, after=discord.Object(after), oldest_first=True):
+            if me is not None and message.author.id == me.id and predicate(message):
+                return message
+        return None
+
+    async def _snapshot(self, poll: Poll) -> Snapshot:
+        """The reactions on the poll post now (paginated); _Unreadable if it cannot be read."""
+        assert poll.message_id is not None
+        try:
+            channel = await self._channel(poll.channel_id)
+            message = await channel.fetch_message(poll.message_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise _Unreadable(_http_reason(exc, str(poll.channel_id))) from exc
+        me = self.bot.user
+        snap = Snapshot()
+        mine: set[int] = set()
+        for reaction in message.reactions:
+            emoji = reaction.emoji
+            index = aw.keycap_index(emoji, len(poll.nominees)) if isinstance(emoji, str) else None
+            if index is None:
+                snap.foreign.append(emoji)
+                continue
+            if reaction.me:
+                mine.add(index)
+            async for user in reaction.users(limit=None):  # paginated, 100 at a time
+                if me is not None and user.id == me.id:
+                    continue
+                if user.bot:
+                    snap.bot_votes.append((index, user.id))
+                    continue
+                snap.actual[user.id] = snap.actual.get(user.id, 0) | aw.bit(index)
+        snap.missing = [i for i in range(len(poll.nominees)) if i not in mine]
+        return snap
+
+    async def _add_numbers(self, poll: Poll, indexes: Iterable[int]) -> str | None:
+        """Add the bot's number reactions, one at a time (discord.py waits out 429s between them).
+
+        Returns what went wrong, in words for moderators, or None.
+        """
+        message = self._partial(poll)
+        full: list[int] = []
+        forbidden: list[int] = []
+        cleared = False
+        for index in indexes:
+            for _ in range(2):
+                try:
+                    await message.add_reaction(aw.keycap(index))
+                except discord.NotFound:
+                    return "its post was deleted before I could add the number reactions."
+                except discord.Forbidden:
+                    forbidden.append(index)
+                except discord.HTTPException as exc:
+                    if exc.code != MAX_REACTIONS_CODE:
+                        raise
+                    if not cleared and self._can_tidy(self._poll_channel(poll)):
+                        cleared = True  # make room: clear the emoji that are not nominees, then retry
+                        if await self._clear_foreign(poll):
+                            continue
+                    full.append(index)
+                break
+        problems = []
+        if full:
+            problems.append(
+                f"I couldn't add {' '.join(aw.keycap(i) for i in full)}: Discord allows 20 different reactions "
+                "on a message and members filled the free ones with other emoji. Remove some of those emoji "
+                "so members can add the missing numbers themselves, or cancel the poll and open it again."
+            )
+        if forbidden:
+            problems.append(
+                f"I couldn't add {' '.join(aw.keycap(i) for i in forbidden)}: I'm missing Add Reactions in "
+                f"<#{poll.channel_id}>. Members can still add those numbers themselves; grant me Add Reactions "
+                "for next time."
+            )
+        return " ".join(problems) or None
+
+    async def _clear_foreign(self, poll: Poll) -> bool:
+        """Clear every emoji on the post that is not a nominee's number; whether any was cleared."""
+        try:
+            snapshot = await self._snapshot(poll)
+            for emoji in snapshot.foreign:
+                await self._partial(poll).clear_reaction(emoji)
+        except (_Unreadable, discord.Forbidden, discord.NotFound) as exc:
+            log.info("could not clear foreign reactions on poll %s: %s", poll.id, exc)
+            return False
+        return bool(snapshot.foreign)
 
     # ------------------------------------------------------------------ opening
 
@@ -316,7 +676,10 @@ class Awards(commands.Cog):
             raise NotSetUp("polls channel", "polls")
         target = guild.get_channel(channel_id)
         if not isinstance(target, discord.TextChannel):
-            raise UserError(f"I can't see <#{channel_id}> as a text channel. Pick a text channel I can read.")
+            raise UserError(
+                f"I can't see <#{channel_id}> as a text channel. Pick a text channel I can read with `channel:`, "
+                "or set another polls channel with `/filmclub setup polls:`."
+            )
         lacking = missing_permissions(target.permissions_for(guild.me), POLL_NEEDS)
         if lacking:
             raise UserError(
@@ -357,9 +720,9 @@ class Awards(commands.Cog):
             f"It closes {ts_full(poll.closes_at)}. Close it early with `/award close id:{poll.id}`.",
             ephemeral=True,
         )
-        for i in range(len(nominees)):
-            # One at a time: discord.py waits out the reaction rate limit (429) between them.
-            await message.add_reaction(aw.keycap(i))
+        problem = await self._add_numbers(poll, range(len(nominees)))
+        if problem:
+            await interaction.followup.send(f"⚠️ Poll #{poll.id}: {problem}", ephemeral=True)
 
     @award.command(name="open", description="Moderators: open a snack-award poll voted with number reactions")
     @app_commands.describe(
@@ -374,7 +737,7 @@ class Awards(commands.Cog):
     async def open(
         self,
         interaction: discord.Interaction[FilmClubBot],
-        category: app_commands.Range[str, 1, 200],
+        category: app_commands.Range[str, 1, aw.MAX_CATEGORY_LEN],
         nominees: str,
         closes: str,
         film: str | None = None,
@@ -405,30 +768,12 @@ class Awards(commands.Cog):
     def _lock(self, poll_id: int) -> asyncio.Lock:
         return self._close_locks.setdefault(poll_id, asyncio.Lock())
 
-    async def _actual_reactions(self, poll: Poll) -> dict[int, int] | None:
-        """Member -> mask of the number reactions on the poll message now; None if the message is gone."""
-        assert poll.message_id is not None
-        channel = await self.bot.resolve_messageable(poll.channel_id)
-        try:
-            message = await channel.fetch_message(poll.message_id)
-        except discord.NotFound:
-            return None
-        me = self.bot.user
-        actual: dict[int, int] = {}
-        for reaction in message.reactions:
-            if not isinstance(reaction.emoji, str):
-                continue
-            index = aw.keycap_index(reaction.emoji, len(poll.nominees))
-            if index is None:
-                continue
-            async for user in reaction.users(limit=None):  # paginated, 100 at a time
-                if user.bot or (me is not None and user.id == me.id):
-                    continue
-                actual[user.id] = actual.get(user.id, 0) | aw.bit(index)
-        return actual
-
     async def close_poll(self, poll_id: int) -> discord.Message | None:
-        """Close (if still open) and post the results (if not yet posted). None: nothing was posted."""
+        """Close (if still open) and post the results (if not yet posted). None: nothing was posted.
+
+        Raises :class:`ResultsUndeliverable` when the poll is closed but its results could not be posted
+        anywhere (a later ``close_poll`` tries again).
+        """
         async with self._lock(poll_id):
             poll = await repo.get(self.bot.store, poll_id)
             if poll is None or poll.status == CANCELLED:
@@ -443,62 +788,122 @@ class Awards(commands.Cog):
 
     async def _tally_and_close(self, poll: Poll) -> Poll | None:
         if poll.message_id is None:
-            # The poll post never went out (crash while opening): nothing to count.
-            await repo.cancel(self.bot.store, poll.guild_id, poll.id, self.bot.now_ts())
-            return None
+            # A crash while opening: the post may have gone out without its id being stored.
+            try:
+                found = await self._find_poll_post(poll)
+            except (_Unreadable, discord.HTTPException):
+                found = None
+            if found is None:  # it never went out: nothing to count
+                await repo.cancel(self.bot.store, poll.guild_id, poll.id, self.bot.now_ts())
+                return None
+            poll = await self._adopt(poll, found)
+            assert poll.message_id is not None
         self.open_polls.pop(poll.message_id, None)  # from now on reactions are not ballots
+        self._release_gate(poll.id)
+        book = self.books.get(poll.id, {})
+        problem: str | None = None
         try:
             await self.writer.flush()
-            actual = await self._actual_reactions(poll)
+            try:
+                actual: dict[int, int] | None = (await self._snapshot(poll)).actual
+            except _Unreadable as exc:
+                actual, problem = None, exc.reason
+            stored = await repo.ballots(self.bot.store, poll.id)
+            stored.update(book)  # memory is the latest word (it equals the table unless a write failed)
+            if actual is None:
+                log.warning("poll %s: %s; counting the stored ballots as they are", poll.id, problem)
+                reconciled = aw.Reconciled(stored, void=frozenset(m for m, b in stored.items() if b.void))
+            else:
+                reconciled = aw.reconcile(stored, actual)
+                if reconciled.counted_offline or reconciled.withdrawn_offline or reconciled.void:
+                    log.info(
+                        "poll %s reconciled: %d counted late, %d withdrawn while away, %d void",
+                        poll.id, reconciled.counted_offline, reconciled.withdrawn_offline, len(reconciled.void),
+                    )
+            result = aw.tally((b.choice for b in reconciled.ballots.values()), len(poll.nominees))
+            async with self.bot.store.transaction() as tx:
+                await repo.close(
+                    tx, poll.id, now=self.bot.now_ts(), ballots=reconciled.ballots, result=result,
+                    void=len(reconciled.void),
+                )
+                await self.bot.scheduler.cancel_prefix(poll.guild_id, poll.close_key_prefix, db=tx)
         except BaseException:
+            # Not closed (Discord or the disk failed): the poll keeps taking votes; the close is retried.
             self.open_polls[poll.message_id] = poll
             raise
         self.books.pop(poll.id, None)
-        stored = await repo.ballots(self.bot.store, poll.id)
-        if actual is None:
-            log.warning("poll %s: its message is gone; counting the stored ballots as they are", poll.id)
-            reconciled = aw.Reconciled(dict(stored))
-        else:
-            reconciled = aw.reconcile(stored, actual)
-            if reconciled.counted_offline or reconciled.withdrawn_offline or reconciled.void:
-                log.info(
-                    "poll %s reconciled: %d counted late, %d withdrawn while away, %d void",
-                    poll.id, reconciled.counted_offline, reconciled.withdrawn_offline, len(reconciled.void),
-                )
-        result = aw.tally((b.choice for b in reconciled.ballots.values()), len(poll.nominees))
-        async with self.bot.store.transaction() as tx:
-            await repo.close(
-                tx, poll.id, now=self.bot.now_ts(), ballots=reconciled.ballots, result=result,
-                void=len(reconciled.void),
+        closed = await repo.get(self.bot.store, poll.id)
+        if problem is not None and closed is not None:
+            await self.bot.tell_moderators(
+                poll.guild_id,
+                f"⚠️ Moderators: award poll #{poll.id} (**{escape(poll.category)}**) closed, but {problem}, so I "
+                f"counted the {aw.plural(closed.ballots or 0, 'ballot')} I had recorded; reactions added while I "
+                "was offline could not be checked.",
+                key=f"award:{poll.id}:unreadable",
             )
-            await self.bot.scheduler.cancel_prefix(poll.guild_id, poll.close_key_prefix, db=tx)
-        return await repo.get(self.bot.store, poll.id)
+        return closed
 
     async def _post_results(self, poll: Poll) -> discord.Message:
-        channel = await self.bot.resolve_messageable(poll.channel_id)
-        embed, chart = views.results_message(poll)
-        message = await channel.send(
-            embed=embed, file=chart, nonce=results_nonce(poll.id), allowed_mentions=discord.AllowedMentions.none(),
-        )
+        """Post the results in the poll's channel (else the announcements channel), exactly once."""
+        try:
+            message = await self._send_results(poll, poll.channel_id, None)
+        except (discord.Forbidden, discord.NotFound, _Unreadable) as exc:
+            reason = exc.reason if isinstance(exc, _Unreadable) else _http_reason(exc, str(poll.channel_id))
+            settings = await self.bot.settings.get(poll.guild_id)
+            fallback = settings.announcements_channel_id
+            if fallback is None or fallback == poll.channel_id:
+                log.warning("results of poll %s could not be posted: %s", poll.id, reason)
+                raise ResultsUndeliverable(reason) from exc
+            note = (
+                f"⚠️ Moderators: I couldn't post the results of award poll #{poll.id} in <#{poll.channel_id}> "
+                f"({reason}), so here they are."
+            )
+            try:
+                message = await self._send_results(poll, fallback, note)
+            except (discord.Forbidden, discord.NotFound, _Unreadable) as again:
+                log.warning("results of poll %s could not be posted anywhere: %s / %s", poll.id, reason, again)
+                raise ResultsUndeliverable(reason) from again
         await repo.set_results_message(self.bot.store, poll.id, message.id)
-        await self._show_ended(poll)
+        await self._show_ended(poll, message.jump_url)
         return message
 
-    async def _show_ended(self, poll: Poll) -> None:
+    async def _send_results(self, poll: Poll, channel_id: int, note: str | None) -> discord.Message:
+        channel = await self._channel(channel_id)
+        name = views.results_file_name(poll)
+
+        def is_results(message: discord.Message) -> bool:
+            return any(a.filename == name for a in message.attachments)
+
+        # Discord honours a nonce only for a few minutes: after a longer outage, look for the post first.
+        after = discord.utils.time_snowflake(datetime.fromtimestamp((poll.closed_at or poll.closes_at) - 60, tz=UTC))
+        try:
+            existing = await self._find_own_message(channel_id, after, is_results, limit=100)
+        except (_Unreadable, discord.HTTPException):
+            existing = None
+        if existing is not None:
+            log.info("poll %s: its results were already posted (message %s)", poll.id, existing.id)
+            return existing
+        embed, chart = views.results_message(poll)
+        return await channel.send(
+            note, embed=embed, file=chart, nonce=results_nonce(poll.id) + ("" if note is None else "b"),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def _show_ended(self, poll: Poll, results_url: str | None = None) -> None:
         """Mark the poll post itself as closed or cancelled (best effort)."""
         if poll.message_id is None:
             return
-        message = self.bot.get_partial_messageable(poll.channel_id, guild_id=poll.guild_id).get_partial_message(
-            poll.message_id
-        )
         try:
-            await message.edit(embed=views.ended_embed(poll))
+            await self._partial(poll).edit(embed=views.ended_embed(poll, results_url))
         except discord.HTTPException as exc:
             log.info("could not mark poll %s as ended: %s", poll.id, exc)
 
     async def _close_due(self, post: ScheduledPost) -> int | None:
         poll_id = int(post.payload["poll_id"])
-        message = await self.close_poll(poll_id)
+        try:
+            message = await self.close_poll(poll_id)
+        except ResultsUndeliverable:
+            return None  # closed and logged; moderators were told where that was possible
         if message is None:
             raise PostObsolete("the poll was already closed or cancelled")
         return message.id
@@ -520,7 +925,26 @@ class Awards(commands.Cog):
         if poll.status == CLOSED and poll.results_message_id is not None:
             raise UserError(f"Poll #{id} is already closed; its results are posted in <#{poll.channel_id}>.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        message = await self.close_poll(id)
+        try:
+            message = await self.close_poll(id)
+        except ResultsUndeliverable as exc:
+            closed = await repo.get(self.bot.store, id)
+            outcome = views.short_outcome(closed) if closed is not None else "closed"
+            raise UserError(
+                f"Poll #{id} is closed ({outcome}), but I couldn't post its results: {exc.reason}. "
+                f"Fix that (or set an announcements channel in `/filmclub setup`) and run `/award close id:{id}` "
+                "again to post them; `/award status` shows the counts meanwhile."
+            ) from exc
+        except discord.HTTPException as exc:
+            now = await repo.get(self.bot.store, id)
+            state = (
+                "it is closed, but its results are not posted yet" if now is not None and now.status == CLOSED
+                else "it is still open"
+            )
+            raise UserError(
+                f"Discord didn't answer while I was closing poll #{id} (error {exc.status}); {state}. "
+                f"Try `/award close id:{id}` again in a minute."
+            ) from exc
         if message is None:
             await interaction.followup.send(f"Poll #{id} was already closed; nothing more was posted.", ephemeral=True)
             return
@@ -547,18 +971,22 @@ class Awards(commands.Cog):
         if poll.status != CLOSED or result is None:
             raise UserError(f"Poll #{id} is {poll.status}; a runoff needs a closed poll that ended in a tie.")
         nominees = aw.runoff_nominees(poll.nominees, result)
-        existing = await repo.runoff_for(self.bot.store, poll.id)
-        if existing is not None:
-            raise UserError(f"Poll #{id} already has a runoff: poll #{existing.id}.")
-        span = max(3600, min(poll.closes_at - poll.created_at, int(aw.MAX_AHEAD.total_seconds())))
-        default_closes_at = self.bot.clock.now() + timedelta(seconds=span)
-        category = poll.category if poll.category.endswith("(runoff)") else f"{poll.category} (runoff)"
-        channel = interaction.guild.get_channel(poll.channel_id) if interaction.guild else None
-        await self._open(
-            interaction, category=category[: aw.MAX_CATEGORY_LEN], nominees=nominees, closes=closes,
-            film=poll.film_title, channel=channel if isinstance(channel, discord.TextChannel) else None,
-            show_counts=show_counts, runoff_of=poll.id, default_closes_at=default_closes_at,
-        )
+        lock = self._runoff_locks.setdefault(poll.id, asyncio.Lock())
+        if lock.locked():
+            raise UserError(f"A runoff of poll #{id} is being opened right now; see `/award list` in a moment.")
+        async with lock:
+            existing = await repo.runoff_for(self.bot.store, poll.id)
+            if existing is not None:
+                raise UserError(f"Poll #{id} already has a runoff: poll #{existing.id}.")
+            span = max(3600, min(poll.closes_at - poll.created_at, int(aw.MAX_AHEAD.total_seconds())))
+            default_closes_at = self.bot.clock.now() + timedelta(seconds=span)
+            category = poll.category if poll.category.endswith("(runoff)") else f"{poll.category} (runoff)"
+            channel = interaction.guild.get_channel(poll.channel_id) if interaction.guild else None
+            await self._open(
+                interaction, category=category[: aw.MAX_CATEGORY_LEN], nominees=nominees, closes=closes,
+                film=poll.film_title, channel=channel if isinstance(channel, discord.TextChannel) else None,
+                show_counts=show_counts, runoff_of=poll.id, default_closes_at=default_closes_at,
+            )
 
     @award.command(name="cancel", description="Moderators: cancel an open poll (no results)")
     @app_commands.describe(id="The poll's number")
@@ -567,19 +995,22 @@ class Awards(commands.Cog):
         poll = await self._own_poll(interaction, id)
         if not poll.is_open:
             raise UserError(f"Poll #{id} is already {poll.status}; only open polls can be cancelled.")
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a close under way may hold the lock
         async with self._lock(poll.id):
             async with self.bot.store.transaction() as tx:
                 done = await repo.cancel(tx, poll.guild_id, poll.id, self.bot.now_ts())
                 if done:
                     await self.bot.scheduler.cancel_prefix(poll.guild_id, poll.close_key_prefix, db=tx)
+            if done:
+                if poll.message_id is not None:
+                    self.open_polls.pop(poll.message_id, None)
+                self._release_gate(poll.id)
+                self.books.pop(poll.id, None)
         if not done:
             raise UserError(f"Poll #{id} closed just now; it can't be cancelled any more.")
-        if poll.message_id is not None:
-            self.open_polls.pop(poll.message_id, None)
-        self.books.pop(poll.id, None)
         cancelled = await repo.get(self.bot.store, poll.id) or poll
         await self._show_ended(cancelled)
-        await interaction.response.send_message(f"Cancelled poll #{id}; no results will be posted.", ephemeral=True)
+        await interaction.followup.send(f"Cancelled poll #{id}; no results will be posted.", ephemeral=True)
 
     # ------------------------------------------------------------------ reading
 
@@ -609,7 +1040,7 @@ class Awards(commands.Cog):
         self, interaction: discord.Interaction[FilmClubBot], category: str | None = None
     ) -> None:
         guild_id = require_guild(interaction)
-        wanted = category.strip() if category and category.strip() else None
+        wanted = " ".join(category.split())[:100] if category and category.strip() else None
         polls = await repo.history(self.bot.store, guild_id, wanted, limit=100)
         pages = views.history_pages(polls, wanted)
         if len(pages) == 1:
@@ -625,8 +1056,9 @@ class Awards(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        names = await repo.categories(self.bot.store, interaction.guild_id, current.strip())
+        names = await repo.categories(self.bot.store, interaction.guild_id, current.strip()[:100])
         return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names]
+
 
 
 async def setup(bot: FilmClubBot) -> None:

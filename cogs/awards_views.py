@@ -1,8 +1,15 @@
-"""What award polls look like on Discord: the poll post, the results post, lists and history."""
+"""What award polls look like on Discord: the poll post, the results post, lists and history.
+
+Every text typed by members (category, nominees, film) is escaped (markdown and mentions) and
+every embed stays within Discord's limits even with 10 nominees of 100 markdown characters each:
+long lists go into several fields of at most 1,024 characters, and lists of polls end with
+"… and N more" instead of being cut mid-line.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import discord
 
@@ -12,14 +19,68 @@ from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from db.awards import CANCELLED, CLOSED, Poll
 
 CLOSED_COLOUR = discord.Colour(0x4F545C)
+FIELD_LIMIT = 1024
+DESCRIPTION_LIMIT = 4096
 
 
 def film_line(poll: Poll) -> str:
     return f"For the film *{escape(poll.film_title)}*\n" if poll.film_title else ""
 
 
+def title_text(category: str, limit: int = 200) -> str:
+    return escape(clip(category, limit))
+
+
 def votes(n: int) -> str:
     return aw.plural(n, "vote")
+
+
+def poll_footer(poll: Poll) -> str:
+    """The poll post's footer; also how the bot recognises its own post after a crash while opening."""
+    return f"Award poll #{poll.id}" + (f" · runoff of #{poll.runoff_of}" if poll.runoff_of else "")
+
+
+def poll_link(poll: Poll) -> str:
+    if poll.message_id is None:
+        return f"<#{poll.channel_id}>"
+    return f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}"
+
+
+def results_file_name(poll: Poll) -> str:
+    return f"award-{poll.id}.png"
+
+
+def fit_lines(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
+    """Join whole lines up to ``limit`` characters; the rest is summed up as "… and N more"."""
+    lines = [clip(line, limit) for line in lines]
+    if sum(len(line) + 1 for line in lines) - 1 <= limit:
+        return "\n".join(lines)
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        tail = len(more.format(n=len(lines) - i)) + 1
+        need = len(line) + (1 if out else 0)
+        if used + need + tail > limit:
+            out.append(more.format(n=len(lines) - i))
+            break
+        out.append(line)
+        used += need
+    return "\n".join(out)
+
+
+def add_line_fields(embed: discord.Embed, name: str, lines: Sequence[str], inline: bool = False) -> None:
+    """Add ``lines`` as one field, or several ("name (2)", ...) when they exceed 1,024 characters."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        line = clip(line, FIELD_LIMIT)
+        if chunks[-1] and size + 1 + len(line) > FIELD_LIMIT:
+            chunks.append([])
+            size = 0
+        size += len(line) + (1 if chunks[-1] else 0)
+        chunks[-1].append(line)
+    for n, chunk in enumerate(chunks, start=1):
+        embed.add_field(name=name if n == 1 else f"{name} ({n})", value="\n".join(chunk) or "-", inline=inline)
 
 
 def poll_embed(
@@ -41,26 +102,29 @@ def poll_embed(
         )
     if counts is None:
         description += "\nVotes are sealed: the count is revealed when the poll closes."
-    embed = discord.Embed(title=f"🍿 {clip(poll.category, 240)}", description=description, colour=CLUB_COLOUR)
+    embed = discord.Embed(
+        title=f"🍿 {title_text(poll.category)}", description=clip(description, DESCRIPTION_LIMIT), colour=CLUB_COLOUR
+    )
     embed.add_field(name="Closes", value=ts_full(poll.closes_at))
     if counts is not None:
         embed.add_field(name="Ballots so far", value=str(sum(counts) if ballots is None else ballots))
-    embed.set_footer(text=f"Award poll #{poll.id}" + (f" · runoff of #{poll.runoff_of}" if poll.runoff_of else ""))
+    embed.set_footer(text=poll_footer(poll))
     return embed
 
 
-def ended_embed(poll: Poll) -> discord.Embed:
+def ended_embed(poll: Poll, results_url: str | None = None) -> discord.Embed:
     """The poll post once it is closed or cancelled (no more voting)."""
     names = "\n".join(f"{aw.keycap(i)} {escape(n)}" for i, n in enumerate(poll.nominees))
     if poll.status == CANCELLED:
         state = "This poll was cancelled by a moderator; no award this time."
     else:
-        state = f"Voting closed {ts(poll.closed_at or poll.closes_at, 'R')}. The results are posted below."
+        where = f"Results: {results_url}" if results_url else "The results are posted below."
+        state = f"Voting closed {ts(poll.closed_at or poll.closes_at, 'R')}. {where}"
     embed = discord.Embed(
-        title=f"🍿 {clip(poll.category, 240)}", description=f"{film_line(poll)}{names}\n\n{state}",
+        title=f"🍿 {title_text(poll.category)}", description=clip(f"{film_line(poll)}{names}\n\n{state}", 4096),
         colour=CLOSED_COLOUR,
     )
-    embed.set_footer(text=f"Award poll #{poll.id} · {poll.status}")
+    embed.set_footer(text=f"{poll_footer(poll)} · {poll.status}")
     return embed
 
 
@@ -70,6 +134,8 @@ def winners_text(poll: Poll, result: aw.Tally) -> str:
         return "No ballots were cast, so no award this time."
     if result.is_tie:
         names = ", ".join(f"{aw.keycap(i)} **{escape(poll.nominees[i])}**" for i in result.winners)
+        if len(names) > 1500:  # a many-way tie of long names: the numbers say it, the votes list has the names
+            names = ", ".join(aw.keycap(i) for i in result.winners)
         top = result.counts[result.winners[0]]
         return (
             f"🤝 **It's a tie!** Co-winners: {names}, with {votes(top)} each "
@@ -95,16 +161,16 @@ def results_message(poll: Poll) -> tuple[discord.Embed, discord.File]:
             f"{aw.keycap(i)} {escape(name)}: **{result.counts[i]}** ({aw.format_percent(shares[i])}){mark}"
         )
     embed = discord.Embed(
-        title=f"🏆 Results: {clip(poll.category, 230)}",
-        description=f"{film_line(poll)}{winners_text(poll, result)}",
+        title=f"🏆 Results: {title_text(poll.category)}",
+        description=clip(f"{film_line(poll)}{winners_text(poll, result)}", DESCRIPTION_LIMIT),
         colour=CLUB_COLOUR,
     )
-    embed.add_field(name="Votes", value=clip("\n".join(lines), 1024), inline=False)
+    add_line_fields(embed, "Votes", lines)
     ballots_text = aw.plural(result.ballots, "ballot")
     if poll.void_ballots:
         ballots_text += f" (+ {aw.plural(poll.void_ballots, 'void ballot')})"
     embed.add_field(name="Ballots", value=ballots_text)
-    name = f"award-{poll.id}.png"
+    name = results_file_name(poll)
     chart = bar_chart_png(
         clip(poll.category, 60),
         [f"{i + 1}. {n}" for i, n in enumerate(poll.nominees)],
@@ -116,56 +182,69 @@ def results_message(poll: Poll) -> tuple[discord.Embed, discord.File]:
     return embed, discord.File(io.BytesIO(chart), filename=name)
 
 
-def short_outcome(poll: Poll) -> str:
+def short_outcome(poll: Poll, limit: int = 200) -> str:
     result = poll.tally
     if poll.status != CLOSED or result is None:
         return poll.status
     if not result.winners:
         return "no ballots"
-    names = " & ".join(escape(poll.nominees[i]) for i in result.winners)
+    names = " & ".join(poll.nominees[i] for i in result.winners)
     top = result.counts[result.winners[0]]
-    return f"{'🤝 tie: ' if result.is_tie else '🏆 '}{names} ({votes(top)}{' each' if result.is_tie else ''})"
+    count = f" ({votes(top)}{' each' if result.is_tie else ''})"
+    return f"{'🤝 tie: ' if result.is_tie else '🏆 '}{escape(clip(names, limit))}{count}"
 
 
 def list_embed(polls: list[Poll]) -> discord.Embed:
     open_lines = [
-        f"`#{p.id}` **{escape(clip(p.category, 80))}** · closes {ts(p.closes_at, 'R')} · <#{p.channel_id}>"
+        f"`#{p.id}` **{title_text(p.category, 80)}** · closes {ts(p.closes_at, 'R')} · <#{p.channel_id}>"
         for p in polls
         if p.is_open
     ]
     closed_lines = [
-        f"`#{p.id}` **{escape(clip(p.category, 80))}** · {short_outcome(p)} · {ts(p.closed_at or 0, 'd')}"
+        f"`#{p.id}` **{title_text(p.category, 80)}** · {short_outcome(p, 80)} · {ts(p.closed_at or 0, 'd')}"
         for p in polls
         if p.status == CLOSED
     ]
     embed = discord.Embed(title="Snack-award polls", colour=CLUB_COLOUR)
-    embed.add_field(name="Open", value=clip("\n".join(open_lines) or "No poll is open.", 1024), inline=False)
+    embed.add_field(name="Open", value=fit_lines(open_lines, FIELD_LIMIT) or "No poll is open.", inline=False)
     embed.add_field(
-        name="Recently closed", value=clip("\n".join(closed_lines) or "None in the last 30 days.", 1024),
+        name="Recently closed",
+        value=fit_lines(closed_lines, FIELD_LIMIT, "… and {n} more: see `/award history`")
+        or "None in the last 30 days.",
         inline=False,
     )
     return embed
 
 
 def history_pages(polls: list[Poll], category: str | None, per_page: int = 10) -> list[discord.Embed]:
-    title = "Hall of snack fame" + (f": {clip(category, 60)}" if category else "")
+    title = "Hall of snack fame" + (f": {title_text(category, 60)}" if category else "")
     if not polls:
-        what = f" matching `{escape(clip(category, 60))}`" if category else ""
+        what = f" matching **{title_text(category, 60)}**" if category else ""
         return [discord.Embed(title=title, description=f"No award{what} has been decided yet.", colour=CLUB_COLOUR)]
-    pages = []
-    for start in range(0, len(polls), per_page):
-        lines = []
-        for p in polls[start : start + per_page]:
-            film = f" · *{escape(clip(p.film_title, 60))}*" if p.film_title else ""
-            lines.append(
-                f"**{escape(clip(p.category, 80))}**{film} · {ts(p.closed_at or 0, 'd')}\n  {short_outcome(p)}"
-            )
-        pages.append(discord.Embed(title=title, description="\n".join(lines), colour=CLUB_COLOUR))
-    return pages
+    entries = []
+    for p in polls:
+        film = f" · *{escape(clip(p.film_title, 60))}*" if p.film_title else ""
+        entries.append(f"**{title_text(p.category, 80)}**{film} · {ts(p.closed_at or 0, 'd')}\n  {short_outcome(p)}")
+    pages: list[list[str]] = [[]]
+    size = 0
+    for entry in entries:
+        if pages[-1] and (len(pages[-1]) >= per_page or size + 1 + len(entry) > DESCRIPTION_LIMIT):
+            pages.append([])
+            size = 0
+        size += len(entry) + 1
+        pages[-1].append(entry)
+    total = len(pages)
+    out = []
+    for n, page in enumerate(pages, start=1):
+        embed = discord.Embed(title=title, description="\n".join(page), colour=CLUB_COLOUR)
+        if total > 1:
+            embed.set_footer(text=f"Page {n} of {total}")
+        out.append(embed)
+    return out
 
 
 def status_embed(poll: Poll, ballots: int, counts: tuple[int, ...] | None) -> discord.Embed:
-    embed = discord.Embed(title=f"Award poll #{poll.id}: {clip(poll.category, 200)}", colour=CLUB_COLOUR)
+    embed = discord.Embed(title=f"Award poll #{poll.id}: {title_text(poll.category)}", colour=CLUB_COLOUR)
     embed.add_field(name="Status", value=poll.status)
     if poll.is_open:
         embed.add_field(name="Closes", value=ts_full(poll.closes_at))
@@ -173,20 +252,18 @@ def status_embed(poll: Poll, ballots: int, counts: tuple[int, ...] | None) -> di
     else:
         embed.add_field(name="Ballots", value=str(poll.ballots if poll.ballots is not None else ballots))
     if counts is not None:
-        embed.add_field(
-            name="Votes",
-            value="\n".join(f"{aw.keycap(i)} {escape(n)}: **{counts[i]}**" for i, n in enumerate(poll.nominees)),
-            inline=False,
+        add_line_fields(
+            embed, "Votes", [f"{aw.keycap(i)} {escape(n)}: **{counts[i]}**" for i, n in enumerate(poll.nominees)]
         )
     elif poll.is_open:
+        add_line_fields(
+            embed, "Votes",
+            ["Sealed until the poll closes."] + [f"{aw.keycap(i)} {escape(n)}" for i, n in enumerate(poll.nominees)],
+        )
+    if poll.status == CLOSED and poll.results_message_id is None:
         embed.add_field(
-            name="Votes", value="Sealed until the poll closes.\n"
-            + "\n".join(f"{aw.keycap(i)} {escape(n)}" for i, n in enumerate(poll.nominees)),
-            inline=False,
+            name="Results post", value=f"Not posted yet: run `/award close id:{poll.id}` to post it.", inline=False
         )
     if poll.message_id:
-        embed.add_field(
-            name="Post", value=f"https://discord.com/channels/{poll.guild_id}/{poll.channel_id}/{poll.message_id}",
-            inline=False,
-        )
+        embed.add_field(name="Post", value=poll_link(poll), inline=False)
     return embed

@@ -93,6 +93,12 @@ def _from_row(row: sqlite3.Row) -> Poll:
     )
 
 
+_UPSERT_BALLOT = (
+    "INSERT INTO award_ballots (poll_id, user_id, choice, seen_mask, void, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (poll_id, user_id) DO UPDATE SET choice = excluded.choice, seen_mask = excluded.seen_mask, "
+    "void = excluded.void, updated_at = excluded.updated_at"
+)
+
 # --------------------------------------------------------------------------- polls
 
 
@@ -214,10 +220,8 @@ async def close(
     if changed.rowcount != 1:
         return False
     await db.executemany(
-        "INSERT INTO award_ballots (poll_id, user_id, choice, seen_mask, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (poll_id, user_id) DO UPDATE SET choice = excluded.choice, seen_mask = excluded.seen_mask, "
-        "updated_at = excluded.updated_at",
-        [(poll_id, user, b.choice, b.seen, now) for user, b in ballots.items()],
+        _UPSERT_BALLOT,
+        [(poll_id, user, b.choice, b.seen, int(b.void), now) for user, b in ballots.items()],
     )
     return True
 
@@ -238,18 +242,16 @@ async def save_ballots(db: Executor, rows: Mapping[tuple[int, int], tuple[Ballot
     if not rows:
         return
     await db.executemany(
-        "INSERT INTO award_ballots (poll_id, user_id, choice, seen_mask, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (poll_id, user_id) DO UPDATE SET choice = excluded.choice, seen_mask = excluded.seen_mask, "
-        "updated_at = excluded.updated_at",
-        [(poll_id, user_id, b.choice, b.seen, at) for (poll_id, user_id), (b, at) in rows.items()],
+        _UPSERT_BALLOT,
+        [(poll_id, user_id, b.choice, b.seen, int(b.void), at) for (poll_id, user_id), (b, at) in rows.items()],
     )
 
 
 async def ballots(db: Executor, poll_id: int) -> dict[int, Ballot]:
     rows = await db.fetchall(
-        "SELECT user_id, choice, seen_mask FROM award_ballots WHERE poll_id = ?", (poll_id,)
+        "SELECT user_id, choice, seen_mask, void FROM award_ballots WHERE poll_id = ?", (poll_id,)
     )
-    return {int(r["user_id"]): Ballot(r["choice"], r["seen_mask"]) for r in rows}
+    return {int(r["user_id"]): Ballot(r["choice"], r["seen_mask"], bool(r["void"])) for r in rows}
 
 
 async def count_ballots(db: Executor, poll_id: int) -> int:

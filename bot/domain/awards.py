@@ -30,6 +30,12 @@ Reconciling at close (votes cast or withdrawn while the bot was not listening)
     4. No fresh reaction: the database ballot is kept if its reaction is still there; if it is
        gone (removed while the bot was away), the vote is withdrawn. Older reactions the bot had
        already seen superseded (possible when it lacks Manage Messages) do not come back to life.
+       A ballot already void stays void while the member still has number reactions.
+
+    Afterwards every reaction present counts as seen. The bot reconciles when it (re)connects as
+    well as at close, so a reaction seen live after a restart is known to be newer than one added
+    while it was away (and the older one is tidied). A void ballot keeps its ``void`` mark until the
+    member adds a number again (their latest act then decides) or removes all of theirs.
 
 Tally
     Counts per nominee; the winners are every nominee with the highest count (more than one is a
@@ -185,6 +191,14 @@ def indexes_of(mask: int) -> tuple[int, ...]:
 class Ballot:
     choice: int | None = None
     seen: int = 0
+    void: bool = False  # several numbers added while the bot was away, none of them known to be last
+
+    @property
+    def stale(self) -> tuple[int, ...]:
+        """Seen reactions of the member that are not their vote (to tidy away when permitted)."""
+        if self.choice is None:
+            return ()
+        return indexes_of(self.seen & ~bit(self.choice))
 
 
 @dataclass(frozen=True)
@@ -204,7 +218,8 @@ def apply_remove(ballot: Ballot | None, index: int) -> Ballot | None:
     if ballot is None:
         return None
     choice = None if ballot.choice == index else ballot.choice
-    return Ballot(choice, ballot.seen & ~bit(index))
+    seen = ballot.seen & ~bit(index)
+    return Ballot(choice, seen, ballot.void and bool(seen))
 
 
 @dataclass(frozen=True)
@@ -239,13 +254,13 @@ def reconcile(stored: Mapping[int, Ballot], actual: Mapping[int, int]) -> Reconc
             choice = old.choice
         else:
             choice = None
-            if fresh_list:
+            if fresh_list or old.void:
                 void.add(member)
         if choice is not None and choice != old.choice:
             counted += 1
         elif choice is None and old.choice is not None:
             withdrawn += 1
-        out[member] = Ballot(choice, have)
+        out[member] = Ballot(choice, have, member in void)
     return Reconciled(out, counted, withdrawn, frozenset(void))
 
 

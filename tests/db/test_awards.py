@@ -153,6 +153,15 @@ async def test_closed_polls_for_film(store: Store) -> None:
         await repo.closed_polls_for_film(store, G1)
 
 
+async def test_void_ballots_round_trip(store: Store) -> None:
+    poll = await make_poll(store)
+    await repo.save_ballots(
+        store, {(poll.id, 1): (Ballot(None, 0b110, void=True), 1100), (poll.id, 2): (Ballot(0, 1), 1100)}
+    )
+    assert await repo.ballots(store, poll.id) == {1: Ballot(None, 0b110, True), 2: Ballot(0, 1, False)}
+    assert await repo.count_ballots(store, poll.id) == 1
+
+
 async def test_deleting_a_poll_drops_its_ballots(store: Store) -> None:
     poll = await make_poll(store)
     await repo.save_ballots(store, {(poll.id, 1): (Ballot(0, 1), 1100)})

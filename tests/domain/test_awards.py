@@ -147,6 +147,33 @@ def test_reconcile_superseded_reaction_does_not_revive() -> None:
     assert result.withdrawn_offline == 1
 
 
+def test_reconcile_marks_void_and_a_void_ballot_stays_void_until_the_member_acts() -> None:
+    first = aw.reconcile({}, {7: 0b110})  # on reconnecting: two numbers added while away
+    assert first.ballots[7] == Ballot(None, 0b110, void=True)
+    # Closing later with nothing new: still void (reported as such), not a withdrawal.
+    later = aw.reconcile(first.ballots, {7: 0b110})
+    assert later.void == frozenset({7}) and later.ballots[7].choice is None
+    # One more number added while away again: that is the latest act.
+    assert aw.reconcile(first.ballots, {7: 0b111}).ballots[7] == Ballot(0, 0b111)
+    # Adding a number live settles it; removing every reaction ends it.
+    assert aw.apply_add(first.ballots[7], 0).ballot == Ballot(0, 0b111)
+    assert aw.apply_add(first.ballots[7], 0).stale == (1, 2)
+    one_left = aw.apply_remove(first.ballots[7], 1)
+    assert one_left == Ballot(None, 0b100, void=True)
+    assert aw.apply_remove(one_left, 2) == Ballot(None, 0)
+    assert aw.reconcile(first.ballots, {}).ballots[7] == Ballot(None, 0)
+
+
+def test_reconnect_then_live_change_beats_the_offline_reaction() -> None:
+    # Voted 1 live; 3 added while away; reconnecting makes 3 the vote (and 1 stale)...
+    caught_up = aw.reconcile({7: Ballot(0, 0b1)}, {7: 0b101}).ballots[7]
+    assert caught_up == Ballot(2, 0b101) and caught_up.stale == (0,)
+    # ...then a live 2 is the latest: the offline 3 is stale, and the close keeps 2.
+    live = aw.apply_add(aw.apply_remove(caught_up, 0), 1)
+    assert live.ballot.choice == 1 and live.stale == (2,)
+    assert aw.reconcile({7: live.ballot}, {7: 0b110}).ballots[7].choice == 1
+
+
 @given(
     st.dictionaries(
         st.integers(0, 20),

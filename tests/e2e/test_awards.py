@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from db import awards as repo
 from tests.e2e.conftest import Club
 from tests.fakediscord.models import Member, Message
 from tests.fakediscord.permissions import P
+from tests.fakediscord.server import FakeDiscord
 
 K = KEYCAPS
 HOUR = 3600
@@ -27,8 +31,9 @@ async def open_poll(
     category: str = "Best Snacktor in a Supporting Role",
     **options: Any,
 ) -> tuple[Message, int]:
-    h = await club.slash(club.mod, club.g.general, "award open", category=category, nominees=nominees,
-                         closes=closes, **options)
+    # fake.slash (not club.slash): its first arguments are positional-only, so `channel=` is an option.
+    h = await club.fake.slash(club.mod, club.g.general, "award open", category=category, nominees=nominees,
+                              closes=closes, **options)
     reply = await h.reply()
     assert reply.ephemeral, reply.content
     match = re.search(r"Poll #(\d+) is open", reply.content)
@@ -51,7 +56,7 @@ def voters(club: Club, n: int, prefix: str = "voter") -> list[Member]:
 
 
 async def error_of(club: Club, command: str, member: Member | None = None, **options: Any) -> str:
-    h = await club.slash(member or club.mod, club.g.general, command, **options)
+    h = await club.fake.slash(member or club.mod, club.g.general, command, **options)
     reply = await h.reply()
     assert reply.ephemeral
     return str(reply.content)
@@ -157,6 +162,10 @@ async def test_thirty_members_vote_change_withdraw_and_results(club: Club) -> No
     assert not result.pings_anyone
     poll = await poll_row(club, poll_id)
     assert poll.status == "closed" and poll.counts == (10, 9, 9) and poll.ballots == 28
+    # The poll post now says voting is over and links to the results.
+    assert "Voting closed" in msg.embeds[0]["description"]
+    assert f"/{club.polls.id}/{result.id}" in msg.embeds[0]["description"]
+    assert msg.embeds[0]["footer"]["text"] == f"Award poll #{poll_id} · closed"
 
 
 async def test_without_manage_messages_the_latest_reaction_still_counts(club: Club) -> None:
@@ -330,7 +339,7 @@ async def test_tie_gives_co_winners_and_a_runoff(club: Club) -> None:
 
 async def test_show_counts_edits_live_counts_coalesced(club: Club) -> None:
     fake = club.fake
-    msg, _ = await open_poll(club, show_counts=True)
+    msg, poll_id = await open_poll(club, show_counts=True)
     assert "1️⃣ Cheese pizza · **0**" in msg.embeds[0]["description"]
     edits_before = len(fake.calls("PATCH", rf"/messages/{msg.id}$"))
     for member in voters(club, 6):
@@ -340,6 +349,8 @@ async def test_show_counts_edits_live_counts_coalesced(club: Club) -> None:
     edits = fake.calls("PATCH", rf"/messages/{msg.id}$")
     assert len(edits) - edits_before == 1  # six votes, one edit
     assert "2️⃣ Coke · **6**" in msg.embeds[0]["description"]
+    status = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    assert status.ephemeral and "2️⃣ Coke: **6**" in votes_field(status)
 
 
 # --------------------------------------------------------------------------- list, history, status, cancel
@@ -378,6 +389,11 @@ async def test_members_cannot_use_moderator_commands(club: Club) -> None:
     text = await error_of(club, "award open", club.g.alice, category="x", nominees="a;b", closes="in 1 hour")
     assert "Only moderators" in text
     assert await repo.list_open(club.bot.store) == []
+    _, poll_id = await open_poll(club)
+    for command in ("award close", "award cancel", "award status", "award runoff"):
+        text = await error_of(club, command, club.g.alice, id=poll_id)
+        assert "Only moderators" in text and "Projectionist" in text
+    assert (await poll_row(club, poll_id)).is_open and results_posts(club) == []
 
 
 # --------------------------------------------------------------------------- bad input
@@ -427,4 +443,583 @@ async def test_closing_another_servers_poll_is_refused(club: Club) -> None:
     for command in ("award close", "award cancel", "award status", "award runoff"):
         text = await error_of(club, command, id=other.id)
         assert text == f"There is no award poll #{other.id} on this server. See `/award list`."
+        unknown = await error_of(club, command, id=987654)
+        assert unknown == "There is no award poll #987654 on this server. See `/award list`."
     assert (await poll_row(club, other.id)).is_open
+
+
+# --------------------------------------------------------------------------- restarts and catching up
+
+
+def announcements(club: Club) -> list[Message]:
+    return club.fake.bot_messages(club.g.announcements)
+
+
+async def test_a_live_change_after_a_restart_beats_a_reaction_added_while_offline(club: Club) -> None:
+    """Reconnecting reconciles first: a vote cast after the restart is the latest, the offline one is tidied."""
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    a, b = voters(club, 2)
+    await club.stop()
+    await fake.react(a, msg, K[2])  # while the bot is away
+    await fake.react(b, msg, K[1])
+    await club.start()
+    await fake.settle()
+    # Caught up on reconnecting: the offline votes are ballots already (status counts them).
+    status = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    fields = {f["name"]: f["value"] for f in status.embeds[0]["fields"]}
+    assert fields["Ballots cast so far"] == "2"
+    # a changes their mind live: the new reaction counts and the older one is removed.
+    await fake.react(a, msg, K[0])
+    assert a.id in msg.reaction_users(K[0]) and a.id not in msg.reaction_users(K[2])
+    await club.clock.advance(2 * HOUR + 1)
+    votes = votes_field(results_posts(club)[0])
+    assert "1️⃣ Cheese pizza: **1** (50.0%) 🏆" in votes
+    assert "2️⃣ Coke: **1** (50.0%) 🏆" in votes
+    assert "3️⃣ Churros: **0**" in votes
+
+
+async def test_reconnect_tidies_offline_duplicates_foreign_emoji_and_bots(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    a, b = voters(club, 2)
+    other_bot = fake.add_member(club.g.guild, fake.create_user("crumbbot", bot=True), [club.g.member_role])
+    await fake.react(a, msg, K[0])
+    await club.stop()
+    await fake.react(a, msg, K[1])  # a's change of mind while the bot is away
+    await fake.react(b, msg, "🍕")
+    await fake.react(other_bot, msg, K[2])
+    await club.start()
+    await fake.settle()
+    assert a.id not in msg.reaction_users(K[0]) and a.id in msg.reaction_users(K[1])
+    assert "🍕" not in msg.reactions
+    assert other_bot.id not in msg.reaction_users(K[2])
+    stored = await repo.ballots(club.bot.store, poll_id)
+    assert stored[a.id].choice == 1 and other_bot.id not in stored
+
+
+async def test_void_ballot_survives_the_reconnect_and_a_later_reaction_settles_it(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    a, b, c = voters(club, 3)
+    await fake.react(c, msg, K[0])
+    await club.stop()
+    for member in (a, b):  # two numbers each while the bot is away: order unknown
+        await fake.react(member, msg, K[1])
+        await fake.react(member, msg, K[2])
+    await club.start()
+    await fake.settle()
+    # Both reactions stay (the bot cannot know which is the latest); b then settles it live.
+    assert a.id in msg.reaction_users(K[1]) and a.id in msg.reaction_users(K[2])
+    await fake.unreact(b, msg, K[2])
+    await fake.react(b, msg, K[2])
+    assert b.id not in msg.reaction_users(K[1])
+    await club.restart()
+    await club.clock.advance(2 * HOUR + 1)
+    result = results_posts(club)[0]
+    ballots = next(f["value"] for f in result.embeds[0]["fields"] if f["name"] == "Ballots")
+    assert ballots == "2 ballots (+ 1 void ballot)"
+    assert "3️⃣ Churros: **1** (50.0%)" in votes_field(result)
+    assert (await poll_row(club, poll_id)).void_ballots == 1
+
+
+@pytest.mark.fakediscord_allow_errors
+async def test_a_poll_posted_just_before_a_crash_is_found_again(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot died between sending the poll and storing its id: after the restart it adopts the post."""
+    fake = club.fake
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("process died")
+
+    monkeypatch.setattr(repo, "set_message", crash)
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Bite", nominees="Nachos; Popcorn",
+                         closes="in 2 hours")
+    await h.reply()
+    await fake.settle()
+    monkeypatch.undo()
+    msg = fake.bot_messages(club.polls)[-1]
+    assert msg.reactions == {}  # died before adding the numbers
+    await fake.react(club.g.alice, msg, K[1])  # members vote anyway (they can add the number themselves)
+    await club.restart()
+    await fake.settle()
+    assert set(msg.reactions) == {K[0], K[1]}
+    assert fake.bot_user.id in msg.reaction_users(K[0]) and fake.bot_user.id in msg.reaction_users(K[1])
+    await fake.react(club.g.bob, msg, K[1])
+    await club.clock.advance(2 * HOUR + 1)
+    posts = results_posts(club)
+    assert len(posts) == 1
+    assert "Winner: 2️⃣ Popcorn** with 2 votes" in posts[0].embeds[0]["description"]
+
+
+@pytest.mark.fakediscord_allow_errors
+async def test_a_poll_posted_just_before_a_crash_closes_normally_when_back_after_its_closing_time(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = club.fake
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("process died")
+
+    monkeypatch.setattr(repo, "set_message", crash)
+    await (await club.slash(club.mod, club.g.general, "award open", category="Best Bite", nominees="Nachos; Popcorn",
+                            closes="in 2 hours")).reply()
+    await fake.settle()
+    monkeypatch.undo()
+    msg = fake.bot_messages(club.polls)[-1]
+    await club.stop()
+    await fake.react(club.g.alice, msg, K[1])
+    await fake.react(club.g.bob, msg, K[1])
+    await club.clock.advance(3 * HOUR)  # the closing time passes while the bot is down
+    await club.start()
+    await fake.settle()
+    await club.clock.advance(1)
+    posts = results_posts(club)
+    assert len(posts) == 1 and "Winner: 2️⃣ Popcorn** with 2 votes" in posts[0].embeds[0]["description"]
+    assert "Voting closed" in msg.embeds[0]["description"]
+
+
+async def test_a_poll_never_posted_before_a_crash_is_dropped_quietly(club: Club) -> None:
+    poll = await repo.create_poll(
+        club.bot.store, guild_id=club.guild_id, channel_id=int(club.polls.id), category="Ghost", nominees=("a", "b"),
+        film_title=None, film_key=None, show_counts=False, opened_by=1, now=club.bot.now_ts(),
+        closes_at=club.bot.now_ts() + HOUR,
+    )
+    await club.restart()
+    await club.fake.settle()
+    assert (await poll_row(club, poll.id)).status == "cancelled"
+    await club.clock.advance(2 * HOUR)
+    assert results_posts(club) == [] and announcements(club) == []
+
+
+async def test_results_are_not_posted_again_after_a_long_outage(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Died after Discord took the results post but before it was recorded; back 10 minutes later
+    (Discord no longer honours the nonce): the bot finds its post instead of posting again."""
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[0])
+    original = repo.set_results_message
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("process died")
+
+    monkeypatch.setattr(repo, "set_results_message", crash)
+    fake.expect_log_error("award.close")
+    await club.clock.advance(2 * HOUR + 1)
+    assert len(results_posts(club)) == 1
+    await club.stop()
+    monkeypatch.setattr(repo, "set_results_message", original)
+    await club.clock.advance(600)
+    await club.start()
+    await fake.settle()
+    await club.clock.advance(HOUR)
+    assert len(results_posts(club)) == 1
+    poll = await poll_row(club, poll_id)
+    assert poll.results_message_id == results_posts(club)[0].id
+
+
+# --------------------------------------------------------------------------- a post or channel gone at close
+
+
+async def test_deleted_poll_post_at_close_counts_recorded_ballots_and_tells_moderators(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[1])
+    await fake.react(club.g.bob, msg, K[1])
+    await fake.delete(msg)
+    await club.clock.advance(2 * HOUR + 1)
+    posts = results_posts(club)
+    assert len(posts) == 1 and "Winner: 2️⃣ Coke** with 2 votes" in posts[0].embeds[0]["description"]
+    notices = [m for m in announcements(club) if f"award poll #{poll_id}" in m.content]
+    assert len(notices) == 1
+    assert "its post was deleted" in notices[0].content and "2 ballots I had recorded" in notices[0].content
+    assert not notices[0].pings_anyone
+    await club.restart()
+    await club.clock.advance(HOUR)
+    assert len(results_posts(club)) == 1
+    assert len([m for m in announcements(club) if f"award poll #{poll_id}" in m.content]) == 1
+
+
+async def test_deleted_poll_channel_at_close_posts_results_in_announcements(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[2])
+    fake.delete_channel(club.polls)
+    await fake.settle()
+    await club.clock.advance(2 * HOUR + 1)
+    notes = announcements(club)
+    told = [m for m in notes if "closed, but the channel" in m.content]
+    assert len(told) == 1 and "1 ballot I had recorded" in told[0].content
+    results = [m for m in notes if m.embeds and str(m.embeds[0].get("title", "")).startswith("🏆 Results")]
+    assert len(results) == 1
+    assert f"couldn't post the results of award poll #{poll_id}" in results[0].content
+    assert "Winner: 3️⃣ Churros" in results[0].embeds[0]["description"]
+    assert not results[0].pings_anyone
+    poll = await poll_row(club, poll_id)
+    assert poll.status == "closed" and poll.results_message_id == results[0].id
+    # Nothing more after a restart, and a manual close says it is done.
+    await club.restart()
+    await club.clock.advance(HOUR)
+    assert len(announcements(club)) == len(notes)
+    assert "already closed" in await error_of(club, "award close", id=poll_id)
+
+
+async def test_nowhere_to_post_results_gives_a_clear_answer(club: Club) -> None:
+    fake = club.fake
+    await club.bot.settings.update(club.guild_id, club.bot.now_ts(), announcements_channel_id=int(club.polls.id))
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[0])
+    fake.set_overwrites(club.polls, [fake.overwrite(club.g.bot_role, deny=P.SEND_MESSAGES)])
+    await fake.settle()
+    text = await error_of(club, "award close", id=poll_id)
+    assert text.startswith(f"Poll #{poll_id} is closed (🏆 Cheese pizza (1 vote)), but I couldn't post its results")
+    assert "missing permissions" in text and f"/award close id:{poll_id}" in text
+    assert results_posts(club) == []
+    # Once the permission is back, closing again posts them, once.
+    fake.set_overwrites(club.polls, [])
+    await fake.settle()
+    reply = await (await club.slash(club.mod, club.g.general, "award close", id=poll_id)).reply()
+    assert "Closed poll" in reply.content
+    assert len(results_posts(club)) == 1
+    await club.clock.advance(3 * HOUR)
+    assert len(results_posts(club)) == 1
+
+
+# --------------------------------------------------------------------------- reactions: limits, permissions, cost
+
+
+async def test_reactions_on_other_messages_cost_nothing(club: Club) -> None:
+    fake = club.fake
+    await open_poll(club)
+    cog: Any = club.bot.get_cog("Awards")
+    other = await fake.say(club.g.alice, club.g.general, "what a film")
+    commits, calls = cog.writer.commits, len(fake.rest_log)
+    for member in voters(club, 20):
+        await fake.react(member, other, K[0], settle=False)
+        await fake.react(member, other, "🍕", settle=False)
+    await fake.settle()
+    assert cog.writer.commits == commits
+    assert len(fake.rest_log) == calls
+
+
+async def test_reaction_limit_reached_before_the_numbers_are_added(club: Club) -> None:
+    """No Manage Messages: members fill the 20 reaction slots with other emoji before the bot adds
+    its numbers; the moderator is told which numbers are missing and what to do."""
+    fake = club.fake
+    fake.set_overwrites(club.polls, [fake.overwrite(club.g.bot_role, deny=P.MANAGE_MESSAGES)])
+    fake.inject("PUT", r"/reactions/.*/@me", 429, count=1, retry_after=1.0)
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Bite",
+                         nominees="; ".join(f"Snack {i}" for i in range(10)), closes="in 2 hours")
+    await fake.wait_until(lambda: bool(fake.bot_messages(club.polls)), 5, "the poll post")
+    msg = fake.bot_messages(club.polls)[-1]
+    emoji = "🍕🌭🍿🥨🧀🍫🍩🍪🍦🥤🍔🍟🌮🍗🥗🍣🍜🥞"
+    for i, e in enumerate(emoji):
+        await fake.react(voters(club, 1, f"fan{i}-")[0], msg, e, settle=False)
+    await fake.wait_until(lambda: len(h.followups) >= 2, 10, "the warning")
+    warning = await h.followup(1)
+    assert warning.ephemeral
+    assert "I couldn't add 3️⃣ 4️⃣ 5️⃣ 6️⃣ 7️⃣ 8️⃣ 9️⃣ 🔟" in warning.content
+    assert "20 different reactions" in warning.content
+    assert len(msg.reactions) == 20
+
+
+async def test_reaction_limit_with_manage_messages_makes_room(club: Club) -> None:
+    fake = club.fake
+    fake.inject("PUT", r"/reactions/.*/@me", 429, count=1, retry_after=1.0)
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Bite",
+                         nominees="; ".join(f"Snack {i}" for i in range(10)), closes="in 2 hours")
+    await fake.wait_until(lambda: bool(fake.bot_messages(club.polls)), 5, "the poll post")
+    msg = fake.bot_messages(club.polls)[-1]
+    for i, e in enumerate("🍕🌭🍿🥨🧀🍫🍩🍪🍦🥤🍔🍟🌮🍗🥗🍣🍜🥞"):
+        await fake.react(voters(club, 1, f"fan{i}-")[0], msg, e, settle=False)
+    await fake.wait_until(lambda: list(msg.reactions) == list(K), 10, "every number and no other emoji")
+    await fake.settle()
+    assert all(m.content.startswith("Poll #") for m in h.followups)  # no warning
+
+
+async def test_number_reactions_are_paced_through_rate_limits(club: Club) -> None:
+    club.fake.inject("PUT", r"/reactions/.*/@me", 429, count=3, retry_after=0.05)
+    msg, _ = await open_poll(club, nominees="a; b; c; d; e")
+    await club.fake.settle(idle=0.3)
+    assert list(msg.reactions) == list(K[:5])
+
+
+async def test_add_reactions_lost_after_the_check_is_reported(club: Club) -> None:
+    fake = club.fake
+    fake.inject("PUT", r"/reactions/.*/@me", 403, count=10, code=50013, message="Missing Permissions")
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Bite", nominees="a; b",
+                         closes="in 2 hours")
+    await h.reply()
+    await fake.settle()
+    warning = await h.followup(1)
+    assert warning.ephemeral and "I couldn't add 1️⃣ 2️⃣: I'm missing Add Reactions" in warning.content
+    # Members can still vote by adding the numbers themselves.
+    msg = fake.bot_messages(club.polls)[-1]
+    await fake.react(club.g.alice, msg, K[1])
+    await club.clock.advance(2 * HOUR + 1)
+    assert "Winner: 2️⃣ b" in results_posts(club)[0].embeds[0]["description"]
+
+
+async def test_clearing_all_reactions_withdraws_the_votes(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club, show_counts=True)
+    await fake.react(club.g.alice, msg, K[0])
+    await fake.react(club.g.bob, msg, K[1])
+    await club.clock.advance(5)
+    assert "1️⃣ Cheese pizza · **1**" in msg.embeds[0]["description"]
+    # A moderator clears every reaction on the post (Discord's "Remove All Reactions").
+    channel = fake.get_channel(msg.channel_id)
+    msg.reactions.clear()
+    fake.dispatch("MESSAGE_REACTION_REMOVE_ALL", {"channel_id": str(channel.id), "message_id": str(msg.id),
+                                                  "guild_id": str(club.guild_id)}, intent=fake.reaction_intent(channel),
+                  channel=channel)
+    await fake.settle()
+    await club.clock.advance(5)
+    assert "1️⃣ Cheese pizza · **0**" in msg.embeds[0]["description"]
+    assert await repo.count_ballots(club.bot.store, poll_id) == 0
+
+
+async def test_many_voters_are_read_back_page_by_page(club: Club) -> None:
+    fake = club.fake
+    msg, _ = await open_poll(club)
+    crowd = voters(club, 230)
+    await club.stop()
+    for i, member in enumerate(crowd):
+        await fake.react(member, msg, K[0 if i < 120 else 1], settle=False)
+    await club.start()
+    await fake.settle()
+    await club.clock.advance(2 * HOUR + 1)
+    result = results_posts(club)[0]
+    assert "1️⃣ Cheese pizza: **120** (52.2%) 🏆" in votes_field(result)
+    assert "2️⃣ Coke: **110** (47.8%)" in votes_field(result)
+    pages = [c for c in fake.calls("GET", rf"/messages/{msg.id}/reactions/") if c.status == 200]
+    assert len(pages) >= 3
+
+
+# --------------------------------------------------------------------------- edges of the options
+
+
+async def test_closing_time_exactly_32_days_ahead_is_accepted_and_just_over_is_refused(club: Club) -> None:
+    # The fake clock starts Mon 2026-01-05 12:00 UTC (12:00 in London).
+    _, poll_id = await open_poll(club, closes="2026-02-06 12:00")
+    assert (await poll_row(club, poll_id)).closes_at - club.bot.now_ts() == 32 * 86400
+    _, second = await open_poll(club, closes="in 32 days")
+    assert (await poll_row(club, second)).closes_at - club.bot.now_ts() == 32 * 86400
+    for closes in ("2026-02-06 12:01", "in 32 days 1 minute"):
+        before = len(club.fake.messages_in(club.polls))
+        text = await error_of(club, "award open", category="Late", nominees="a; b", closes=closes)
+        assert "too far ahead" in text
+        assert len(club.fake.messages_in(club.polls)) == before
+    assert len(await repo.list_open(club.bot.store)) == 2
+
+
+async def test_channel_option_posts_there_and_is_checked(club: Club) -> None:
+    fake = club.fake
+    snacks = fake.create_channel(club.g.guild, "snack-bar")
+    await fake.settle()
+    msg, poll_id = await open_poll(club, channel=snacks)
+    assert msg.channel_id == snacks.id
+    assert (await poll_row(club, poll_id)).channel_id == snacks.id
+    text = await error_of(club, "award open", category="x", nominees="a; b", closes="in 1 hour",
+                          channel=club.g.staff)
+    assert "missing" in text and "View Channel" in text
+    assert fake.messages_in(club.g.staff) == []
+
+
+async def test_no_polls_channel_set_says_how_to_fix(make_club: Any) -> None:
+    club = await make_club(setup=False)
+    text = await error_of(club, "award open", club.g.admin, category="x", nominees="a; b", closes="in 1 hour")
+    assert "/filmclub setup polls:" in text
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"category": "   "}, "Give the award a category"),
+        ({"category": " \n\t "}, "Give the award a category"),
+        ({"nominees": " ;  ; "}, "Nominee 1 is empty"),
+        ({"nominees": "   "}, "at least 2 nominees"),
+        ({"nominees": "a;" + "b" * 5990}, "Nominee 2 is 5990 characters"),
+        ({"film": "f" * 151}, "keep it to 150"),
+        ({"closes": "now"}, ""),
+        ({"closes": "whenever"}, ""),
+    ],
+)
+async def test_more_bad_input_is_refused(club: Club, options: dict[str, str], fragment: str) -> None:
+    args: dict[str, Any] = {"category": "Best Snacktor", "nominees": "Cheese pizza; Coke", "closes": "in 2 hours"}
+    args.update(options)
+    text = await error_of(club, "award open", **args)
+    assert fragment in text and len(text) <= 2000
+    assert "Something went wrong" not in text
+    await club.fake.settle()
+    assert club.fake.messages_in(club.polls) == []
+    assert await repo.list_open(club.bot.store) == []
+
+
+async def test_long_markdown_and_mentions_fit_every_limit_and_ping_nobody(club: Club) -> None:
+    fake = club.fake
+    names = [(f"{i} <@{club.g.alice.id}> @everyone " + "*_" * 50)[:100] for i in range(10)]
+    assert all(len(n) == 100 for n in names)
+    category = ("**Best** `snack` <@&1> " + "_" * 100)[:100]
+    msg, poll_id = await open_poll(club, nominees="\n".join(names), category=category, film="@here " + "~" * 140)
+    assert not msg.pings_anyone and "@everyone" not in msg.embeds[0]["description"].replace("@\u200beveryone", "")
+    crowd = voters(club, 10)
+    for i, member in enumerate(crowd):
+        await fake.react(member, msg, K[i])  # a ten-way tie
+    status = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    assert status.ephemeral and status.embeds
+    await club.clock.advance(2 * HOUR + 1)
+    result = results_posts(club)[0]
+    assert "It's a tie!" in result.embeds[0]["description"]
+    votes_text = "\n".join(f["value"] for f in result.embeds[0]["fields"] if f["name"].startswith("Votes"))
+    assert votes_text.count("**1** (10.0%) 🏆") == 10  # no nominee cut off
+    assert not result.pings_anyone
+    for command, options in (("award list", {}), ("award history", {}), ("award status", {"id": poll_id})):
+        reply = await (await club.slash(club.mod, club.g.general, command, **options)).reply()
+        assert reply.ephemeral and reply.embeds and not reply.pings_anyone
+
+
+# --------------------------------------------------------------------------- concurrency
+
+
+async def test_concurrent_closes_post_once(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[0])
+    handles = [await club.slash(club.mod, club.g.general, "award close", id=poll_id) for _ in range(3)]
+    replies = [await h.reply() for h in handles]
+    await fake.settle()
+    assert len(results_posts(club)) == 1
+    assert sum("Closed poll" in r.content for r in replies) == 1
+    assert all(r.ephemeral for r in replies)
+
+
+async def test_concurrent_runoffs_open_one(club: Club) -> None:
+    fake = club.fake
+    msg, poll_id = await open_poll(club)
+    await fake.react(club.g.alice, msg, K[0])
+    await fake.react(club.g.bob, msg, K[1])
+    await (await club.slash(club.mod, club.g.general, "award close", id=poll_id)).reply()
+    handles = [await club.slash(club.mod, club.g.general, "award runoff", id=poll_id) for _ in range(2)]
+    replies = [await h.reply() for h in handles]
+    await fake.settle()
+    assert sum("Runoff poll #" in r.content for r in replies) == 1
+    assert any("runoff" in r.content and "Runoff poll #" not in r.content for r in replies)
+    assert len([p for p in await repo.list_open(club.bot.store) if p.runoff_of == poll_id]) == 1
+
+
+async def test_runoff_refused_for_a_poll_without_votes(club: Club) -> None:
+    _, poll_id = await open_poll(club)
+    await club.clock.advance(2 * HOUR + 1)
+    assert "No ballots were cast" in results_posts(club)[0].embeds[0]["description"]
+    text = await error_of(club, "award runoff", id=poll_id)
+    assert "Only a tied award can go to a runoff" in text
+    assert await repo.list_open(club.bot.store) == []
+
+
+async def test_reconnect_makes_room_for_missing_numbers_when_the_slots_are_full(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Crash right after posting; while the bot is away members fill all 20 reaction slots with other
+    emoji. On reconnecting it clears those (Manage Messages) and adds its numbers."""
+    fake = club.fake
+
+    async def crash(*args: Any) -> None:
+        raise ConnectionError("process died")
+
+    monkeypatch.setattr(repo, "set_message", crash)
+    fake.expect_log_error("award open")
+    h = await club.slash(club.mod, club.g.general, "award open", category="Best Bite", nominees="Nachos; Popcorn",
+                         closes="in 2 hours")
+    await h.reply()
+    await fake.settle()
+    monkeypatch.undo()
+    msg = fake.bot_messages(club.polls)[-1]
+    await club.stop()
+    await fake.react(club.g.alice, msg, K[0])
+    for i, e in enumerate("🍕🌭🍿🥨🧀🍫🍩🍪🍦🥤🍔🍟🌮🍗🥗🍣🍜🥞🍰"):
+        await fake.react(voters(club, 1, f"fan{i}-")[0], msg, e, settle=False)
+    assert len(msg.reactions) == 20
+    await club.start()
+    await fake.settle()
+    assert set(msg.reactions) == {K[0], K[1]}
+    assert fake.bot_user.id in msg.reaction_users(K[1])
+    await club.clock.advance(2 * HOUR + 1)
+    assert "Winner: 1️⃣ Nachos" in results_posts(club)[0].embeds[0]["description"]
+
+
+# --------------------------------------------------------------------------- a real SIGKILL
+
+
+def _db_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.process
+async def test_sigkill_loses_no_acknowledged_ballot_and_the_reactions_restore_the_rest(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """The real `python -m bot`, killed with SIGKILL in the middle of a wave of changes of mind.
+
+    The bot removes a member's old reaction only after their new ballot is committed, so each of those
+    removals is an acknowledgement: every member acknowledged before the kill has the new ballot in the
+    database file. The rest are still in the message's reactions, and reconnecting counts them."""
+    g = fake.standard_guild()
+    polls = fake.create_channel(g.guild, "polls")
+    db = tmp_path / "club.db"
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(db), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True)
+    await proc.start()
+    assert "award" in fake.command_names(g.guild)
+    await (await fake.slash(g.admin, g.general, "filmclub setup", polls=polls, announcements=g.announcements)).reply()
+    reply = await (await fake.slash(g.admin, g.general, "award open", category="Crash Test Snack",
+                                    nominees="Popcorn; Nachos; Pretzels", closes="in 1 day")).reply()
+    poll_id = int(re.search(r"Poll #(\d+) is open", reply.content).group(1))  # type: ignore[union-attr]
+    msg = await fake.wait_for_message(polls, lambda m: bool(m.embeds))
+    await fake.wait_until(lambda: len(msg.reactions) == 3, 10, "the number reactions")
+    members = [fake.add_member(g.guild, f"voter{i}", [g.member_role]) for i in range(60)]
+    late = [fake.add_member(g.guild, f"late{i}", [g.member_role]) for i in range(10)]
+    for m in members:
+        await fake.react(m, msg, K[0], settle=False)
+    await fake.wait_until(
+        lambda: _db_rows(db, f"SELECT COUNT(*) FROM award_ballots WHERE poll_id = {poll_id} AND choice = 0")
+        == [(60,)], 15, "the first votes stored",
+    )
+
+    removals: list[int] = []
+
+    def acknowledged(call: Any) -> None:
+        removals.append(int(call.path.rsplit("/", 1)[1]))
+        if len(removals) == 1:
+            proc.kill()
+
+    fake.after_request("DELETE", rf"/messages/{msg.id}/reactions/", acknowledged, count=1000)
+    for m in members:  # everyone changes their mind to Nachos; the bot dies in the middle of it
+        await fake.react(m, msg, K[1], settle=False)
+    for m in late:  # and a few first votes arrive just as it dies
+        await fake.react(m, msg, K[2], settle=False)
+    await fake.wait_until(lambda: not proc.running, 15, "the SIGKILL")
+    assert proc.returncode == -9
+    assert len(removals) >= 1
+    rows = dict(_db_rows(db, f"SELECT user_id, choice FROM award_ballots WHERE poll_id = {poll_id}"))
+    lost = [uid for uid in removals if rows.get(uid) != 1]
+    assert lost == []  # every acknowledged change of mind survived the SIGKILL
+    assert len(rows) >= 60
+
+    await proc.start(commands=False)
+    closed = await (await fake.slash(g.admin, g.general, "award close", id=poll_id)).reply()
+    assert closed.ephemeral and "Closed poll" in closed.content, closed.content
+    result = await fake.wait_for_message(
+        polls, lambda m: bool(m.embeds) and str(m.embeds[0].get("title", "")).startswith("🏆 Results")
+    )
+    votes = next(f["value"] for f in result.embeds[0]["fields"] if f["name"] == "Votes")
+    assert "1️⃣ Popcorn: **0**" in votes
+    assert "2️⃣ Nachos: **60**" in votes
+    assert "3️⃣ Pretzels: **10**" in votes
+    await asyncio.sleep(0.5)
+    await proc.stop()
+    assert proc.returncode == 0
+    assert len([m for m in fake.bot_messages(polls) if m.embeds
+                and str(m.embeds[0].get("title", "")).startswith("🏆 Results")]) == 1
