@@ -58,7 +58,7 @@ class Club:
         await self.stop()
         return await self.start(**config_changes)
 
-    async def slash(self, member: Member, channel: Channel, command: str, **options: Any) -> Any:
+    async def slash(self, member: Member, channel: Channel, command: str, /, **options: Any) -> Any:
         return await self.fake.slash(member, channel, command, **options)
 
 

@@ -683,7 +683,7 @@ async def test_a_long_queue_pages_within_discords_limits(club: Club) -> None:
     assert {b["label"] for b in reply.buttons()} >= {"◀ Previous", "Next ▶"}
     first_page = reply.embeds[0]["description"]
     assert "Home Movie 0" in first_page and "Home Movie 29" not in first_page
-    click = await club.fake.click(club.g.alice, reply, "page:next")
+    click = await club.fake.click(club.g.alice, reply, "Next ▶")
     await click.response()
     assert "(2/" in reply.embeds[0]["title"]
 
