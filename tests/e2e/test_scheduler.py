@@ -6,11 +6,13 @@ import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from db import scheduled_posts as posts_repo
 from db.migrate import migrate
+from db.scheduled_posts import ScheduledPost
 from db.store import Store
 from tests.e2e.conftest import Club
 from tests.fakediscord.server import FakeDiscord
@@ -177,26 +179,42 @@ async def test_weekly_recurrence_keeps_wall_clock_across_dst(club: Club) -> None
     assert [m.timestamp.hour for m in sent] == [20, 19]
 
 
+async def started_once(fake: FakeDiscord, bot_process: Any, db_path: Path, guild_id: int) -> Any:
+    """A bot process that has run once (database migrated, commands synced) and is stopped again."""
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(guild_id)}, commands=True)
+    await proc.start()
+    await proc.stop()
+    return proc
+
+
+async def insert_post(db_path: Path, guild_id: int, channel_id: int, key: str, content: str, in_s: int) -> None:
+    store = Store(db_path)
+    await store.open()
+    await migrate(store)
+    await posts_repo.insert(
+        store, guild_id=guild_id, kind="message", key=key, due_at=int(time.time()) + in_s, now=int(time.time()),
+        channel_id=channel_id, payload={"content": content},
+    )
+    await store.close()
+
+
+async def read_post(db_path: Path, key: str) -> ScheduledPost | None:
+    store = Store(db_path)
+    await store.open()
+    try:
+        return await posts_repo.get_by_key(store, key)
+    finally:
+        await store.close()
+
+
 @pytest.mark.process
 async def test_sigkill_before_due_posts_once_after_restart(
     fake: FakeDiscord, bot_process: object, tmp_path: Path
 ) -> None:
     g = fake.standard_guild()
     db_path = tmp_path / "club.db"
-    proc = bot_process(  # type: ignore[operator]
-        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
-    )
-    await proc.start()
-    await proc.stop()
-    store = Store(db_path)
-    await store.open()
-    await migrate(store)
-    due = int(time.time()) + 4
-    await posts_repo.insert(
-        store, guild_id=int(g.guild.id), kind="message", key="crash:1", due_at=due, now=int(time.time()),
-        channel_id=int(g.general.id), payload={"content": "survived a SIGKILL"},
-    )
-    await store.close()
+    proc = await started_once(fake, bot_process, db_path, int(g.guild.id))
+    await insert_post(db_path, int(g.guild.id), int(g.general.id), "crash:1", "survived a SIGKILL", 4)
     await proc.start(commands=False)
     await proc.stop(kill=True)  # dies before the post is due
     assert not [m for m in fake.messages_in(g.general) if m.content == "survived a SIGKILL"]
@@ -205,10 +223,7 @@ async def test_sigkill_before_due_posts_once_after_restart(
     await asyncio.sleep(1.5)
     await proc.stop()
     assert len([m for m in fake.messages_in(g.general) if m.content == "survived a SIGKILL"]) == 1
-    store = Store(db_path)
-    await store.open()
-    post = await posts_repo.get_by_key(store, "crash:1")
-    await store.close()
+    post = await read_post(db_path, "crash:1")
     assert post is not None and post.status == "sent"
 
 
@@ -219,27 +234,13 @@ async def test_sigkill_after_send_before_mark_does_not_post_twice(
     """A real SIGKILL while Discord is answering the send: the message exists, the bot never marked it."""
     g = fake.standard_guild()
     db_path = tmp_path / "club.db"
-    proc = bot_process(  # type: ignore[operator]
-        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
-    )
-    await proc.start()
-    await proc.stop()
-    store = Store(db_path)
-    await store.open()
-    await migrate(store)
-    await posts_repo.insert(
-        store, guild_id=int(g.guild.id), kind="message", key="crash:2", due_at=int(time.time()) + 3,
-        now=int(time.time()), channel_id=int(g.general.id), payload={"content": "sent just before dying"},
-    )
-    await store.close()
+    proc = await started_once(fake, bot_process, db_path, int(g.guild.id))
+    await insert_post(db_path, int(g.guild.id), int(g.general.id), "crash:2", "sent just before dying", 3)
     fake.after_request("POST", rf"/channels/{g.general.id}/messages$", lambda call: proc.kill())
     await proc.start(commands=False)
     await fake.wait_until(lambda: not proc.running, timeout=15, what="the bot to be killed mid-send")
     assert len([m for m in fake.messages_in(g.general) if m.content == "sent just before dying"]) == 1
-    store = Store(db_path)
-    await store.open()
-    post = await posts_repo.get_by_key(store, "crash:2")
-    await store.close()
+    post = await read_post(db_path, "crash:2")
     assert post is not None and post.status == "sending"  # sent, but never marked
     await proc.start(commands=False)
     await fake.wait_until(
@@ -249,10 +250,7 @@ async def test_sigkill_after_send_before_mark_does_not_post_twice(
     await asyncio.sleep(1.0)
     await proc.stop()
     assert len([m for m in fake.messages_in(g.general) if m.content == "sent just before dying"]) == 1
-    store = Store(db_path)
-    await store.open()
-    post = await posts_repo.get_by_key(store, "crash:2")
-    await store.close()
+    post = await read_post(db_path, "crash:2")
     assert post is not None and post.status == "sent"
 
 
