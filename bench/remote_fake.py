@@ -6,6 +6,15 @@ per line on stdin (``{"op": "messages", "channel": ID}``, ``{"op": "slash", ...}
 
 Parent: ``async with RemoteFake(channels=10) as fake:`` starts the child, points discord.py at it
 (``Route.BASE`` and the default gateway) and offers ``await fake.request({...})``.
+
+``--light`` builds bare servers (owner, the bot, ``--channels`` text channels, no members) for the scale
+benchmark's 1,000 guilds; ``info["guilds"]`` then only has ``id`` and ``channels``.
+
+Ops: ``messages``, ``post_times``, ``slash`` (one interaction), ``slash_many`` (``count`` interactions in a
+row, timed inside the fake: initial callback and final message), ``create_messages`` / ``create_messages_bulk``
+(bot messages to seed a database with), ``react_bulk`` / ``seed_voters`` (reaction state), ``rest_count`` /
+``rest_summary`` (REST calls so far), ``settle``,
+``command_syncs``, ``ready`` (sessions that got READY, command syncs), ``bad_requests`` (4xx answers given).
 """
 
 from __future__ import annotations
@@ -27,7 +36,20 @@ async def _child(args: argparse.Namespace) -> None:
 
     fake = FakeDiscord()
     await fake.start(patch=False)
-    guilds = []
+    guilds: list[Any] = []
+    if args.light:
+        voters = [fake.create_user(f"voter{i}") for i in range(args.voters)]
+        for gi in range(args.guilds):
+            guild = fake.create_guild(f"Club {gi}")
+            chans = [fake.create_channel(guild, f"club-{i}") for i in range(args.channels)]
+            guilds.append((guild, chans, []))
+        print(json.dumps({
+            "api": fake.api_url, "gateway": fake.gateway_url, "token": fake.token,
+            "guilds": [{"id": g.id, "channels": [c.id for c in chans]} for g, chans, _ in guilds],
+            "voters": [u.id for u in voters],
+        }), flush=True)
+        await _serve_forever(fake, guilds)
+        return
     for gi in range(args.guilds):
         g = fake.standard_guild(f"Club {gi}")
         channels = [fake.create_channel(g.guild, f"bench-{i}") for i in range(args.channels)]
@@ -46,8 +68,12 @@ async def _child(args: argparse.Namespace) -> None:
         ],
     }
     print(json.dumps(info), flush=True)
+    await _serve_forever(fake, guilds)
+
+
+async def _serve_forever(fake: Any, guilds: list[Any]) -> None:
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=2**28)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
         request = json.loads(line)
@@ -77,6 +103,58 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
         h = await fake.slash(member, channel, request["command"], **request.get("options", {}))
         reply = await h.reply()
         return {"after": h.responded_after, "content": reply.content, "files": reply.file_names()}
+    if op == "slash_many":
+        return await _slash_many(fake, guilds, request)
+    if op == "create_messages":
+        # Messages by the bot (e.g. announcements a seeded database points at), without gateway events.
+        channel = fake.get_channel(int(request["channel"]))
+        return [fake.create_message(channel, fake.bot_user, {"content": f"{request.get('content', 'seeded')} {i}"}).id
+                for i in range(int(request["count"]))]
+    if op == "create_messages_bulk":
+        # {"plan": [[channel, count], ...]} -> one list of message ids per entry.
+        out = []
+        for channel_id, count in request["plan"]:
+            channel = fake.get_channel(int(channel_id))
+            out.append([fake.create_message(channel, fake.bot_user, {"content": f"seeded {i}"}).id
+                        for i in range(int(count))])
+        return out
+    if op == "react_bulk":
+        # {"items": [[channel, message, emoji, [user ids]], ...]}: reaction state only (no bot connected yet).
+        for channel_id, message_id, emoji, users in request["items"]:
+            channel = fake.get_channel(int(channel_id))
+            message = fake.messages_by_id[int(message_id)]
+            for uid in users:
+                fake.add_reaction_state(channel, message, fake.bot_user.id if uid == "bot" else int(uid), emoji, None)
+        return None
+    if op == "seed_voters":
+        # ``count`` new users each react with emojis[i % len] on a message (plus the bot's own reactions);
+        # returns their ids, so a database can be seeded with the matching ballots.
+        channel = fake.get_channel(int(request["channel"]))
+        message = fake.messages_by_id[int(request["message"])]
+        emojis = list(request["emojis"])
+        for emoji in emojis:
+            fake.add_reaction_state(channel, message, fake.bot_user.id, emoji, None)
+        ids = []
+        for i in range(int(request["count"])):
+            user = fake.create_user(f"ballot{i}")
+            fake.add_reaction_state(channel, message, user.id, emojis[i % len(emojis)], None)
+            ids.append(user.id)
+        return ids
+    if op == "rest_count":
+        return len(fake.rest_log)
+    if op == "rest_summary":
+        counts: dict[str, int] = {}
+        for c in fake.rest_log[int(request.get("since", 0)):]:
+            key = f"{c.method} {c.route or c.path} {c.status}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+    if op == "ready":
+        return {
+            "sessions": sum(1 for s in fake.sessions.values() if s.ready_sent.is_set()),
+            "syncs": len(fake.command_syncs),
+        }
+    if op == "bad_requests":
+        return [[c.method, c.path, c.status] for c in fake.rest_log if 400 <= c.status < 500]
     if op == "settle":
         await fake.settle()
         return None
@@ -85,11 +163,46 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
     raise ValueError(f"unknown op {op}")
 
 
+async def _slash_many(fake: Any, guilds: list[Any], request: dict[str, Any]) -> dict[str, Any]:
+    """``count`` interactions in a row; each waits for the previous one's final message.
+
+    ``after``: INTERACTION_CREATE dispatch -> initial callback (the fake's ``responded_after``);
+    ``final``: dispatch -> the message the member sees (the same for a direct reply; for a deferred one, when
+    the placeholder was filled). Both in seconds, measured in the fake's process.
+    """
+    import time
+
+    g, _, members = guilds[request.get("guild", 0)]
+    member = next(m for m in [g.admin, g.alice, *members] if m.user.id == int(request["member"]))
+    channel = fake.get_channel(int(request["channel"]))
+    after: list[float] = []
+    final: list[float] = []
+    types: dict[str, int] = {}
+    failures: list[str] = []
+    sample = ""
+    for _ in range(int(request["count"])):
+        h = await fake.slash(member, channel, request["command"], **request.get("options", {}))
+        reply = await h.reply(timeout=10)
+        final.append(time.monotonic() - h.created)
+        after.append(float(h.responded_after))
+        types[str(h.response_type)] = types.get(str(h.response_type), 0) + 1
+        text = reply.text()
+        sample = text[:200]
+        if "Something went wrong" in text or (request.get("expect") and request["expect"] not in text):
+            failures.append(text[:200])
+    return {"after": after, "final": final, "types": types, "sample": sample, "failures": failures[:5],
+            "failed": len(failures)}
+
+
 class RemoteFake:
     """Parent side: start the child, patch discord.py, talk JSON lines."""
 
-    def __init__(self, guilds: int = 1, channels: int = 10, members: int = 50) -> None:
+    def __init__(
+        self, guilds: int = 1, channels: int = 10, members: int = 50, light: bool = False, voters: int = 0
+    ) -> None:
         self.argv = ["--guilds", str(guilds), "--channels", str(channels), "--members", str(members)]
+        if light:
+            self.argv += ["--light", "--voters", str(voters)]
         self.proc: asyncio.subprocess.Process | None = None
         self.info: dict[str, Any] = {}
         self._lock = asyncio.Lock()
@@ -141,4 +254,6 @@ if __name__ == "__main__":
     parser.add_argument("--guilds", type=int, default=1)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--light", action="store_true")
+    parser.add_argument("--voters", type=int, default=0, help="users created in --light mode (for reactions)")
     asyncio.run(_child(parser.parse_args()))

@@ -4,7 +4,8 @@ Order of handling:
 1. ``UserError`` (and moderator/permission check failures): its message, as is.
 2. Cooldowns: when to try again, as a Discord timestamp.
 3. Storage unavailable (disk full, read-only): a plain apology; nothing was changed.
-4. Discord refusing an action of the bot (403): which permission the bot lacks.
+4. Discord failing (5xx, or a 429 discord.py gave up on): try again in a minute.
+   Discord refusing an action of the bot (403): which permission the bot lacks.
 5. Anything else: "Something went wrong (ref XXXXXX)", with that code logged beside the traceback.
 
 Every reply is ephemeral and pings nobody, whether or not the interaction was already answered.
@@ -68,6 +69,15 @@ def describe(error: BaseException) -> tuple[str, bool]:
         return (
             "I can't save anything right now (the bot's storage is unavailable). Nothing was changed; "
             "please try again in a few minutes, and tell a moderator if it keeps happening."
+        ), False
+    if isinstance(error, discord.DiscordServerError) or (
+        isinstance(error, discord.HTTPException) and error.status == 429
+    ):
+        # Discord itself failed (5xx after discord.py's own retries, or a rate limit it gave up on).
+        log.warning("discord server error: %s", error)
+        return (
+            f"Discord is having trouble right now (error {error.status}), so I couldn't finish that. "
+            "Please try again in a minute."
         ), False
     if isinstance(error, discord.Forbidden):
         log.warning("discord refused an action: %s", error)

@@ -62,6 +62,7 @@ from db.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 CLOSE_KIND = "award.close"
+NUMBERS_RETRY = 60  # seconds before adding number reactions again after Discord failed
 # A close missed while the bot was offline still happens when it comes back, however late.
 CLOSE_GRACE = timedelta(days=400)
 LIVE_EDIT_DELAY = 3.0  # seconds: live-count edits within this window become one edit
@@ -244,7 +245,9 @@ class Awards(commands.Cog):
     # ------------------------------------------------------------------ permissions, channels
 
     def _poll_channel(self, poll: Poll) -> discord.abc.GuildChannel | None:
-        channel = self.bot.get_channel(poll.channel_id)
+        # Through the guild: bot.get_channel walks every guild (slow with 1,000 servers, docs/benchmarks.md).
+        guild = self.bot.get_guild(poll.guild_id)
+        channel = guild.get_channel_or_thread(poll.channel_id) if guild is not None else None
         return channel if isinstance(channel, discord.abc.GuildChannel) else None
 
     def _can_tidy(self, channel: discord.abc.GuildChannel | None) -> bool:
@@ -253,9 +256,10 @@ class Awards(commands.Cog):
             return False
         return channel.permissions_for(channel.guild.me).manage_messages
 
-    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+    async def _channel(self, channel_id: int, guild_id: int | None = None) -> discord.abc.Messageable:
         """The channel, from the cache or Discord; NotFound/Forbidden when it is gone or hidden."""
-        channel = self.bot.get_channel(channel_id)
+        guild = self.bot.get_guild(guild_id) if guild_id is not None else None
+        channel = guild.get_channel_or_thread(channel_id) if guild is not None else self.bot.get_channel(channel_id)
         if channel is None:
             channel = await self.bot.fetch_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
@@ -554,7 +558,7 @@ class Awards(commands.Cog):
         """The reactions on the poll post now (paginated); _Unreadable if it cannot be read."""
         assert poll.message_id is not None
         try:
-            channel = await self._channel(poll.channel_id)
+            channel = await self._channel(poll.channel_id, poll.guild_id)
             message = await channel.fetch_message(poll.message_id)
         except (discord.NotFound, discord.Forbidden) as exc:
             raise _Unreadable(_http_reason(exc, str(poll.channel_id))) from exc
@@ -579,7 +583,7 @@ class Awards(commands.Cog):
         snap.missing = [i for i in range(len(poll.nominees)) if i not in mine]
         return snap
 
-    async def _add_numbers(self, poll: Poll, indexes: Iterable[int]) -> str | None:
+    async def _add_numbers(self, poll: Poll, indexes: Iterable[int], *, retry: bool = True) -> str | None:
         """Add the bot's number reactions, one at a time (discord.py waits out 429s between them).
 
         Returns what went wrong, in words for moderators, or None.
@@ -587,6 +591,7 @@ class Awards(commands.Cog):
         message = self._partial(poll)
         full: list[int] = []
         forbidden: list[int] = []
+        unavailable: list[int] = []
         cleared = False
         for index in indexes:
             for _ in range(2):
@@ -597,6 +602,9 @@ class Awards(commands.Cog):
                 except discord.Forbidden:
                     forbidden.append(index)
                 except discord.HTTPException as exc:
+                    if exc.status == 429 or exc.status >= 500:
+                        unavailable.append(index)  # Discord failing, after discord.py's own retries: try later
+                        break
                     if exc.code != MAX_REACTIONS_CODE:
                         raise
                     if not cleared and self._can_tidy(self._poll_channel(poll)):
@@ -618,7 +626,23 @@ class Awards(commands.Cog):
                 f"<#{poll.channel_id}>. Members can still add those numbers themselves; grant me Add Reactions "
                 "for next time."
             )
+        if unavailable:
+            problems.append(
+                f"I couldn't add {' '.join(aw.keycap(i) for i in unavailable)}: Discord is having trouble right "
+                "now. Members can still add those numbers themselves; I'll try again in a minute."
+            )
+            if retry:
+                self._spawn(self._add_numbers_later(poll, unavailable))
         return " ".join(problems) or None
+
+    async def _add_numbers_later(self, poll: Poll, indexes: list[int]) -> None:
+        """One more try at the numbers Discord failed to add (the next reconnect's catch-up also adds them)."""
+        await self.bot.clock.sleep(NUMBERS_RETRY)
+        if poll.message_id is None or poll.message_id not in self.open_polls:
+            return
+        problem = await self._add_numbers(poll, indexes, retry=False)
+        if problem:
+            log.warning("poll %s: number reactions still missing: %s", poll.id, problem)
 
     async def _clear_foreign(self, poll: Poll) -> bool:
         """Clear every emoji on the post that is not a nominee's number; whether any was cleared."""
@@ -1020,12 +1044,15 @@ class Awards(commands.Cog):
     async def status(self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1]) -> None:
         poll = await self._own_poll(interaction, id)
         await self.writer.flush()
-        ballots = await repo.count_ballots(self.bot.store, poll.id)
         counts: tuple[int, ...] | None = None
-        if poll.status == CLOSED:
-            counts = poll.counts
-        elif poll.is_open and poll.show_counts:
+        if poll.is_open and poll.show_counts:
+            # One pass over the ballots gives both figures (docs/benchmarks.md: 10,000 ballots).
             counts = await repo.live_counts(self.bot.store, poll.id, len(poll.nominees))
+            ballots = sum(counts)
+        else:
+            ballots = await repo.count_ballots(self.bot.store, poll.id)
+            if poll.status == CLOSED:
+                counts = poll.counts
         await interaction.response.send_message(embed=views.status_embed(poll, ballots, counts), ephemeral=True)
 
     @award.command(name="list", description="Open snack-award polls and those closed recently")

@@ -609,7 +609,15 @@ class Basil(commands.Cog):
 
     async def ensure_anniversaries(self) -> None:
         """At startup: every memorial that wants anniversaries has its next one queued."""
+        # One query for what is queued already, so a restart with thousands of memorials does not check
+        # each one (docs/benchmarks.md, scale): only memorials without a queued anniversary are looked at.
+        # A post already due (about to go out late, or to be marked missed) gets the full check as before.
+        now = self.bot.now_ts()
+        ahead = {key.split(":anniv:", 1)[0] for key, at in (await posts_repo.active_keys(self.bot.store, KIND)).items()
+                 if at > now}
         for memorial in await repo.list_with_anniversaries(self.bot.store):
+            if anniversary_prefix(memorial.id).split(":anniv:", 1)[0] in ahead:
+                continue
             try:
                 await self.schedule_anniversary(memorial)
             except Exception:

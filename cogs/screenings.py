@@ -291,9 +291,12 @@ class Screenings(MemberCommands):
     @screening.command(name="list", description="Upcoming screenings")
     async def list_(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
-        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=1000)
-        items = [(s, await self.service.counts(s.id)) for s in upcoming[:LIST_SIZE]]
-        await interaction.response.send_message(embed=list_embed(items, total=len(upcoming)), ephemeral=True)
+        # Three queries whatever the number of screenings (docs/benchmarks.md: interaction latency).
+        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=LIST_SIZE)
+        total = len(upcoming) if len(upcoming) < LIST_SIZE else await repo.count_upcoming(self.bot.store, guild_id)
+        answers, interested = await repo.rsvps_for(self.bot.store, [s.id for s in upcoming])
+        items = [(s, rules.count_rsvps(answers[s.id], interested[s.id])) for s in upcoming]
+        await interaction.response.send_message(embed=list_embed(items, total=total), ephemeral=True)
 
     @screening.command(name="info", description="Details of a screening (moderators also see who's coming)")
     @app_commands.describe(id="The screening's number (start typing for a list)")

@@ -5,6 +5,7 @@ A mixin of the ``Screenings`` cog (``cogs/screenings.py``); discord.py collects 
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import discord
@@ -179,42 +180,46 @@ class MemberCommands(commands.Cog):
     @app_commands.describe(film="One film's distribution and reviews (optional)")
     async def board(self, interaction: Interaction, film: str | None = None) -> None:
         guild_id = require_guild(interaction)
+        # Validate, defer, then count and draw (the chart off the event loop): the answer comes at once
+        # however many ratings there are (docs/benchmarks.md, "Profile of the slowest path").
+        chart: tuple[str, list[str], list[float], set[int]]
         if film is not None:
             key, title, year = await self._rated_film(guild_id, film)
+            await interaction.response.defer(thinking=True)
             ratings = await repo.ratings_for_film(self.bot.store, guild_id, key)
             summary = rules.summarize(r.thumbs for r in ratings)
             label = rules.film_label(title, year)
             pages = [film_board_embed(label, summary, ratings)]
             labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
             most = max(summary.distribution)
-            png = bar_chart_png(f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
-                                list(summary.distribution),
-                                highlight={i for i, n in enumerate(summary.distribution) if n == most and n})
+            chart = (f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
+                     list(summary.distribution),
+                     {i for i, n in enumerate(summary.distribution) if n == most and n})
         else:
-            by_film: dict[str, list[repo.Rating]] = {}
-            for r in await repo.ratings_for_guild(self.bot.store, guild_id):
-                by_film.setdefault(r.film_key, []).append(r)
-            if not by_film:
+            if not await repo.has_ratings(self.bot.store, guild_id):
                 raise UserError("No ratings yet. After a screening, rate it with the buttons or `/rate`.")
+            await interaction.response.defer(thinking=True)
+            films = await repo.rating_distributions(self.bot.store, guild_id)
             rows = sorted(
-                ((rs[-1].label, rules.summarize(r.thumbs for r in rs)) for rs in by_film.values()),
+                ((rules.film_label(title, year),
+                  rules.summarize(thumbs for thumbs, n in enumerate(dist, start=1) for _ in range(n)))
+                 for _, title, year, dist in films),
                 key=lambda row: (-row[1].average, -row[1].count, row[0].lower()),
             )
             pages = board_pages(rows)
             leaders = rows[:CHART_FILMS]
             best = leaders[0][1].average
             title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
-            png = bar_chart_png(title, [clip(label, 40) for label, _ in leaders],
-                                [round(s.average, 2) for _, s in leaders],
-                                highlight={i for i, (_, s) in enumerate(leaders) if s.average == best})
+            chart = (title, [clip(label, 40) for label, _ in leaders], [round(s.average, 2) for _, s in leaders],
+                     {i for i, (_, s) in enumerate(leaders) if s.average == best})
+        png = await asyncio.to_thread(bar_chart_png, chart[0], chart[1], chart[2], highlight=chart[3])
         for page in pages:
             page.set_image(url="attachment://ratings.png")
         file = discord.File(io.BytesIO(png), "ratings.png")
         if len(pages) > 1:
-            view = Paginator(pages, interaction.user.id)
-            await interaction.response.send_message(embed=pages[0], file=file, view=view)
+            await interaction.followup.send(embed=pages[0], file=file, view=Paginator(pages, interaction.user.id))
         else:
-            await interaction.response.send_message(embed=pages[0], file=file)
+            await interaction.followup.send(embed=pages[0], file=file)
 
     async def _rated_film(self, guild_id: int, text: str) -> tuple[str, str, int | None]:
         films = await repo.rated_films(self.bot.store, guild_id)

@@ -106,6 +106,16 @@ async def list_active(db: Executor) -> list[ScheduledPost]:
     return [_from_row(r) for r in rows]
 
 
+async def active_keys(db: Executor, kind: str) -> dict[str, int]:
+    """Key -> due time of the pending and in-flight posts of ``kind`` (one query, e.g. for a startup check)."""
+    rows = await db.fetchall(
+        "SELECT key, COALESCE(retry_at, due_at) AS at FROM scheduled_posts "
+        "WHERE kind = ? AND status IN ('pending', 'sending')",
+        (kind,),
+    )
+    return {str(r["key"]): int(r["at"]) for r in rows}
+
+
 async def next_due(db: Executor, limit: int = 200) -> list[ScheduledPost]:
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM scheduled_posts WHERE status = 'pending' "

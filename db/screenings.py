@@ -8,7 +8,7 @@ Other features read these tables through the functions here:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -322,6 +322,34 @@ async def going_members(db: Executor, screening_id: int) -> list[int]:
     return [int(r["user_id"]) for r in rows]
 
 
+async def rsvps_for(
+    db: Executor, screening_ids: Sequence[int]
+) -> tuple[dict[int, dict[int, str]], dict[int, set[int]]]:
+    """RSVP answers and "interested" members of several screenings in two queries (for `/screening list`)."""
+    answers: dict[int, dict[int, str]] = {sid: {} for sid in screening_ids}
+    interested: dict[int, set[int]] = {sid: set() for sid in screening_ids}
+    if not screening_ids:
+        return answers, interested
+    marks = ", ".join("?" * len(screening_ids))
+    for r in await db.fetchall(
+        f"SELECT screening_id, user_id, answer FROM screening_rsvps WHERE screening_id IN ({marks})",
+        tuple(screening_ids),
+    ):
+        answers[int(r["screening_id"])][int(r["user_id"])] = str(r["answer"])
+    for r in await db.fetchall(
+        f"SELECT screening_id, user_id FROM screening_interest WHERE screening_id IN ({marks})", tuple(screening_ids)
+    ):
+        interested[int(r["screening_id"])].add(int(r["user_id"]))
+    return answers, interested
+
+
+async def count_upcoming(db: Executor, guild_id: int) -> int:
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM screenings WHERE guild_id = ? AND status IN ('scheduled', 'live')", (guild_id,)
+    )
+    return int(row["n"]) if row else 0
+
+
 async def get_rsvp(db: Executor, screening_id: int, user_id: int) -> str | None:
     row = await db.fetchone(
         "SELECT answer FROM screening_rsvps WHERE screening_id = ? AND user_id = ?", (screening_id, user_id)
@@ -480,6 +508,26 @@ async def ratings_for_guild(db: Executor, guild_id: int) -> list[Rating]:
         (guild_id,),
     )
     return [_rating(r) for r in rows]
+
+
+async def rating_distributions(db: Executor, guild_id: int) -> list[tuple[str, str, int | None, tuple[int, ...]]]:
+    """(film_key, title, year, thumbs distribution: index 0 = one thumb ... 4 = five) of every film rated here.
+
+    One pass in SQL, so the ratings board does not build an object per rating. Title and year come from the
+    film's most recent rating (SQLite takes bare columns from the row holding the single MAX()).
+    """
+    rows = await db.fetchall(
+        "SELECT film_key, title, year, MAX(created_at) AS last, SUM(thumbs = 1) AS t1, SUM(thumbs = 2) AS t2, "
+        "SUM(thumbs = 3) AS t3, SUM(thumbs = 4) AS t4, SUM(thumbs = 5) AS t5 FROM ratings WHERE guild_id = ? "
+        "GROUP BY film_key",
+        (guild_id,),
+    )
+    return [(str(r["film_key"]), str(r["title"]), r["year"], tuple(int(r[f"t{n}"]) for n in range(1, 6)))
+            for r in rows]
+
+
+async def has_ratings(db: Executor, guild_id: int) -> bool:
+    return await db.fetchone("SELECT 1 FROM ratings WHERE guild_id = ? LIMIT 1", (guild_id,)) is not None
 
 
 async def verdicts(db: Executor, guild_id: int, *, since: int | None = None) -> list[Rating]:
