@@ -121,6 +121,10 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
+        # Plain SELECTs outside a unit of work read through a second, read-only connection on the event
+        # loop's own thread: in WAL mode a reader never waits for the writer, and a small indexed read costs
+        # microseconds, far less than a hop to aiosqlite's worker thread and back.
+        self._reader: sqlite3.Connection | None = None
         # One connection serves every task; the lock keeps one task's transaction
         # from interleaving with another task's statements.
         self._lock = asyncio.Lock()
@@ -149,10 +153,19 @@ class Store:
         await conn.execute("PRAGMA busy_timeout=5000")
         await conn.execute("PRAGMA synchronous=NORMAL")
         self._conn = conn
+        if str(self.path) != ":memory:":
+            reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            reader.row_factory = sqlite3.Row
+            reader.execute("PRAGMA query_only=ON")
+            reader.execute("PRAGMA busy_timeout=50")
+            self._reader = reader
 
     async def close(self) -> None:
         """Wait for the current unit of work, then close the connection."""
         async with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._conn is not None:
                 try:
                     await self._conn.execute("PRAGMA optimize")
@@ -195,10 +208,28 @@ class Store:
         async with self.transaction() as tx:
             await tx.executemany(sql, rows)
 
+    def _read_now(self, fn: Any, sql: str, params: Params) -> tuple[bool, Any]:
+        """Run a plain SELECT on the reader; (False, None) when it must go through the writer instead."""
+        # Only when no write is in flight, so a read never overtakes a write issued before it.
+        if self._reader is None or self._lock.locked() or sql.lstrip()[:6].upper() != "SELECT":
+            return False, None
+        try:
+            return True, fn(self._reader, sql, params)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                return False, None  # a checkpoint in progress: take the writer's path (it waits politely)
+            raise _storage_error(exc) from exc
+
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        done, row = self._read_now(_run_fetchone, sql, params)
+        if done:
+            return row  # type: ignore[no-any-return]
         async with self._lock:
             return await Tx(self.conn).fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        done, rows = self._read_now(_run_fetchall, sql, params)
+        if done:
+            return rows  # type: ignore[no-any-return]
         async with self._lock:
             return await Tx(self.conn).fetchall(sql, params)
