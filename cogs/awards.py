@@ -282,19 +282,23 @@ class Awards(commands.Cog):
         await gate.wait()
         return self.open_polls.get(message_id)
 
-    @commands.Cog.listener()
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+    async def _poll_for_event(self, payload: discord.RawReactionActionEvent) -> Poll | None:
+        """The open poll a reaction event is about (after any catch-up), or None: not a poll, or our own."""
         poll = self.open_polls.get(payload.message_id)
         if poll is None:
-            return  # not a poll: nothing is read or written
+            return None  # not a poll: nothing is read or written
         me = self.bot.user
         if me is not None and payload.user_id == me.id:
-            return
+            return None
         if poll.id in self._gates:
-            waited = await self._wait_gate(poll, payload.message_id)
-            if waited is None:
-                return
-            poll = waited
+            return await self._wait_gate(poll, payload.message_id)
+        return poll
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        poll = await self._poll_for_event(payload)
+        if poll is None:
+            return
         if payload.member is not None:
             is_bot = payload.member.bot
         else:
@@ -323,17 +327,11 @@ class Awards(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        poll = self.open_polls.get(payload.message_id)
-        if poll is None or payload.emoji.id is not None:
+        if payload.emoji.id is not None:
+            return  # custom emoji are never nominees
+        poll = await self._poll_for_event(payload)
+        if poll is None:
             return
-        me = self.bot.user
-        if me is not None and payload.user_id == me.id:
-            return
-        if poll.id in self._gates:
-            waited = await self._wait_gate(poll, payload.message_id)
-            if waited is None:
-                return
-            poll = waited
         index = aw.keycap_index(payload.emoji.name or "", len(poll.nominees))
         if index is None:
             return
