@@ -21,7 +21,12 @@ ensure_venv() {
   local stamp="$VENV/.filmclub-installed"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]"
+    echo "filmclub: installing into $VENV (first run or pyproject.toml changed)..." >&2
+    if ! "$VENV/bin/python" -m pip install --quiet -e ".[test]" > "$VENV/install.log" 2>&1; then
+      cat "$VENV/install.log" >&2
+      echo "filmclub: installing dependencies failed (see above)" >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }
