@@ -60,6 +60,7 @@ from db.scheduled_posts import ScheduledPost
 from db.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+CATCH_UP_CONCURRENCY = 8
 
 CLOSE_KIND = "award.close"
 NUMBERS_RETRY = 60  # seconds before adding number reactions again after Discord failed
@@ -432,13 +433,19 @@ class Awards(commands.Cog):
             self._catchup_again = False
             for poll in self.open_polls.values():
                 self._gates.setdefault(poll.id, asyncio.Event())
-            for poll in list(self.open_polls.values()):
-                await self._catch_up(poll)
+            # A few polls at a time: each reads its own message's reactions (its own rate-limit bucket),
+            # so a restart with many open polls does not catch them up strictly one after another.
+            limit = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
+            await asyncio.gather(*(self._catch_up_limited(poll, limit) for poll in list(self.open_polls.values())))
             orphans, self._orphans = self._orphans, []
             for poll in orphans:
                 await self._recover_orphan(poll)
             if not self._catchup_again:
                 return
+
+    async def _catch_up_limited(self, poll: Poll, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            await self._catch_up(poll)
 
     async def _catch_up(self, poll: Poll) -> None:
         snapshot: Snapshot | None = None
