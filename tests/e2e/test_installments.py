@@ -196,10 +196,10 @@ async def test_crash_between_sending_a_teaser_and_recording_it_posts_once(
     assert post.message_id == teasers(club)[-1].id
 
 
-@pytest.mark.process
-async def test_sigkill_before_a_teaser_is_due_posts_it_once(
-    fake: FakeDiscord, bot_process: Any, tmp_path: Path
-) -> None:
+async def process_with_custom_teaser(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path, key_part: str, text: str, in_s: int
+) -> tuple[Any, Any, Path, str]:
+    """A bot process that ran once, stopped, with Rocky queued and a custom teaser due in ``in_s`` seconds."""
     g = fake.standard_guild()
     db_path = tmp_path / "club.db"
     proc = bot_process(
@@ -217,12 +217,31 @@ async def test_sigkill_before_a_teaser_is_due_posts_it_once(
         store, guild_id=guild_id, film_key="rocky-1976", title="Rocky", year=1976, runtime=120, note=None,
         position=1, added_by=1, now=now,
     )
+    key = f"teaser:inst:{inst.id}:custom:{key_part}@{now + in_s}"
     await posts_repo.insert(
-        store, guild_id=guild_id, kind="teaser.custom", key=f"teaser:inst:{inst.id}:custom:1@{now + 4}",
-        due_at=now + 4, now=now, channel_id=int(g.announcements.id),
-        payload={"installment_id": inst.id, "text": "Yo, Adrian! Rocky is next."},
+        store, guild_id=guild_id, kind="teaser.custom", key=key, due_at=now + in_s, now=now,
+        channel_id=int(g.announcements.id), payload={"installment_id": inst.id, "text": text},
     )
     await store.close()
+    return g, proc, db_path, key
+
+
+async def post_status(db_path: Path, key: str) -> Any:
+    store = Store(db_path)
+    await store.open()
+    try:
+        return await posts_repo.get_by_key(store, key)
+    finally:
+        await store.close()
+
+
+@pytest.mark.process
+async def test_sigkill_before_a_teaser_is_due_posts_it_once(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    g, proc, _, _ = await process_with_custom_teaser(
+        fake, bot_process, tmp_path, "1", "Yo, Adrian! Rocky is next.", 4
+    )
     await proc.start(commands=False)
     await proc.stop(kill=True)  # SIGKILL before it is due
 
@@ -664,8 +683,8 @@ async def test_teasers_refused_when_the_bot_cannot_post_in_announcements(club: C
     await add(club, "Rocky (1976)")
     club.fake.set_overwrites(club.g.announcements, [club.fake.overwrite(club.g.bot_role, deny=P.EMBED_LINKS)])
     await club.fake.settle()
-    await assert_refused(club, club.mod, "teaser now", "missing Embed Links")
-    await assert_refused(club, club.mod, "teaser schedule", "missing Embed Links", when="tomorrow 6pm", text="Hi")
+    await assert_refused(club, club.mod, "teaser now", "I need Embed Links")
+    await assert_refused(club, club.mod, "teaser schedule", "I need Embed Links", when="tomorrow 6pm", text="Hi")
     club.fake.delete_channel(club.g.announcements)
     await club.fake.settle()
     await assert_refused(club, club.mod, "teaser now", "can't find the announcements channel")
@@ -693,29 +712,9 @@ async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
     fake: FakeDiscord, bot_process: Any, tmp_path: Path
 ) -> None:
     """A real SIGKILL while Discord answers the teaser's send: it exists, the bot never recorded it."""
-    g = fake.standard_guild()
-    db_path = tmp_path / "club.db"
-    proc = bot_process(
-        "bot", env={"FILMCLUB_DB": str(db_path), "FILMCLUB_DEV_GUILD": str(g.guild.id)}, commands=True
+    g, proc, db_path, key = await process_with_custom_teaser(
+        fake, bot_process, tmp_path, "2", "Eye of the tiger.", 3
     )
-    await proc.start()
-    await proc.stop()
-    store = Store(db_path)
-    await store.open()
-    await migrate(store)
-    now = int(time.time())
-    guild_id = int(g.guild.id)
-    await SettingsRepo(store).update(guild_id, now, announcements_channel_id=int(g.announcements.id))
-    inst = await repo.add(
-        store, guild_id=guild_id, film_key="rocky-1976", title="Rocky", year=1976, runtime=120, note=None,
-        position=1, added_by=1, now=now,
-    )
-    key = f"teaser:inst:{inst.id}:custom:2@{now + 3}"
-    await posts_repo.insert(
-        store, guild_id=guild_id, kind="teaser.custom", key=key, due_at=now + 3, now=now,
-        channel_id=int(g.announcements.id), payload={"installment_id": inst.id, "text": "Eye of the tiger."},
-    )
-    await store.close()
 
     def mine(m: Message) -> bool:
         return m.content == "Eye of the tiger."
@@ -724,10 +723,7 @@ async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
     await proc.start(commands=False)
     await fake.wait_until(lambda: not proc.running, timeout=15, what="the bot to be killed mid-send")
     assert len([m for m in fake.messages_in(g.announcements) if mine(m)]) == 1
-    store = Store(db_path)
-    await store.open()
-    post = await posts_repo.get_by_key(store, key)
-    await store.close()
+    post = await post_status(db_path, key)
     assert post is not None and post.status == "sending"  # posted, never marked
     await proc.start(commands=False)
     await fake.wait_until(
@@ -738,10 +734,7 @@ async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
     await proc.stop()
     sent = [m for m in fake.messages_in(g.announcements) if mine(m)]
     assert len(sent) == 1 and sent[0].embeds[0]["title"] == "Rocky (1976)"
-    store = Store(db_path)
-    await store.open()
-    post = await posts_repo.get_by_key(store, key)
-    await store.close()
+    post = await post_status(db_path, key)
     assert post is not None and post.status == "sent" and post.message_id == sent[0].id
 
 
