@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import discord
 
+from bench.machine import cpu_model
 from tests.fakediscord.core import Intents
 from tests.fakediscord.server import FakeDiscord
 
@@ -94,14 +95,7 @@ def main() -> None:
     parser.add_argument("--driver", action="store_true", help="go through fake.react-style state updates")
     args = parser.parse_args()
     rate = asyncio.run(run(args.events, args.driver))
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import os
 
     print(f"events: {args.events} ({'driver' if args.driver else 'raw dispatch'})")
