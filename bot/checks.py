@@ -62,3 +62,35 @@ def moderator_only() -> Callable[[T], T]:
         return True
 
     return app_commands.check(predicate)
+
+
+POST_NEEDS = ("view_channel", "send_messages", "embed_links")
+
+
+async def announcements_channel(
+    interaction_or_bot: Any, guild: discord.Guild, *, doing: str, needs: tuple[str, ...] = POST_NEEDS
+) -> discord.TextChannel:
+    """The announcements channel, once it is sure the bot can post there; else a UserError saying how to fix it.
+
+    ``doing`` completes "I can't ... in #channel", e.g. "post teasers".
+    """
+    from bot.errors import NotSetUp
+    from bot.render import missing_permissions
+
+    bot = interaction_or_bot.client if isinstance(interaction_or_bot, discord.Interaction) else interaction_or_bot
+    settings = await bot.settings.get(guild.id)
+    if settings.announcements_channel_id is None:
+        raise NotSetUp("announcements channel", "announcements")
+    channel = guild.get_channel(settings.announcements_channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise UserError(
+            "I can't find the announcements channel any more (was it deleted?). A moderator can pick "
+            "another with `/filmclub setup announcements:`. Nothing was changed."
+        )
+    lacking = missing_permissions(channel.permissions_for(guild.me), needs)
+    if lacking:
+        raise UserError(
+            f"I can't {doing} in {channel.mention}: I need {', '.join(lacking)} there. A moderator can give "
+            "my role those permissions in that channel, or pick another with `/filmclub setup announcements:`."
+        )
+    return channel

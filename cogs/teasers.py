@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.checks import announcements_channel
 from bot.domain import installments as dom
 from bot.domain.films import load_catalogue
-from bot.errors import NotSetUp, UserError
-from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts_full
+from bot.render import CLUB_COLOUR, clip, escape, ts_full
 from bot.scheduler import PostObsolete
 from cogs.screenings_views import rsvp_view
 from db import installments as repo
@@ -50,7 +50,6 @@ GRACE = {
     dom.KIND_NOW: timedelta(minutes=15),
 }
 UPCOMING = (screenings_repo.SCHEDULED, screenings_repo.LIVE)
-CHANNEL_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
 def label(inst: Installment) -> str:
@@ -154,22 +153,7 @@ class TeaserService:
 
     async def announcements_for(self, guild: discord.Guild) -> int:
         """The announcements channel id, once it is sure the bot can post teasers there."""
-        settings = await self.bot.settings.get(guild.id)
-        if settings.announcements_channel_id is None:
-            raise NotSetUp("announcements channel", "announcements")
-        channel = guild.get_channel_or_thread(settings.announcements_channel_id)
-        if channel is None:
-            raise UserError(
-                "I can't find the announcements channel any more (was it deleted?). A moderator can pick "
-                "another with `/filmclub setup announcements:`. Nothing was queued."
-            )
-        lacking = missing_permissions(channel.permissions_for(guild.me), CHANNEL_NEEDS)
-        if lacking:
-            raise UserError(
-                f"I can't post teasers in {channel.mention}: I'm missing {', '.join(lacking)}. "
-                "Grant those to my role there, then try again. Nothing was queued."
-            )
-        return channel.id
+        return (await announcements_channel(self.bot, guild, doing="post teasers")).id
 
     # what a teaser shows ---------------------------------------------------------------------
     async def card(self, inst: Installment, *, title_prefix: str = "") -> discord.Embed:

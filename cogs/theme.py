@@ -19,13 +19,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import moderator_only, require_guild
+from bot.checks import announcements_channel, moderator_only, require_guild
 from bot.domain.films import Film, format_choice, load_catalogue
 from bot.domain.spreadsheet import average, format_average
 from bot.domain.theme import check_title, complete_shelf, parse_shelf
-from bot.errors import NotSetUp, UserError
+from bot.errors import UserError
 from bot.handlers import guarded
-from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
+from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from cogs.screenings_views import film_card
 from cogs.spreadsheet import club_watched_dates
 from db import screenings as screenings_repo
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction[FilmClubBot]
 CARD_ID = "theme:card"
 VALUE_MAX = 100
-POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
 def _film_of(item: ShelfFilm) -> Film:
@@ -246,23 +245,7 @@ class ThemeShelf(commands.Cog):
 
     async def shelf_channel(self, guild: discord.Guild) -> discord.TextChannel:
         """The announcements channel, if the bot can post the shelf there; else a UserError saying why."""
-        settings = await self.bot.settings.get(guild.id)
-        if settings.announcements_channel_id is None:
-            raise NotSetUp("announcements channel", "announcements")
-        channel = guild.get_channel(settings.announcements_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise UserError(
-                "I can't see the announcements channel (was it deleted?). "
-                "A moderator can pick another with `/filmclub setup announcements:`."
-            )
-        lacking = missing_permissions(channel.permissions_for(guild.me), POST_NEEDS)
-        if lacking:
-            raise UserError(
-                f"I can't post the shelf in {channel.mention}: I need {', '.join(lacking)} there. "
-                "A moderator can give my role those permissions in that channel, or pick another channel "
-                "with `/filmclub setup announcements:`."
-            )
-        return channel
+        return await announcements_channel(self.bot, guild, doing="post the shelf")
 
     async def post(self, channel: discord.TextChannel, theme: Theme, actor: str) -> tuple[discord.Message, bool, str]:
         """Send the shelf and pin it when the bot may. Returns (message, pinned, a note for the moderator)."""

@@ -635,7 +635,7 @@ async def test_theme_refused_when_it_cannot_be_posted_changes_nothing(club: Club
     c.fake.delete_channel(g.announcements)
     await c.fake.settle()
     r = await run(c, c.mod, "theme set", title="Robots", films="Her (2013)")
-    assert r.ephemeral and "can't see the announcements channel" in r.content and "/filmclub setup" in r.content
+    assert r.ephemeral and "can't find the announcements channel" in r.content and "/filmclub setup" in r.content
     assert await theme_repo.get_theme(c.bot.store, c.guild_id) is None
 
     # Long or odd input: clear errors that fit in a message.
