@@ -128,6 +128,9 @@ class Store:
         # One connection serves every task; the lock keeps one task's transaction
         # from interleaving with another task's statements.
         self._lock = asyncio.Lock()
+        # Bumped whenever a write through this store ends (committed or not): with SQLite's data_version it
+        # tells read models (db/cache.py) whether what they computed may still be served.
+        self._writes = 0
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -174,6 +177,17 @@ class Store:
                 await self._conn.close()
                 self._conn = None
 
+    def version(self) -> tuple[int, int] | None:
+        """Changes whenever anything may have been written to the database, by this store or any other
+        connection; None when that cannot be told (an in-memory database, or the reader is unusable)."""
+        if self._reader is None:
+            return None
+        try:
+            row = self._reader.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            return None
+        return (self._writes, int(row[0]))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """``async with store.transaction() as tx:`` commits on success, rolls back on error."""
@@ -184,25 +198,31 @@ class Store:
             except sqlite3.Error as exc:
                 raise _storage_error(exc) from exc
             try:
-                yield Tx(conn)
-            except BaseException:
                 try:
-                    await conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    log.exception("rollback failed")
-                raise
-            try:
-                await conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+                    yield Tx(conn)
+                except BaseException:
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.exception("rollback failed")
+                    raise
                 try:
-                    await conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                raise _storage_error(exc) from exc
+                    await conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    try:
+                        await conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                    raise _storage_error(exc) from exc
+            finally:
+                self._writes += 1
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
         async with self._lock:
-            return await Tx(self.conn).execute(sql, params)
+            try:
+                return await Tx(self.conn).execute(sql, params)
+            finally:
+                self._writes += 1
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as tx:
