@@ -56,6 +56,7 @@ from bot.ui import Paginator
 from cogs import awards_views as views
 from db import awards as repo
 from db.awards import CANCELLED, CLOSED, Poll
+from db.cache import ReadCache
 from db.scheduled_posts import ScheduledPost
 from db.store import Store, StoreError
 
@@ -119,6 +120,7 @@ class BallotWriter:
         self._waiters: list[asyncio.Future[None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._committing = False
         self.commits = 0
 
     async def save(self, poll_id: int, user_id: int, ballot: aw.Ballot, now: int) -> None:
@@ -132,6 +134,8 @@ class BallotWriter:
 
     async def flush(self) -> None:
         """Wait until everything queued so far (including a commit under way) is committed."""
+        if not self._pending and not self._committing:
+            return
         await self._waiter()
 
     def _waiter(self) -> asyncio.Future[None]:
@@ -149,6 +153,7 @@ class BallotWriter:
             while self._pending or self._waiters:
                 batch, self._pending = self._pending, {}
                 waiters, self._waiters = self._waiters, []
+                self._committing = bool(batch)
                 try:
                     if batch:
                         async with self.store.transaction() as tx:
@@ -161,6 +166,8 @@ class BallotWriter:
                         raise
                     log.error("could not store %d ballots: %s", len(batch), exc)
                     continue
+                finally:
+                    self._committing = False
                 self.commits += 1 if batch else 0
                 for waiter in waiters:
                     if not waiter.done():
@@ -193,6 +200,8 @@ class Awards(commands.Cog):
         self.open_polls: dict[int, Poll] = {}  # poll message id -> open poll
         self.books: dict[int, dict[int, aw.Ballot]] = {}  # open poll id -> member -> ballot
         self.writer = BallotWriter(bot.store)
+        # `/award status` answers, served again until the database changes (db/cache.py).
+        self.status_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=128)
         self._close_locks: dict[int, asyncio.Lock] = {}
         self._runoff_locks: dict[int, asyncio.Lock] = {}
         self._gates: dict[int, asyncio.Event] = {}  # open poll id -> set once caught up with its reactions
@@ -1049,6 +1058,10 @@ class Awards(commands.Cog):
     async def status(self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1]) -> None:
         poll = await self._own_poll(interaction, id)
         await self.writer.flush()
+        embed = await self.status_cache.get(poll.id, lambda: self._status_embed(poll))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _status_embed(self, poll: Poll) -> discord.Embed:
         counts: tuple[int, ...] | None = None
         if poll.is_open and poll.show_counts:
             # One pass over the ballots gives both figures (docs/benchmarks.md: 10,000 ballots).
@@ -1058,7 +1071,7 @@ class Awards(commands.Cog):
             ballots = await repo.count_ballots(self.bot.store, poll.id)
             if poll.status == CLOSED:
                 counts = poll.counts
-        await interaction.response.send_message(embed=views.status_embed(poll, ballots, counts), ephemeral=True)
+        return views.status_embed(poll, ballots, counts)
 
     @award.command(name="list", description="Open snack-award polls and those closed recently")
     async def list_polls(self, interaction: discord.Interaction[FilmClubBot]) -> None:

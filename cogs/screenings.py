@@ -34,7 +34,7 @@ from bot.domain.offsets import parse_offsets
 from bot.domain.timeparse import parse_when
 from bot.errors import NotSetUp, UserError
 from bot.render import clip, escape, missing_permissions, ts_full
-from cogs.screenings_members import MemberCommands, catalogue_choices, screening_or_error
+from cogs.screenings_members import Board, MemberCommands, catalogue_choices, screening_or_error
 from cogs.screenings_service import (
     KIND_DISCUSSION,
     KIND_FINISH,
@@ -53,6 +53,7 @@ from cogs.screenings_views import (
     list_embed,
 )
 from db import screenings as repo
+from db.cache import ReadCache
 from db.screenings import Screening
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ class Screenings(MemberCommands):
         sched.register(KIND_FINISH, self.service.on_finish, grace=timedelta(days=30))
         sched.register(KIND_DISCUSSION, self.service.on_discussion, grace=timedelta(days=2))
         self._parsers: dict[str, Any] = {}
+        # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
+        self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)
+        self.board_cache: ReadCache[tuple[int, str | None], Board] = ReadCache(bot.store, size=64)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, RateButton)
@@ -291,12 +295,16 @@ class Screenings(MemberCommands):
     @screening.command(name="list", description="Upcoming screenings")
     async def list_(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
+        embed = await self.list_cache.get(guild_id, lambda: self._list_embed(guild_id))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _list_embed(self, guild_id: int) -> discord.Embed:
         # Three queries whatever the number of screenings (docs/benchmarks.md: interaction latency).
         upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=LIST_SIZE)
         total = len(upcoming) if len(upcoming) < LIST_SIZE else await repo.count_upcoming(self.bot.store, guild_id)
         answers, interested = await repo.rsvps_for(self.bot.store, [s.id for s in upcoming])
         items = [(s, rules.count_rsvps(answers[s.id], interested[s.id])) for s in upcoming]
-        await interaction.response.send_message(embed=list_embed(items, total=total), ephemeral=True)
+        return list_embed(items, total=total)
 
     @screening.command(name="info", description="Details of a screening (moderators also see who's coming)")
     @app_commands.describe(id="The screening's number (start typing for a list)")

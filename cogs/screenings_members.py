@@ -6,7 +6,9 @@ A mixin of the ``Screenings`` cog (``cogs/screenings.py``); discord.py collects 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
+from dataclasses import dataclass
 
 import discord
 from discord import app_commands
@@ -24,6 +26,7 @@ from bot.ui import Paginator
 from cogs.screenings_service import ScreeningService, personal_prefix
 from cogs.screenings_views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
 from db import screenings as repo
+from db.cache import ReadCache
 
 Interaction = discord.Interaction[FilmClubBot]
 
@@ -35,11 +38,29 @@ async def screening_or_error(bot: FilmClubBot, guild_id: int, screening_id: int)
     return s
 
 
+@dataclass(frozen=True)
+class Board:
+    """A drawn ratings board: its pages (each showing the chart) and the chart's PNG."""
+
+    pages: tuple[discord.Embed, ...]
+    png: bytes
+
+
+async def _draw_board(
+    pages: list[discord.Embed], title: str, labels: list[str], values: list[float], highlight: set[int]
+) -> Board:
+    png = await asyncio.to_thread(bar_chart_png, title, labels, values, highlight=highlight)
+    for page in pages:
+        page.set_image(url="attachment://ratings.png")
+    return Board(tuple(pages), png)
+
+
 class MemberCommands(commands.Cog):
     """Not loaded on its own: ``Screenings`` inherits these commands."""
 
     bot: FilmClubBot
     service: ScreeningService
+    board_cache: ReadCache[tuple[int, str | None], Board]
 
     async def handle_rate_button(self, interaction: Interaction, screening_id: int, thumbs: int) -> None:
         guild_id = require_guild(interaction)
@@ -181,45 +202,55 @@ class MemberCommands(commands.Cog):
     async def board(self, interaction: Interaction, film: str | None = None) -> None:
         guild_id = require_guild(interaction)
         # Validate, defer, then count and draw (the chart off the event loop): the answer comes at once
-        # however many ratings there are (docs/benchmarks.md, "Profile of the slowest path").
-        chart: tuple[str, list[str], list[float], set[int]]
+        # however many ratings there are (docs/benchmarks.md, "Profile of the slowest path"). The pages and
+        # the chart are kept until anything is written to the database (db/cache.py).
         if film is not None:
             key, title, year = await self._rated_film(guild_id, film)
-            await interaction.response.defer(thinking=True)
-            ratings = await repo.ratings_for_film(self.bot.store, guild_id, key)
-            summary = rules.summarize(r.thumbs for r in ratings)
-            label = rules.film_label(title, year)
-            pages = [film_board_embed(label, summary, ratings)]
-            labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
-            most = max(summary.distribution)
-            chart = (f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
-                     list(summary.distribution),
-                     {i for i, n in enumerate(summary.distribution) if n == most and n})
+            compute = functools.partial(self._film_board, guild_id, key, title, year)
         else:
             if not await repo.has_ratings(self.bot.store, guild_id):
                 raise UserError("No ratings yet. After a screening, rate it with the buttons or `/rate`.")
-            await interaction.response.defer(thinking=True)
-            films = await repo.rating_distributions(self.bot.store, guild_id)
-            rows = sorted(
-                ((rules.film_label(title, year),
-                  rules.summarize(thumbs for thumbs, n in enumerate(dist, start=1) for _ in range(n)))
-                 for _, title, year, dist in films),
-                key=lambda row: (-row[1].average, -row[1].count, row[0].lower()),
+            key = None
+            compute = functools.partial(self._club_board, guild_id)
+        await interaction.response.defer(thinking=True)
+        board = await self.board_cache.get((guild_id, key), compute)
+        file = discord.File(io.BytesIO(board.png), "ratings.png")
+        if len(board.pages) > 1:
+            await interaction.followup.send(
+                embed=board.pages[0], file=file, view=Paginator(list(board.pages), interaction.user.id)
             )
-            pages = board_pages(rows)
-            leaders = rows[:CHART_FILMS]
-            best = leaders[0][1].average
-            title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
-            chart = (title, [clip(label, 40) for label, _ in leaders], [round(s.average, 2) for _, s in leaders],
-                     {i for i, (_, s) in enumerate(leaders) if s.average == best})
-        png = await asyncio.to_thread(bar_chart_png, chart[0], chart[1], chart[2], highlight=chart[3])
-        for page in pages:
-            page.set_image(url="attachment://ratings.png")
-        file = discord.File(io.BytesIO(png), "ratings.png")
-        if len(pages) > 1:
-            await interaction.followup.send(embed=pages[0], file=file, view=Paginator(pages, interaction.user.id))
         else:
-            await interaction.followup.send(embed=pages[0], file=file)
+            await interaction.followup.send(embed=board.pages[0], file=file)
+
+    async def _film_board(self, guild_id: int, key: str, title: str, year: int | None) -> Board:
+        ratings = await repo.ratings_for_film(self.bot.store, guild_id, key)
+        summary = rules.summarize(r.thumbs for r in ratings)
+        label = rules.film_label(title, year)
+        labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
+        most = max(summary.distribution)
+        return await _draw_board(
+            [film_board_embed(label, summary, ratings)],
+            f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
+            list(summary.distribution), {i for i, n in enumerate(summary.distribution) if n == most and n},
+        )
+
+    async def _club_board(self, guild_id: int) -> Board:
+        films = await repo.rating_distributions(self.bot.store, guild_id)
+        if not films:
+            raise UserError("No ratings yet. After a screening, rate it with the buttons or `/rate`.")
+        rows = sorted(
+            ((rules.film_label(title, year),
+              rules.summarize(thumbs for thumbs, n in enumerate(dist, start=1) for _ in range(n)))
+             for _, title, year, dist in films),
+            key=lambda row: (-row[1].average, -row[1].count, row[0].lower()),
+        )
+        leaders = rows[:CHART_FILMS]
+        best = leaders[0][1].average
+        title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
+        return await _draw_board(
+            board_pages(rows), title, [clip(label, 40) for label, _ in leaders],
+            [round(s.average, 2) for _, s in leaders], {i for i, (_, s) in enumerate(leaders) if s.average == best},
+        )
 
     async def _rated_film(self, guild_id: int, text: str) -> tuple[str, str, int | None]:
         films = await repo.rated_films(self.bot.store, guild_id)

@@ -353,6 +353,28 @@ async def test_show_counts_edits_live_counts_coalesced(club: Club) -> None:
     assert status.ephemeral and "2️⃣ Coke: **6**" in votes_field(status)
 
 
+async def test_status_is_served_again_until_a_vote_changes_it(club: Club) -> None:
+    """`/award status` keeps its answer while nothing changes (db/cache.py) and shows a vote at once."""
+    fake = club.fake
+    msg, poll_id = await open_poll(club, show_counts=True)
+    [first, second] = voters(club, 2)
+    await fake.react(first, msg, K[0])
+    cache = club.bot.get_cog("Awards").status_cache  # type: ignore[union-attr]
+    one = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    hits = cache.hits
+    again = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    assert cache.hits == hits + 1  # nothing was written in between: the same answer, not recounted
+    assert votes_field(again) == votes_field(one) and "1️⃣ Cheese pizza: **1**" in votes_field(again)
+    # A vote and a change of mind, asked about straight away (no time for the live-count edit).
+    await fake.react(second, msg, K[1])
+    await fake.unreact(first, msg, K[0])
+    await fake.react(first, msg, K[1])
+    now = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
+    assert "1️⃣ Cheese pizza: **0**" in votes_field(now) and "2️⃣ Coke: **2**" in votes_field(now)
+    fields = {f["name"]: f["value"] for f in now.embeds[0]["fields"]}
+    assert fields["Ballots cast so far"] == "2"
+
+
 # --------------------------------------------------------------------------- list, history, status, cancel
 
 

@@ -791,6 +791,44 @@ async def test_without_thread_permission_the_discussion_goes_to_the_channel(scre
     assert "Create Public Threads" in notice.content
 
 
+async def test_list_and_board_are_served_again_until_something_changes(screen: Screen) -> None:
+    """`/screening list` and `/ratings board` keep their answer while nothing changes (db/cache.py), and show
+    an RSVP, a new screening or a rating at once."""
+    c, g = screen, screen.g
+    cog: Any = c.bot.get_cog("Screenings")
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    first = await c.slash(g.carol, "screening list")
+    hits = cog.list_cache.hits
+    again = await c.slash(g.carol, "screening list")
+    assert cog.list_cache.hits == hits + 1 and again.text() == first.text() and "✅ 1" in again.text()
+    await c.click(g.bob, ann, "Going")
+    assert "✅ 2" in (await c.slash(g.carol, "screening list")).text()
+    await c.slash(g.admin, "screening schedule", film="Rocky (1976)", when="in 3 days 8pm")
+    assert "Rocky (1976)" in (await c.slash(g.carol, "screening list")).text()
+
+    now = int(c.clock.now().timestamp())
+    s = await repo.create_screening(
+        c.bot.store, guild_id=g.guild.id, film_key="custom:film-00-2020", title="Film 00", year=2020, runtime=90,
+        starts_at=now - 86400 * 2, channel_id=g.screenings.id, created_by=1, now=now - 86400 * 30,
+    )
+    await repo.mark_finished(c.bot.store, s.id, now)
+    await repo.set_rating(c.bot.store, g.guild.id, s.film_key, g.alice.user.id, 4, None, now,
+                          title=s.title, year=2020, screening_id=s.id)
+    board = await c.slash(g.carol, "ratings board")
+    assert "4.0 avg from 1 rating" in board.text()
+    hits = cog.board_cache.hits
+    again = await c.slash(g.carol, "ratings board")
+    assert cog.board_cache.hits == hits + 1
+    assert again.text() == board.text() and again.attachments[0].data == board.attachments[0].data
+    rated = await c.slash(g.bob, "rate", film="custom:film-00-2020", thumbs=2)
+    assert "(2/5)" in rated.content
+    after = await c.slash(g.carol, "ratings board")
+    assert "3.0 avg from 2 ratings" in after.text()
+    assert after.attachments[0].data != board.attachments[0].data  # the chart was drawn again
+
+
 # --------------------------------------------------------------------------- the board
 
 
