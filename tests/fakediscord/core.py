@@ -172,6 +172,12 @@ class GatewaySession:
     invalidated: bool = False
     ready_sent: asyncio.Event = field(default_factory=asyncio.Event)
     presence: dict[str, Any] | None = None
+    shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from IDENTIFY
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Discord's rule: a guild's events go to shard (guild_id >> 22) % shard count; DMs to shard 0."""
+        shard_id, count = self.shard
+        return count <= 1 or ((guild_id or 0) >> 22) % count == shard_id
 
     @property
     def connected(self) -> bool:
@@ -182,6 +188,14 @@ class GatewaySession:
 
 
 EventData = dict[str, Any] | Callable[[GatewaySession], dict[str, Any] | None]
+
+
+def _event_guild(event: str, payload: dict[str, Any], channel: Any) -> int | None:
+    """The guild an event belongs to (for sharding), None for DMs and guild-less events."""
+    if channel is not None and channel.guild_id is not None:
+        return int(channel.guild_id)
+    raw = payload.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else payload.get("guild_id")
+    return int(raw) if raw else None
 
 _MAX_EMBED = {"title": 256, "description": 4096, "footer.text": 2048, "author.name": 256}
 
@@ -237,6 +251,15 @@ class FakeCore:
         candidate = (ms << 22) | (1 << 17)
         self._last_id = max(self._last_id + 1, candidate)
         return self._last_id
+
+    def next_id_on_shard(self, shard_id: int, count: int) -> int:
+        """A new snowflake that, as a guild id, lands on ``shard_id`` of ``count`` ((id >> 22) % count)."""
+        sid = self.next_id()
+        ms = sid >> 22
+        if ms % count != shard_id:
+            sid = ((ms + (shard_id - ms) % count) << 22) | (1 << 17)
+            self._last_id = sid
+        return sid
 
     @property
     def base_url(self) -> str:
@@ -490,6 +513,8 @@ class FakeCore:
                     continue
             payload = data(session) if callable(data) else data
             if payload is None:
+                continue
+            if session.shard[1] > 1 and not session.serves(_event_guild(event, payload, channel)):
                 continue
             self.push(session, event, payload)
 

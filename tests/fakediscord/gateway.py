@@ -170,9 +170,14 @@ class GatewayMixin(FakeCore):
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
         session = GatewaySession(id=secrets.token_hex(16), intents=intents, user_id=self.bot_user.id, identify=d)
+        shard = d.get("shard") or [0, 1]
+        if not (isinstance(shard, list) and len(shard) == 2 and 0 <= int(shard[0]) < int(shard[1])):
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        session.shard = (int(shard[0]), int(shard[1]))
         self.sessions[session.id] = session
         self._start_writer(session, ws)
-        guilds = self.bot_guilds()
+        guilds = [g for g in self.bot_guilds() if session.serves(g.id)]
         self.push(
             session,
             "READY",

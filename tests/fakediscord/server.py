@@ -241,9 +241,11 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
         with_bot: bool = True,
         bot_permissions: Any = P.DEFAULT_BOT,
         everyone_permissions: Any = P.DEFAULT_EVERYONE,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
+        """``shard=(id, count)``: pick the guild's id so that Discord's sharding rule puts it on that shard."""
         owner = owner or self.create_user(f"{name.lower().replace(' ', '_')}_owner", global_name=f"{name} Owner")
-        gid = self.next_id()
+        gid = self.next_id() if shard is None else self.next_id_on_shard(*shard)
         guild = Guild(id=gid, name=name, owner_id=owner.id, created_at=self.now())
         guild.roles[gid] = Role(id=gid, guild_id=gid, name="@everyone", permissions=perm_value(everyone_permissions))
         self.guilds[gid] = guild
@@ -364,12 +366,14 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
         """Delete a channel as an admin would (CHANNEL_DELETE); later REST calls get 404 10003."""
         self.remove_channel(channel)
 
-    def standard_guild(self, name: str = "Film Club", *, bot_permissions: Any = P.DEFAULT_BOT) -> StandardGuild:
+    def standard_guild(
+        self, name: str = "Film Club", *, bot_permissions: Any = P.DEFAULT_BOT, shard: tuple[int, int] | None = None
+    ) -> StandardGuild:
         """A club guild: owner, admin (Administrator), alice/bob/carol (Member role), the bot, and channels
         #general, #screenings, #announcements (members read-only), #staff (admins only, bot can't see),
         a voice channel "Screening Room" and a stage "Stage"."""
         owner_user = self.create_user("owner", global_name="Olive Owner")
-        guild = self.create_guild(name, owner=owner_user, with_bot=False)
+        guild = self.create_guild(name, owner=owner_user, with_bot=False, shard=shard)
         admin_role = self.create_role(guild, "Admin", P.ADMINISTRATOR, color=0xE74C3C, hoist=True)
         member_role = self.create_role(guild, "Member", 0, mentionable=False)
         bot = self.add_bot(guild, permissions=bot_permissions, announce=False)

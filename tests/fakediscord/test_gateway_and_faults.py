@@ -318,3 +318,39 @@ async def test_double_ack_and_late_answer(fake: FakeDiscord) -> None:
     await fake.slash(g.alice, g.general, "late")
     await fake.wait_until(lambda: len(outcomes) == 2, 5, "late answer")
     assert outcomes == ["followup ok", 10062]
+
+
+class ShardClient(discord.Client):
+    def __init__(self, shard_id: int) -> None:
+        super().__init__(intents=full_intents(), shard_id=shard_id, shard_count=2)
+        self.messages: list[discord.Message] = []
+
+    async def on_message(self, m: discord.Message) -> None:
+        self.messages.append(m)
+
+
+async def test_sharded_sessions_get_only_their_guilds_events(fake: FakeDiscord) -> None:
+    """Two shards of one bot: each gets READY/GUILD_CREATE and events only for the guilds Discord's rule
+    ((guild_id >> 22) % shard count) puts on it; DMs go to shard 0."""
+    first = fake.standard_guild("First", shard=(0, 2))
+    second = fake.standard_guild("Second", shard=(1, 2))
+    assert ((first.guild.id >> 22) % 2, (second.guild.id >> 22) % 2) == (0, 1)
+    zero, one = ShardClient(0), ShardClient(1)
+    await fake.run_bot(zero)
+    await fake.run_bot(one)
+    assert [g.id for g in zero.guilds] == [first.guild.id]
+    assert [g.id for g in one.guilds] == [second.guild.id]
+    await fake.say(first.alice, first.general, "for shard zero")
+    await fake.say(second.alice, second.general, "for shard one")
+    await fake.dm(first.alice, "a dm")
+    assert [m.content for m in zero.messages] == ["for shard zero", "a dm"]
+    assert [m.content for m in one.messages] == ["for shard one"]
+
+
+async def test_invalid_shard_closes_4010(fake: FakeDiscord) -> None:
+    async with aiohttp.ClientSession() as s, s.ws_connect(fake.gateway_url + "?v=10&encoding=json") as ws:
+        await ws.receive_json()
+        await ws.send_json({"op": 2, "d": {"token": fake.token, "intents": 0, "properties": {}, "shard": [2, 2]}})
+        msg = await ws.receive()
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 4010
