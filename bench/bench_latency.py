@@ -1,21 +1,23 @@
 """Interaction latency (issue 11): the real FilmClubBot against a bare discord.py "pong" bot, same fake Discord.
 
-The fake runs in a child process (``bench.remote_fake``), the bot under test in this one, so they do not share
-a core. Latency is what the fake sees: from dispatching INTERACTION_CREATE to the bot's initial callback
-(``responded_after``), and to the final message the member sees (the same for a direct reply; for a deferred
-one, when the placeholder is filled in).
+The fake runs in a child process (``bench.remote_fake``), both bots in this one, as two shards of one
+application (see ``run``). Latency is what the fake sees: from dispatching INTERACTION_CREATE to the bot's
+initial callback (``responded_after``), and to the final message the member sees (the same for a direct reply;
+for a deferred one, when the placeholder is filled in).
 
-Measured, ``--count`` interactions each (default 500, after 20 warm-up ones), one after another:
+Measured, ``--count`` interactions each (default 500, after 20 warm-up ones), taking turns with the baseline:
 
-* ``/ping`` on a bare ``commands.Bot`` that answers "pong" (the baseline);
+* ``/ping`` on a bare ``commands.Bot`` that answers "pong" (the baseline, interleaved with each command);
 * ``/filmclub about``;
 * ``/screening list`` with 500 screenings stored (8 RSVPs each);
 * ``/award status`` on an open poll with 10,000 ballots (live counts on);
-* ``/ratings board`` (chart included) over 300 films with 20 ratings each.
+* ``/ratings board`` (chart included) over 300 films with 20 ratings each;
+* the last three again with their read models (db/cache.py) switched off, so every answer is recomputed as it
+  is right after any write to the database.
 
 The database is seeded through the repositories before the bot starts.
 
-Run:  .venv/bin/python -m bench.bench_latency [--count 500] [--json] [--profile board]
+Run:  .venv/bin/python -m bench.bench_latency [--count 500] [--gap 0.001] [--json] [--profile ratings_board]
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import asyncio
 import json
 import logging
 import math
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -50,6 +51,9 @@ BALLOTS = 10_000
 FILMS = 300
 RATERS = 20
 WARMUP = 20
+GAP = 0.001  # seconds between an answer and the next interaction (see run())
+BLOCK = 25  # interactions in a row before the other bot takes its turn (each turn starts with one unmeasured)
+UNCACHED = ("screening_list", "award_status", "ratings_board")  # commands served from a read model
 DEADLINE = 3.0
 
 
@@ -105,10 +109,10 @@ async def _seed(store: Store, guild_id: int, channel_id: int, message_ids: list[
 class BareBot(commands.Bot):
     """The baseline: discord.py's own overhead for a slash command that answers "pong"."""
 
-    def __init__(self, guild_id: int) -> None:
+    def __init__(self, guild_id: int, **options: Any) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
-        super().__init__(command_prefix="!", intents=intents, help_command=None)
+        super().__init__(command_prefix="!", intents=intents, help_command=None, **options)
         self.guild_id = guild_id
         self.synced = False
 
@@ -126,7 +130,7 @@ class BareBot(commands.Bot):
 async def start(bot: commands.Bot, token: str, ready: Any) -> asyncio.Task[None]:
     bot._connection.guild_ready_timeout = 0.1  # type: ignore[attr-defined]
     runner = asyncio.create_task(bot.start(token))
-    deadline = time.perf_counter() + 60
+    deadline = time.perf_counter() + 120
     try:
         while not (bot.is_ready() and ready()):
             if runner.done():
@@ -148,12 +152,13 @@ async def stop(bot: commands.Bot, runner: asyncio.Task[None]) -> None:
         pass
 
 
-async def measure(fake: RemoteFake, guild: dict[str, Any], command: str, member: int, count: int,
-                  options: dict[str, Any] | None = None, expect: str | None = None) -> dict[str, Any]:
-    base = {"op": "slash_many", "member": member, "channel": guild["general"], "command": command,
-            "options": options or {}, "expect": expect}
-    await fake.request({**base, "count": WARMUP})
-    r: dict[str, Any] = await fake.request({**base, "count": count})
+async def measure(fake: RemoteFake, bare: dict[str, Any], plan: dict[str, Any], count: int,
+                  gap: float = GAP) -> list[dict[str, Any]]:
+    """``count`` of each, taking turns in blocks of ``BLOCK``: the bare bot's ``/ping`` in its guild, then
+    ``plan`` in the club's."""
+    request = {"op": "slash_interleaved", "plans": [bare, plan], "block": BLOCK, "discard": 1, "gap": gap}
+    await fake.request({**request, "count": WARMUP})
+    r: list[dict[str, Any]] = await fake.request({**request, "count": count})
     return r
 
 
@@ -174,22 +179,30 @@ def summary(command: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run(count: int = 500, *, rounds: int = 2, screenings: int = SCREENINGS, ballots: int = BALLOTS,
-              films: int = FILMS, raters: int = RATERS, profile: str | None = None) -> dict[str, Any]:
-    """``rounds`` alternations of bare bot / FilmClubBot (``count / rounds`` interactions per command each), so
-    a change in the machine's load during the run affects both sides alike."""
+async def run(count: int = 500, *, screenings: int = SCREENINGS, ballots: int = BALLOTS, films: int = FILMS,
+              raters: int = RATERS, profile: str | None = None, gap: float = GAP) -> dict[str, Any]:
+    """Both bots run at once, as two shards of one application (Discord sends each guild's events to one
+    shard): the FilmClubBot on shard 0 with the club's guild, the bare bot on shard 1 with a guild of its own.
+    Their interactions take turns in short blocks (25 pings, 25 of the command, ...), so a change in the
+    machine's load during the run weighs on both alike; each command is compared with the pings interleaved
+    with it. The first interaction of each turn is not measured: it would pay for whatever the other bot left
+    running.
+
+    Each interaction arrives ``gap`` (1 ms) after the previous answer, as members' interactions arrive at a
+    bot that has finished with the last one. Back to back (``gap=0``), a command that posts a public message
+    is also charged for digesting Discord's events about that message (MESSAGE_CREATE, MESSAGE_UPDATE) while
+    the next interaction waits: the bare bot, with the GUILDS intent only, gets none of them."""
     from bot.app import FilmClubBot
     from bot.config import Config
 
     logging.getLogger("discord").setLevel(logging.ERROR)
     logging.getLogger("cogs").setLevel(logging.ERROR)
-    per_round = [count // rounds + (1 if i < count % rounds else 0) for i in range(rounds)]
     parts: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
-        async with RemoteFake(channels=2, members=5) as fake:
-            guild = fake.info["guilds"][0]
-            gid = int(guild["id"])
-            channel = int(guild["channels"][0])
+        async with RemoteFake(guilds=2, channels=2, members=5, shards=2) as fake:
+            club, other = fake.info["guilds"]
+            gid = int(club["id"])
+            channel = int(club["channels"][0])
             t0 = time.perf_counter()
             message_ids = await fake.request({"op": "create_messages", "channel": channel, "count": screenings + 1})
             # The poll post carries one number reaction per ballot (the bot reconciles them when it connects).
@@ -199,60 +212,70 @@ async def run(count: int = 500, *, rounds: int = 2, screenings: int = SCREENINGS
                                  ballots=ballots, films=films, raters=raters)
             seed_s = time.perf_counter() - t0
             plan = [
-                ("about", "filmclub about", int(guild["alice"]), {}, "filmclub"),
-                ("screening_list", "screening list", int(guild["alice"]), {}, "Film number"),
-                ("award_status", "award status", int(guild["admin"]), {"id": poll_id}, str(ballots)),
-                ("ratings_board", "ratings board", int(guild["alice"]), {}, "Film number"),
+                ("about", "filmclub about", int(club["alice"]), {}, "filmclub"),
+                ("screening_list", "screening list", int(club["alice"]), {}, "Film number"),
+                ("award_status", "award status", int(club["admin"]), {"id": poll_id}, str(ballots)),
+                ("ratings_board", "ratings board", int(club["alice"]), {}, "Film number"),
             ]
-            startup: list[float] = []
-            for n in per_round:
-                bare = BareBot(gid)
-                runner = await start(bare, fake.info["token"], lambda b=bare: b.synced)  # type: ignore[misc]
-                parts.setdefault("bare", []).append(
-                    await measure(fake, guild, "ping", int(guild["alice"]), n, expect="pong"))
-                await stop(bare, runner)
-
-                # The bare bot replaced the guild's commands: make the FilmClubBot sync its own again.
-                with sqlite3.connect(Path(tmp) / "club.db") as conn:
-                    conn.execute("DELETE FROM meta WHERE key LIKE 'tree_hash:%'")
-                config = Config(token=fake.info["token"], db_path=Path(tmp) / "club.db", dev_guild=gid,
-                                log_level="WARNING")
-                bot = FilmClubBot(config)
-                t0 = time.perf_counter()
-                runner = await start(bot, fake.info["token"], lambda b=bot: b.commands_synced)  # type: ignore[misc]
-                startup.append(time.perf_counter() - t0)
+            bare_plan = {"guild": 1, "member": int(other["alice"]), "channel": int(other["general"]),
+                         "command": "ping", "options": {}, "expect": "pong"}
+            bare = BareBot(int(other["id"]), shard_id=1, shard_count=2)
+            bare_runner = await start(bare, fake.info["token"], lambda: bare.synced)
+            config = Config(token=fake.info["token"], db_path=Path(tmp) / "club.db", dev_guild=gid,
+                            log_level="WARNING")
+            bot = FilmClubBot(config, shard_id=0, shard_count=2)
+            t0 = time.perf_counter()
+            runner = await start(bot, fake.info["token"], lambda: bot.commands_synced)
+            startup_s = time.perf_counter() - t0
+            try:
                 # Let startup work finish first (the screenings cog brings announcements up to date once).
                 for cog in bot.cogs.values():
                     catch_up = getattr(cog, "_catch_up", None)
                     if isinstance(catch_up, asyncio.Task):
                         await asyncio.wait([catch_up], timeout=120)
                 await asyncio.sleep(0.3)
-                for name, command, member, options, expect in plan:
-                    profiler: Any = None
-                    if profile == name:
-                        import cProfile
+                everything = tuple(name for name, *_ in plan)
+                passes: list[tuple[str, tuple[str, ...]]] = [("", everything), ("_uncached", UNCACHED)]
+                for suffix, names in passes:
+                    if suffix:
+                        # The same commands with every answer recomputed, as right after any write to the
+                        # database (the read models in db/cache.py are then of no help).
+                        bot.store.version = lambda: None  # type: ignore[method-assign]
+                    for name, command, member, options, expect in plan:
+                        if name not in names:
+                            continue
+                        profiler: Any = None
+                        if profile == name and not suffix:
+                            import cProfile
 
-                        profiler = cProfile.Profile()
-                        profiler.enable()
-                    parts.setdefault(name, []).append(
-                        await measure(fake, guild, command, member, n, options, expect))
-                    if profiler is not None:
-                        profiler.disable()
-                        import pstats
+                            profiler = cProfile.Profile()
+                            profiler.enable()
+                        pinged, answered = await measure(fake, bare_plan, {
+                            "guild": 0, "member": member, "channel": int(club["general"]), "command": command,
+                            "options": options, "expect": expect,
+                        }, count, gap)
+                        parts.setdefault("bare", []).append(pinged)
+                        parts[f"bare:{name}{suffix}"] = [pinged]
+                        parts[f"{name}{suffix}"] = [answered]
+                        if profiler is not None:
+                            profiler.disable()
+                            import pstats
 
-                        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+                            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+            finally:
                 await stop(bot, runner)
+                await stop(bare, bare_runner)
             bad = await fake.request({"op": "bad_requests"})
     results = {name: summary(name, p) for name, p in parts.items()}
-    return {"count": count, "rounds": rounds, "seed_s": seed_s, "startup_s": startup, "results": results,
-            "bad_requests": bad}
+    return {"count": count, "seed_s": seed_s, "startup_s": startup_s, "results": results, "bad_requests": bad}
 
 
 def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
     """Table rows: figure, target, met."""
     bare = r["results"]["bare"]
     out = [{
-        "bench": "latency", "measure": f"bare bot `/ping` p50 / p99 ({r['count']} interactions)",
+        "bench": "latency",
+        "measure": f"bare bot `/ping` p50 / p99 ({bare['count']} interactions, taking turns with each command)",
         "figure": f"{bare['p50_ms']:.1f} / {bare['p99_ms']:.1f} ms", "target": "baseline", "met": None,
     }]
     labels = {
@@ -263,7 +286,8 @@ def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
     }
     for key, label in labels.items():
         m = r["results"][key]
-        p50x, p99x = m["p50_ms"] / bare["p50_ms"], m["p99_ms"] / bare["p99_ms"]
+        paired = r["results"][f"bare:{key}"]
+        p50x, p99x = m["p50_ms"] / paired["p50_ms"], m["p99_ms"] / paired["p99_ms"]
         met = p50x <= 1.5 and p99x <= 2.0 and m["final_max_ms"] < DEADLINE * 1000 and m["failed"] == 0
         deferred = m["types"].get("5", 0) > 0
         figure = f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f} ms ({p50x:.2f}× / {p99x:.2f}×)"
@@ -274,6 +298,21 @@ def rows(r: dict[str, Any]) -> list[dict[str, Any]]:
             figure += f"; {m['failed']} failed"
         out.append({"bench": "latency", "measure": f"{label} p50 / p99 (vs bare)", "figure": figure,
                     "target": "p50 ≤ 1.5×, p99 ≤ 2× bare; all < 3 s", "met": met})
+    for key in UNCACHED:
+        m = r["results"].get(f"{key}_uncached")
+        if m is None:
+            continue
+        paired = r["results"][f"bare:{key}_uncached"]
+        p50x, p99x = m["p50_ms"] / paired["p50_ms"], m["p99_ms"] / paired["p99_ms"]
+        figure = f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f} ms ({p50x:.2f}× / {p99x:.2f}×)"
+        if m["types"].get("5", 0) > 0:
+            figure += f"; final message {m['final_p50_ms']:.1f} / {m['final_p99_ms']:.1f} ms"
+        figure += f"; max {m['final_max_ms']:.0f} ms"
+        if m["failed"]:
+            figure += f"; {m['failed']} failed"
+        out.append({"bench": "latency", "measure": f"{labels[key]} recomputed every time (as after a write)",
+                    "figure": figure, "target": "all < 3 s (ratios for information)",
+                    "met": m["final_max_ms"] < DEADLINE * 1000 and m["failed"] == 0})
     return out
 
 
@@ -281,11 +320,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--json", action="store_true", help="print the raw figures as JSON")
-    parser.add_argument("--rounds", type=int, default=2, help="alternations of bare bot and FilmClubBot")
+    parser.add_argument("--gap", type=float, default=GAP,
+                        help="seconds between an answer and the next interaction (0 = back to back)")
     parser.add_argument("--profile", choices=["about", "screening_list", "award_status", "ratings_board"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    r = asyncio.run(run(args.count, rounds=args.rounds, profile=args.profile))
+    r = asyncio.run(run(args.count, profile=args.profile, gap=args.gap))
     if args.json:
         print(json.dumps({"raw": r, "rows": rows(r)}))
         return

@@ -11,7 +11,8 @@ Parent: ``async with RemoteFake(channels=10) as fake:`` starts the child, points
 benchmark's 1,000 guilds; ``info["guilds"]`` then only has ``id`` and ``channels``.
 
 Ops: ``messages``, ``post_times``, ``slash`` (one interaction), ``slash_many`` (``count`` interactions in a
-row, timed inside the fake: initial callback and final message), ``create_messages`` / ``create_messages_bulk``
+row, timed inside the fake: initial callback and final message), ``slash_interleaved`` (several commands,
+possibly in several guilds, taking turns), ``create_messages`` / ``create_messages_bulk``
 (bot messages to seed a database with), ``react_bulk`` / ``seed_voters`` (reaction state), ``rest_count`` /
 ``rest_summary`` (REST calls so far), ``settle``,
 ``command_syncs``, ``ready`` (sessions that got READY, command syncs), ``bad_requests`` (4xx answers given).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from pathlib import Path
@@ -51,7 +53,7 @@ async def _child(args: argparse.Namespace) -> None:
         await _serve_forever(fake, guilds)
         return
     for gi in range(args.guilds):
-        g = fake.standard_guild(f"Club {gi}")
+        g = fake.standard_guild(f"Club {gi}", shard=(gi % args.shards, args.shards) if args.shards > 1 else None)
         channels = [fake.create_channel(g.guild, f"bench-{i}") for i in range(args.channels)]
         members = [fake.add_member(g.guild, f"fan{gi}-{i}") for i in range(args.members)]
         guilds.append((g, channels, members))
@@ -105,6 +107,12 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
         return {"after": h.responded_after, "content": reply.content, "files": reply.file_names()}
     if op == "slash_many":
         return await _slash_many(fake, guilds, request)
+    if op == "slash_interleaved":
+        # What was seeded (thousands of users, messages and reactions) lives to the end: keep the fake's
+        # garbage collector from walking it in the middle of a timed interaction.
+        gc.collect()
+        gc.freeze()
+        return await _slash_interleaved(fake, guilds, request)
     if op == "create_messages":
         # Messages by the bot (e.g. announcements a seeded database points at), without gateway events.
         channel = fake.get_channel(int(request["channel"]))
@@ -170,37 +178,68 @@ async def _slash_many(fake: Any, guilds: list[Any], request: dict[str, Any]) -> 
     ``final``: dispatch -> the message the member sees (the same for a direct reply; for a deferred one, when
     the placeholder was filled). Both in seconds, measured in the fake's process.
     """
+    plan = {k: request[k] for k in ("member", "channel", "command") if k in request}
+    plan.update(guild=request.get("guild", 0), options=request.get("options", {}), expect=request.get("expect"))
+    result: dict[str, Any] = (await _slash_interleaved(fake, guilds, {"plans": [plan], "count": request["count"]}))[0]
+    return result
+
+
+async def _slash_interleaved(fake: Any, guilds: list[Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """``count`` interactions per plan, the plans taking turns in blocks of ``block`` (A×block, B×block, A...),
+    so that whatever the machine does meanwhile weighs on every plan alike. Each waits for the previous one's
+    final message. Each block starts with ``discard`` unmeasured interactions, so that what the previous
+    block left running (a bot digesting its own message's gateway events, say) is not counted against the
+    next plan. One result per plan, as in ``slash_many``."""
     import time
 
-    g, _, members = guilds[request.get("guild", 0)]
-    member = next(m for m in [g.admin, g.alice, *members] if m.user.id == int(request["member"]))
-    channel = fake.get_channel(int(request["channel"]))
-    after: list[float] = []
-    final: list[float] = []
-    types: dict[str, int] = {}
-    failures: list[str] = []
-    sample = ""
-    for _ in range(int(request["count"])):
-        h = await fake.slash(member, channel, request["command"], **request.get("options", {}))
-        reply = await h.reply(timeout=10)
-        final.append(time.monotonic() - h.created)
-        after.append(float(h.responded_after))
-        types[str(h.response_type)] = types.get(str(h.response_type), 0) + 1
-        text = reply.text()
-        sample = text[:200]
-        if "Something went wrong" in text or (request.get("expect") and request["expect"] not in text):
-            failures.append(text[:200])
-    return {"after": after, "final": final, "types": types, "sample": sample, "failures": failures[:5],
-            "failed": len(failures)}
+    plans = []
+    for p in request["plans"]:
+        g, _, members = guilds[p.get("guild", 0)]
+        member = next(m for m in [g.admin, g.alice, *members] if m.user.id == int(p["member"]))
+        plans.append((p, member, fake.get_channel(int(p["channel"]))))
+    out: list[dict[str, Any]] = [
+        {"after": [], "final": [], "types": {}, "sample": "", "failures": [], "failed": 0} for _ in plans
+    ]
+    count, block, discard = int(request["count"]), int(request.get("block", 1)), int(request.get("discard", 0))
+    gap = float(request.get("gap", 0))
+    done = 0
+    while done < count:
+        size = min(block, count - done)
+        for (p, member, channel), r in zip(plans, out, strict=True):
+            for i in range(discard + size):
+                if gap:
+                    # Busy-wait rather than sleep, so that neither process's core drops into a deep idle
+                    # state (waking from one would add the same ~0.5 ms to every interaction, hiding the
+                    # differences the benchmark is after).
+                    until = time.perf_counter() + gap
+                    while time.perf_counter() < until:
+                        pass
+                h = await fake.slash(member, channel, p["command"], **p.get("options", {}))
+                reply = await h.reply(timeout=10)
+                if i < discard:
+                    continue
+                r["final"].append(time.monotonic() - h.created)
+                r["after"].append(float(h.responded_after))
+                r["types"][str(h.response_type)] = r["types"].get(str(h.response_type), 0) + 1
+                text = reply.text()
+                r["sample"] = text[:200]
+                if "Something went wrong" in text or (p.get("expect") and p["expect"] not in text):
+                    r["failed"] += 1
+                    if len(r["failures"]) < 5:
+                        r["failures"].append(text[:200])
+        done += size
+    return out
 
 
 class RemoteFake:
     """Parent side: start the child, patch discord.py, talk JSON lines."""
 
     def __init__(
-        self, guilds: int = 1, channels: int = 10, members: int = 50, light: bool = False, voters: int = 0
+        self, guilds: int = 1, channels: int = 10, members: int = 50, light: bool = False, voters: int = 0,
+        shards: int = 1,
     ) -> None:
-        self.argv = ["--guilds", str(guilds), "--channels", str(channels), "--members", str(members)]
+        self.argv = ["--guilds", str(guilds), "--channels", str(channels), "--members", str(members),
+                     "--shards", str(shards)]
         if light:
             self.argv += ["--light", "--voters", str(voters)]
         self.proc: asyncio.subprocess.Process | None = None
@@ -254,6 +293,7 @@ if __name__ == "__main__":
     parser.add_argument("--guilds", type=int, default=1)
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--shards", type=int, default=1, help="guild i lands on shard i %% shards")
     parser.add_argument("--light", action="store_true")
     parser.add_argument("--voters", type=int, default=0, help="users created in --light mode (for reactions)")
     asyncio.run(_child(parser.parse_args()))
