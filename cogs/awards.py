@@ -201,7 +201,7 @@ class Awards(commands.Cog):
         self.books: dict[int, dict[int, aw.Ballot]] = {}  # open poll id -> member -> ballot
         self.writer = BallotWriter(bot.store)
         # `/award status` answers, served again until the database changes (db/cache.py).
-        self.status_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=128)
+        self.status_cache: ReadCache[tuple[int, int], discord.Embed] = ReadCache(bot.store, size=128)
         self._close_locks: dict[int, asyncio.Lock] = {}
         self._runoff_locks: dict[int, asyncio.Lock] = {}
         self._gates: dict[int, asyncio.Event] = {}  # open poll id -> set once caught up with its reactions
@@ -1056,12 +1056,14 @@ class Awards(commands.Cog):
     @app_commands.describe(id="The poll's number")
     @moderator_only()
     async def status(self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1]) -> None:
-        poll = await self._own_poll(interaction, id)
+        guild_id = require_guild(interaction)
         await self.writer.flush()
-        embed = await self.status_cache.get(poll.id, lambda: self._status_embed(poll))
+        # Everything the answer shows is read inside the computation, so it matches the version it is kept with.
+        embed = await self.status_cache.get((guild_id, id), lambda: self._status_embed(interaction, id))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
-    async def _status_embed(self, poll: Poll) -> discord.Embed:
+    async def _status_embed(self, interaction: discord.Interaction[FilmClubBot], poll_id: int) -> discord.Embed:
+        poll = await self._own_poll(interaction, poll_id)
         counts: tuple[int, ...] | None = None
         if poll.is_open and poll.show_counts:
             # One pass over the ballots gives both figures (docs/benchmarks.md: 10,000 ballots).

@@ -98,7 +98,9 @@ class Screenings(MemberCommands):
         self._parsers: dict[str, Any] = {}
         # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
         self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)
-        self.board_cache: ReadCache[tuple[int, str | None], Board] = ReadCache(bot.store, size=64)
+        self.board_cache: ReadCache[tuple[int, str | None, str | None, int | None], Board] = ReadCache(
+            bot.store, size=64
+        )
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, RateButton)

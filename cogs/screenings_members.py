@@ -60,7 +60,7 @@ class MemberCommands(commands.Cog):
 
     bot: FilmClubBot
     service: ScreeningService
-    board_cache: ReadCache[tuple[int, str | None], Board]
+    board_cache: ReadCache[tuple[int, str | None, str | None, int | None], Board]
 
     async def handle_rate_button(self, interaction: Interaction, screening_id: int, thumbs: int) -> None:
         guild_id = require_guild(interaction)
@@ -206,14 +206,16 @@ class MemberCommands(commands.Cog):
         # the chart are kept until anything is written to the database (db/cache.py).
         if film is not None:
             key, title, year = await self._rated_film(guild_id, film)
+            # The title shown is part of the key, so a board is only ever served with the title it was drawn for.
+            cache_key: tuple[int, str | None, str | None, int | None] = (guild_id, key, title, year)
             compute = functools.partial(self._film_board, guild_id, key, title, year)
         else:
             if not await repo.has_ratings(self.bot.store, guild_id):
                 raise UserError("No ratings yet. After a screening, rate it with the buttons or `/rate`.")
-            key = None
+            cache_key = (guild_id, None, None, None)
             compute = functools.partial(self._club_board, guild_id)
         await interaction.response.defer(thinking=True)
-        board = await self.board_cache.get((guild_id, key), compute)
+        board = await self.board_cache.get(cache_key, compute)
         file = discord.File(io.BytesIO(board.png), "ratings.png")
         if len(board.pages) > 1:
             await interaction.followup.send(
