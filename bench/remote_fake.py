@@ -10,9 +10,9 @@ Parent: ``async with RemoteFake(channels=10) as fake:`` starts the child, points
 ``--light`` builds bare servers (owner, the bot, ``--channels`` text channels, no members) for the scale
 benchmark's 1,000 guilds; ``info["guilds"]`` then only has ``id`` and ``channels``.
 
-Ops: ``messages``, ``post_times``, ``slash`` (one interaction), ``slash_many`` (``count`` interactions in a
-row, timed inside the fake: initial callback and final message), ``slash_interleaved`` (several commands,
-possibly in several guilds, taking turns), ``create_messages`` / ``create_messages_bulk``
+Ops: ``messages``, ``post_times``, ``slash`` (one interaction), ``slash_interleaved`` (several commands,
+possibly in several guilds, taking turns in blocks, each interaction timed inside the fake: initial callback
+and final message), ``create_messages`` / ``create_messages_bulk``
 (bot messages to seed a database with), ``react_bulk`` / ``seed_voters`` (reaction state), ``rest_count`` /
 ``rest_summary`` (REST calls so far), ``settle``,
 ``command_syncs``, ``ready`` (sessions that got READY, command syncs), ``bad_requests`` (4xx answers given).
@@ -105,8 +105,6 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
         h = await fake.slash(member, channel, request["command"], **request.get("options", {}))
         reply = await h.reply()
         return {"after": h.responded_after, "content": reply.content, "files": reply.file_names()}
-    if op == "slash_many":
-        return await _slash_many(fake, guilds, request)
     if op == "slash_interleaved":
         # What was seeded (thousands of users, messages and reactions) lives to the end: keep the fake's
         # garbage collector from walking it in the middle of a timed interaction.
@@ -171,25 +169,16 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
     raise ValueError(f"unknown op {op}")
 
 
-async def _slash_many(fake: Any, guilds: list[Any], request: dict[str, Any]) -> dict[str, Any]:
-    """``count`` interactions in a row; each waits for the previous one's final message.
-
-    ``after``: INTERACTION_CREATE dispatch -> initial callback (the fake's ``responded_after``);
-    ``final``: dispatch -> the message the member sees (the same for a direct reply; for a deferred one, when
-    the placeholder was filled). Both in seconds, measured in the fake's process.
-    """
-    plan = {k: request[k] for k in ("member", "channel", "command") if k in request}
-    plan.update(guild=request.get("guild", 0), options=request.get("options", {}), expect=request.get("expect"))
-    result: dict[str, Any] = (await _slash_interleaved(fake, guilds, {"plans": [plan], "count": request["count"]}))[0]
-    return result
-
-
 async def _slash_interleaved(fake: Any, guilds: list[Any], request: dict[str, Any]) -> list[dict[str, Any]]:
     """``count`` interactions per plan, the plans taking turns in blocks of ``block`` (A×block, B×block, A...),
     so that whatever the machine does meanwhile weighs on every plan alike. Each waits for the previous one's
     final message. Each block starts with ``discard`` unmeasured interactions, so that what the previous
     block left running (a bot digesting its own message's gateway events, say) is not counted against the
-    next plan. One result per plan, as in ``slash_many``."""
+    next plan.
+
+    One result per plan: ``after``, INTERACTION_CREATE dispatch -> initial callback (the fake's
+    ``responded_after``); ``final``, dispatch -> the message the member sees (the same for a direct reply; for
+    a deferred one, when the placeholder was filled). Both in seconds, measured in the fake's process."""
     import time
 
     plans = []
