@@ -17,6 +17,9 @@ import pytest
 
 from bot.app import FilmClubBot
 from bot.config import Config
+from db import scheduled_posts as posts_repo
+from db.scheduled_posts import ScheduledPost
+from db.store import Store
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Channel, Member, Role
 from tests.fakediscord.server import FakeDiscord, StandardGuild
@@ -113,3 +116,13 @@ def make_club(
 @pytest.fixture
 async def club(make_club: Callable[..., Awaitable[Club]]) -> Club:
     return await make_club()
+
+
+async def read_post(db_path: Path, key: str) -> ScheduledPost | None:
+    """A scheduled post as stored in a bot process's database file (for the crash tests)."""
+    store = Store(db_path)
+    await store.open()
+    try:
+        return await posts_repo.get_by_key(store, key)
+    finally:
+        await store.close()

@@ -21,7 +21,7 @@ from db import screenings as screenings_repo
 from db.migrate import migrate
 from db.settings import SettingsRepo
 from db.store import Store
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import Club, read_post
 from tests.fakediscord.models import Message
 from tests.fakediscord.server import FakeDiscord
 
@@ -224,15 +224,6 @@ async def process_with_custom_teaser(
     )
     await store.close()
     return g, proc, db_path, key
-
-
-async def post_status(db_path: Path, key: str) -> Any:
-    store = Store(db_path)
-    await store.open()
-    try:
-        return await posts_repo.get_by_key(store, key)
-    finally:
-        await store.close()
 
 
 @pytest.mark.process
@@ -723,7 +714,7 @@ async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
     await proc.start(commands=False)
     await fake.wait_until(lambda: not proc.running, timeout=15, what="the bot to be killed mid-send")
     assert len([m for m in fake.messages_in(g.announcements) if mine(m)]) == 1
-    post = await post_status(db_path, key)
+    post = await read_post(db_path, key)
     assert post is not None and post.status == "sending"  # posted, never marked
     await proc.start(commands=False)
     await fake.wait_until(
@@ -734,7 +725,7 @@ async def test_sigkill_just_after_a_teaser_is_posted_does_not_post_it_twice(
     await proc.stop()
     sent = [m for m in fake.messages_in(g.announcements) if mine(m)]
     assert len(sent) == 1 and sent[0].embeds[0]["title"] == "Rocky (1976)"
-    post = await post_status(db_path, key)
+    post = await read_post(db_path, key)
     assert post is not None and post.status == "sent" and post.message_id == sent[0].id
 
 

@@ -12,9 +12,8 @@ import pytest
 
 from db import scheduled_posts as posts_repo
 from db.migrate import migrate
-from db.scheduled_posts import ScheduledPost
 from db.store import Store
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import Club, read_post
 from tests.fakediscord.server import FakeDiscord
 
 
@@ -196,15 +195,6 @@ async def insert_post(db_path: Path, guild_id: int, channel_id: int, key: str, c
         channel_id=channel_id, payload={"content": content},
     )
     await store.close()
-
-
-async def read_post(db_path: Path, key: str) -> ScheduledPost | None:
-    store = Store(db_path)
-    await store.open()
-    try:
-        return await posts_repo.get_by_key(store, key)
-    finally:
-        await store.close()
 
 
 @pytest.mark.process
