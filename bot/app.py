@@ -46,8 +46,6 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.basil",
     "cogs.installments",
     "cogs.spreadsheet",
-    "cogs.letterboxd",
-    "cogs.theme",
     "cogs.newsletter",
 )
 

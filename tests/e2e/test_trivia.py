@@ -16,7 +16,7 @@ from tests.fakediscord.permissions import P
 PACKS = load_shipped_packs()
 QUESTION_TITLE = re.compile(r"^Question (\d+)/(\d+)$")
 SECONDS = 20
-GAP = 3  # cogs.trivia_session.GAP_SECONDS
+GAP = 3  # cogs.trivia.session.GAP_SECONDS
 GREEN = 3  # ButtonStyle.success
 
 GOOD_PACK = """\

@@ -36,7 +36,7 @@ from bot.domain.letterboxd import (
 )
 from bot.errors import UserError
 from bot.render import clip, escape
-from cogs.spreadsheet import server_tz
+from cogs.spreadsheet.cog import server_tz
 from db import screenings as screenings_repo
 from db import spreadsheet as repo
 

@@ -26,8 +26,8 @@ from bot.domain.theme import check_title, complete_shelf, parse_shelf
 from bot.errors import UserError
 from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
-from cogs.screenings_views import film_card
-from cogs.spreadsheet import club_watched_dates
+from cogs.screenings.views import film_card
+from cogs.spreadsheet.cog import club_watched_dates
 from db import screenings as screenings_repo
 from db import theme as repo
 from db.screenings import Screening

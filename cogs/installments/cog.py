@@ -1,7 +1,7 @@
 """Installments (the club's queue of films) and teasers: the commands and the screening events.
 
 ``/installment add|list|move|remove|current|done`` keep the queue; ``/teaser settings|now|schedule``
-drive the teasers. How teasers are rendered, queued and sent lives in :mod:`cogs.teasers`.
+drive the teasers. How teasers are rendered, queued and sent lives in :mod:`cogs.installments.teasers`.
 
 Screenings are followed through the screenings cog's events:
 - ``screening_scheduled``: a screening of a queued film links to the earliest unlinked installment of
@@ -29,7 +29,7 @@ from bot.domain.timeparse import format_full, parse_when
 from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from bot.ui import Paginator
-from cogs.teasers import TeaserService, label
+from cogs.installments.teasers import TeaserService, label
 from db import installments as repo
 from db import screenings as screenings_repo
 from db.installments import Installment, TeaserSettings

@@ -29,7 +29,7 @@ from bot.domain import installments as dom
 from bot.domain.films import load_catalogue
 from bot.render import CLUB_COLOUR, clip, escape, ts_full
 from bot.scheduler import PostObsolete
-from cogs.screenings_views import rsvp_view
+from cogs.screenings.views import rsvp_view
 from db import installments as repo
 from db import scheduled_posts as posts_repo
 from db import screenings as screenings_repo

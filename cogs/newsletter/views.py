@@ -17,7 +17,7 @@ from bot.render import CLUB_COLOUR, clip
 from bot.ui import FilmClubModal
 
 if TYPE_CHECKING:
-    from cogs.newsletter import NewsletterCog
+    from cogs.newsletter.cog import NewsletterCog
 
 THUMB_LABELS = {
     1: "1 👍 Not for me", 2: "2 👍👍 Meh", 3: "3 👍👍👍 Good", 4: "4 👍👍👍👍 Great", 5: "5 👍👍👍👍👍 Loved it",

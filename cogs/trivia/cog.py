@@ -1,7 +1,7 @@
 """Movie trivia: `/trivia start|stop|packs|leaderboard|add|import`.
 
 Thin glue over ``bot.domain.trivia`` (packs, matching, choices, the game) and ``db.trivia``
-(scores, the server's own pack). The running game itself lives in ``cogs.trivia_session``.
+(scores, the server's own pack). The running game itself lives in ``cogs.trivia.session``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from bot.domain.trivia import (
 from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, missing_permissions
 from bot.ui import FilmClubModal, FilmClubView, Paginator
-from cogs.trivia_session import NO_PINGS, ChoiceButton, TriviaSession, plural
+from cogs.trivia.session import NO_PINGS, ChoiceButton, TriviaSession, plural
 from db import trivia as repo
 from db.trivia import SERVER_PACK
 

@@ -22,7 +22,7 @@ from bot.render import CLUB_COLOUR, ERROR_COLOUR, clip, escape, ts, ts_full
 from db.screenings import CANCELLED, FINISHED, LIVE, Rating, Screening
 
 if TYPE_CHECKING:
-    from cogs.screenings import Screenings
+    from cogs.screenings.cog import Screenings
 
 ANSWER_STYLE: dict[str, tuple[discord.ButtonStyle, str]] = {
     "going": (discord.ButtonStyle.success, "✅"),

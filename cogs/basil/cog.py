@@ -51,7 +51,7 @@ from bot.handlers import report_error
 from bot.render import GENTLE_COLOUR, clip, escape, missing_permissions
 from bot.scheduler import PostObsolete, from_ts
 from bot.ui import Paginator
-from cogs.basil_views import (
+from cogs.basil.views import (
     FORM_ID,
     STORY_FIELD,
     TRIBUTE,
@@ -410,7 +410,7 @@ class Basil(commands.Cog):
     # forms --------------------------------------------------------------------------
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Submits of the story, edit and tribute forms (by custom id; see ``cogs.basil_views``)."""
+        """Submits of the story, edit and tribute forms (by custom id; see ``cogs.basil.views``)."""
         if interaction.type is not discord.InteractionType.modal_submit:
             return
         data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]

@@ -53,7 +53,7 @@ from bot.errors import NotSetUp, UserError
 from bot.render import escape, missing_permissions, ts_full
 from bot.scheduler import PostObsolete
 from bot.ui import Paginator
-from cogs import awards_views as views
+from cogs.awards import views
 from db import awards as repo
 from db.awards import CANCELLED, CLOSED, Poll
 from db.cache import ReadCache

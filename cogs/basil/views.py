@@ -9,7 +9,7 @@ Nothing here lives only in memory, so every button and form keeps working after 
   (``basil:tribute-form:<memorial id>``), and the cog's ``on_interaction`` listener handles the
   submit. A story written for an hour, or across a restart, is never lost.
 
-The logic lives in the cog (``cogs.basil.Basil``); these pieces only carry input to it.
+The logic lives in the cog (``cogs.basil.cog.Basil``); these pieces only carry input to it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from bot.handlers import guarded
 from bot.render import clip
 
 if TYPE_CHECKING:
-    from cogs.basil import Basil
+    from cogs.basil.cog import Basil
 
 STORY, EDIT, TRIBUTE = "story", "edit", "tribute-form"
 FORM_ID = re.compile(rf"basil:(?P<form>{STORY}|{EDIT}|{TRIBUTE}):(?P<id>[0-9]{{1,19}})")

@@ -30,7 +30,7 @@ from bot.domain.offsets import format_offset, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape, ts, ts_full
 from bot.scheduler import PostObsolete, from_ts
-from cogs.screenings_views import announcement_embed, rating_view, rsvp_view
+from cogs.screenings.views import announcement_embed, rating_view, rsvp_view
 from db import screenings as repo
 from db.scheduled_posts import ScheduledPost
 from db.screenings import ReminderPref, Screening

@@ -43,7 +43,7 @@ from bot.errors import NotSetUp, UserError
 from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
 from bot.scheduler import PostObsolete
 from bot.ui import Paginator
-from cogs.newsletter_views import (
+from cogs.newsletter.views import (
     DraftButton,
     PreviewModal,
     VerdictModal,

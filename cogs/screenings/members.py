@@ -1,6 +1,6 @@
 """Screenings, member side: `/film info`, `/remind me`, `/rate`, `/ratings board|mine`, the rating buttons.
 
-A mixin of the ``Screenings`` cog (``cogs/screenings.py``); discord.py collects its commands through the MRO.
+A mixin of the ``Screenings`` cog (``cogs/screenings/cog.py``); discord.py collects its commands through the MRO.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from bot.domain.offsets import format_offsets, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape
 from bot.ui import Paginator
-from cogs.screenings_service import ScreeningService, personal_prefix
-from cogs.screenings_views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
+from cogs.screenings.service import ScreeningService, personal_prefix
+from cogs.screenings.views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
 from db import screenings as repo
 from db.cache import ReadCache
 

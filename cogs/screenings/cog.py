@@ -10,7 +10,7 @@ as it is after the change. Listen in another cog with ``@commands.Cog.listener()
 
 Read screenings and ratings through ``db.screenings`` (``get_screening``, ``list_screenings``,
 ``finished_screenings_for_film``, ``ratings_for_film``, ``verdicts``...). The scheduled posts of a
-screening all have keys starting with ``screening:<id>:`` (see ``cogs/screenings_service.py``).
+screening all have keys starting with ``screening:<id>:`` (see ``cogs/screenings/service.py``).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from bot.domain.offsets import parse_offsets
 from bot.domain.timeparse import parse_when
 from bot.errors import NotSetUp, UserError
 from bot.render import clip, escape, missing_permissions, ts_full
-from cogs.screenings_members import Board, MemberCommands, catalogue_choices, screening_or_error
-from cogs.screenings_service import (
+from cogs.screenings.members import Board, MemberCommands, catalogue_choices, screening_or_error
+from cogs.screenings.service import (
     KIND_DISCUSSION,
     KIND_FINISH,
     KIND_PERSONAL,
@@ -46,7 +46,7 @@ from cogs.screenings_service import (
     personal_prefix,
     prefix,
 )
-from cogs.screenings_views import (
+from cogs.screenings.views import (
     RateButton,
     RsvpButton,
     info_embed,
