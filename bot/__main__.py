@@ -11,7 +11,7 @@ import discord
 
 from bot.config import ConfigError, load_config
 from bot.logsetup import setup_logging
-from db.store import StoreError
+from db.store import Store, StoreError
 
 log = logging.getLogger("bot")
 
@@ -46,12 +46,24 @@ async def _run(bot: discord.Client, token: str) -> None:
         runner.result()  # re-raise what stopped the bot
 
 
+async def _check_store(path: str) -> None:
+    """Open, check and close the database before anything else, so a damaged file is one line, not a hang."""
+    store = Store(path)
+    await store.open()
+    await store.close()
+
+
 def main() -> int:
     try:
         config = load_config()
     except ConfigError as exc:
         return fail(str(exc))
     setup_logging(config.log_level, [config.token])
+
+    try:
+        asyncio.run(_check_store(str(config.db_path)))
+    except StoreError as exc:
+        return fail(str(exc))
 
     from bot.app import FilmClubBot  # after logging, so import-time logs are formatted
 

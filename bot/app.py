@@ -70,6 +70,9 @@ class FilmClubBot(commands.Bot):
         extensions: tuple[str, ...] = EXTENSIONS,
         **options: Any,
     ) -> None:
+        # The bot never joins voice: no "PyNaCl/davey is not installed" warnings at every start.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),

@@ -30,6 +30,10 @@ class StorageUnavailable(StoreError):
     """A write failed because the disk is full, read-only or locked."""
 
 
+class DatabaseDamaged(StoreError):
+    """The database file is corrupt, truncated or not an SQLite database at all."""
+
+
 class Executor(Protocol):
     """What a repository needs: run a statement and read rows."""
 
@@ -150,18 +154,55 @@ class Store:
             conn = await aiosqlite.connect(str(self.path), isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the database {self.path}: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        # From here on any error closes what was opened: a half-open aiosqlite connection keeps its worker
+        # thread (and so the whole process) alive, which a supervisor would take for a healthy bot.
+        reader: sqlite3.Connection | None = None
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await self._check(conn)
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            if str(self.path) != ":memory:":
+                reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+                reader.row_factory = sqlite3.Row
+                reader.execute("PRAGMA query_only=ON")
+                reader.execute("PRAGMA busy_timeout=50")
+        except BaseException as exc:
+            if reader is not None:
+                reader.close()
+            try:
+                await conn.close()
+            except Exception:  # already broken: nothing more to release
+                pass
+            if isinstance(exc, sqlite3.Error):
+                raise self._damaged(exc) from exc
+            raise
         self._conn = conn
-        if str(self.path) != ":memory:":
-            reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            reader.row_factory = sqlite3.Row
-            reader.execute("PRAGMA query_only=ON")
-            reader.execute("PRAGMA busy_timeout=50")
-            self._reader = reader
+        self._reader = reader
+
+    async def _check(self, conn: aiosqlite.Connection) -> None:
+        """Read the schema and run SQLite's quick integrity check; raise on a damaged or foreign file."""
+        await conn.execute("SELECT count(*) FROM sqlite_master")
+        async with conn.execute("PRAGMA quick_check(1)") as cur:
+            row = await cur.fetchone()
+        if row is None or str(row[0]).lower() != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+
+    def _damaged(self, exc: sqlite3.Error) -> StoreError:
+        """The one-line explanation for a database file that cannot be used, naming the newest backup."""
+        if isinstance(_storage_error(exc), StorageUnavailable):
+            return StorageUnavailable(f"Cannot open the database {self.path}: {exc}")
+        backups = sorted(self.path.parent.glob(f"{self.path.name}.bak-v*"), key=lambda p: p.stat().st_mtime)
+        if backups:
+            advice = (
+                f"stop the bot and restore the copy made before the last upgrade ({backups[-1]}) "
+                f"by copying it over {self.path.name}, or move the damaged file away to start empty"
+            )
+        else:
+            advice = "restore it from your own backup, or move it away to start with an empty database"
+        return DatabaseDamaged(f"The database {self.path} is damaged or not a filmclub database ({exc}); {advice}.")
 
     async def close(self) -> None:
         """Wait for the current unit of work, then close the connection."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,23 @@ async def test_a_missing_lower_migration_is_still_applied(tmp_path: Path) -> Non
         assert await store.fetchone("SELECT name FROM sqlite_master WHERE name = 'lower_thing'") is not None
     finally:
         await store.close()
+
+
+async def test_a_foreign_file_is_refused_and_leaves_no_thread(tmp_path: Path) -> None:
+    import threading
+
+    from db.store import DatabaseDamaged
+
+    path = tmp_path / "club.db"
+    path.write_bytes(b"this is a text file, not a database\n" * 500)
+    before = threading.active_count()
+    store = Store(path)
+    with pytest.raises(DatabaseDamaged) as info:
+        await store.open()
+    assert str(path) in str(info.value) and "move it away" in str(info.value)
+    assert not store.is_open
+    for _ in range(100):  # aiosqlite's worker thread ends once the connection is closed
+        if threading.active_count() <= before:
+            break
+        await asyncio.sleep(0.01)
+    assert threading.active_count() <= before

@@ -56,3 +56,42 @@ async def test_refused_token_exits_2_with_one_line(fake: FakeDiscord, bot_proces
     assert len(lines) == 1 and "refused DISCORD_TOKEN" in lines[0]
     assert "Traceback" not in output
     assert bad not in output
+
+
+async def _exit_code_within(proc: Any, seconds: float) -> int | None:
+    for _ in range(int(seconds / 0.05)):
+        if proc.returncode is not None:
+            break
+        await asyncio.sleep(0.05)
+    return proc.returncode  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+async def test_damaged_database_exits_2_with_one_line(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path, damage: str
+) -> None:
+    """A truncated or foreign database file: exit 2 quickly, one line naming the file and the backup, no hang."""
+    fake.standard_guild()
+    db = tmp_path / "club.db"
+    first = bot_process("bot", env={"FILMCLUB_DB": str(db)})
+    await first.start()
+    await first.stop()
+    backup = db.with_name("club.db.bak-v015-20261201T000000")
+    backup.write_bytes(db.read_bytes())  # what the bot leaves before a migration
+    data = db.read_bytes()
+    assert len(data) > 8192
+    if damage == "truncated":
+        db.write_bytes(data[: len(data) // 2])
+    else:
+        db.write_bytes(bytes(range(256)) * (len(data) // 256))
+    for extra in ("-wal", "-shm"):
+        db.with_name(db.name + extra).unlink(missing_ok=True)
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(db)})
+    await proc.start(wait=False)
+    assert await _exit_code_within(proc, 10) == 2
+    output = proc.output().rsplit("===== start", 1)[-1]
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines()[1:] if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("filmclub: The database") and str(db) in lines[0]
+    assert str(backup) in lines[0] and "restore" in lines[0]
