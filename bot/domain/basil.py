@@ -161,12 +161,12 @@ class PetDates:
     passed: date | None
 
 
-def parse_optional_date(text: str | None, what: str) -> date | None:
-    """Parse a date option (``2024-05-01``, ``May 1 2024``, ``1 May 2024``); empty means none."""
+def parse_optional_date(text: str | None, what: str, today: date | None = None) -> date | None:
+    """Parse a date option (see :mod:`bot.domain.dates`; ``today`` is the server's date); empty means none."""
     if text is None or not text.strip():
         return None
     try:
-        return parse_date(text)
+        return parse_date(text, today)
     except UserError as exc:
         raise BasilError(f"The {what} date: {exc.message}") from exc
 
@@ -217,8 +217,8 @@ def read_details(
     editing = current is not None
     keep = current or PetDetails(None, None, None)
     dates = check_dates(
-        _option(born, keep.born, lambda t: parse_optional_date(t, "birth"), editing),
-        _option(passed, keep.passed, lambda t: parse_optional_date(t, "passing"), editing),
+        _option(born, keep.born, lambda t: parse_optional_date(t, "birth", today), editing),
+        _option(passed, keep.passed, lambda t: parse_optional_date(t, "passing", today), editing),
         today,
     )
     return PetDetails(_option(species, keep.species, clean_species, editing), dates.born, dates.passed)

@@ -367,7 +367,10 @@ class Spreadsheet(commands.Cog):
         )
 
     @spreadsheet.command(name="check", description="Moderators: mark a film as watched by the club")
-    @app_commands.describe(film="A Best Picture nominee", date="When the club watched it (default: today)")
+    @app_commands.describe(
+        film="A Best Picture nominee",
+        date="When the club watched it: 2024-05-01, 1 May 2024, yesterday, fri (default: today)",
+    )
     @moderator_only()
     async def check(self, interaction: Interaction, film: str, date: str | None = None) -> None:
         guild_id = require_guild(interaction)
@@ -376,13 +379,17 @@ class Spreadsheet(commands.Cog):
         now = self.bot.now_ts()
         watched_at = now
         if date is not None:
+            today = datetime.fromtimestamp(now, tz).date()
             try:
-                day = parse_date(date)
+                day = parse_date(date, today)
             except TimeParseError as exc:
                 raise UserError(exc.message) from None
-            watched_at = int(datetime.combine(day, time(12), tzinfo=tz).timestamp())
-            if watched_at > now + 86400:
-                raise UserError("That date is in the future: check a film once the club has watched it.")
+            if day > today:
+                raise UserError(
+                    f"{day.isoformat()} is in the future: check a film once the club has watched it "
+                    "(leave `date` out for today)."
+                )
+            watched_at = min(now, int(datetime.combine(day, time(12), tzinfo=tz).timestamp()))
             if day.year < found.year:
                 raise UserError(
                     f"{escape(format_choice(found))} came out in {found.year}, so the club can't have watched it "

@@ -10,6 +10,8 @@ import pytest
 from bot.domain.dates import parse_date
 from bot.domain.timeparse import TimeParseError
 
+MONDAY = date(2026, 1, 5)
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -49,7 +51,6 @@ def test_parse_date(text: str, expected: date) -> None:
         ("2024-13-01", "no month 13"),
         ("0000-01-01", "no year 0"),
         ("blah", "I couldn't read `blah` as a date"),
-        ("May 1 2024 8pm", "couldn't read"),
         ("", "Please give a date"),
     ],
 )
@@ -61,5 +62,49 @@ def test_parse_date_errors_offer_working_examples(text: str, fragment: str) -> N
     m = re.search(r"Try (.*)$", message)
     assert m, message
     examples = re.findall(r"`([^`]+)`", m.group(1))
-    assert examples == ["2024-05-01", "1 May 2024"]
-    assert {parse_date(example) for example in examples} == {date(2024, 5, 1)}
+    assert examples == ["2024-05-01", "1 May 2024", "yesterday"]
+    assert {parse_date(example, MONDAY) for example in examples} == {date(2024, 5, 1), date(2026, 1, 4)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Every form a time option takes, the time of day ignored.
+        ("2024-02-10 20:00", date(2024, 2, 10)),
+        ("today 21:00", MONDAY),
+        ("fri 8pm", date(2026, 1, 2)),
+        ("friday 20:00", date(2026, 1, 2)),
+        ("tomorrow 7:30pm", date(2026, 1, 6)),
+        ("dec 4 2025 8pm", date(2025, 12, 4)),
+        ("May 1 2024 8pm", date(2024, 5, 1)),
+        # The words, and weekdays meaning the most recent one.
+        ("today", MONDAY),
+        ("Yesterday", date(2026, 1, 4)),
+        ("tomorrow", date(2026, 1, 6)),
+        ("mon", MONDAY),
+        ("sunday", date(2026, 1, 4)),
+        ("tue", date(2025, 12, 30)),
+        ("fri 2026-01-02", date(2026, 1, 2)),
+    ],
+)
+def test_parse_date_takes_the_time_forms_and_day_words(text: str, expected: date) -> None:
+    assert parse_date(text, MONDAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("in 2 hours", "time from now"),
+        ("8pm", "time of day"),
+        ("dec 4 8pm", "needs the year too"),
+    ],
+)
+def test_date_forms_that_name_no_day_are_refused_with_examples(text: str, fragment: str) -> None:
+    with pytest.raises(TimeParseError) as info:
+        parse_date(text, MONDAY)
+    assert fragment in info.value.message and "`2024-05-01`" in info.value.message
+
+
+def test_day_words_need_today() -> None:
+    with pytest.raises(TimeParseError):
+        parse_date("yesterday")

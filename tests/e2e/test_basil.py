@@ -51,6 +51,18 @@ async def only_memorials(club: Club) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- creation
+async def test_memorial_dates_take_day_words_and_ignore_a_time(club: Club) -> None:
+    """The fake clock is Monday 2026-01-05: `yesterday` and a date with a time of day both read as days."""
+    done = await memorial(club, club.g.alice, "Mochi", born="2012-03-14 08:00", passed="yesterday")
+    reply = await done.reply()
+    assert reply.ephemeral and "Basil's Corner" in reply.content, reply.content
+    [card] = cards(club)
+    fields = {f["name"]: f["value"] for f in card.embed["fields"]}
+    assert fields["Dates"] == "14 March 2012 – 4 January 2026"
+    h = await club.slash(club.g.bob, club.g.general, "basil memorial", name="Pip", passed="in 2 hours")
+    assert "time from now" in await error_of(h)
+
+
 async def test_memorial_with_photo_posts_a_gentle_card(club: Club) -> None:
     photo = club.fake.attachment("biscuit.png", PNG, "image/png")
     done = await memorial(

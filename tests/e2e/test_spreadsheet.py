@@ -55,6 +55,31 @@ async def rate(c: Club, who: Any, film: str, thumbs: int) -> None:
 # --------------------------------------------------------------------------- the sheet
 
 
+async def test_check_date_takes_the_time_forms_and_day_words(club: Club) -> None:
+    """The fake clock is Monday 2026-01-05 in Europe/London: each form lands on the right watched date."""
+    c = club
+    cases = {
+        "Oppenheimer (2023)": ("2024-02-10 20:00", "2024-02-10"),
+        "Parasite (2019)": ("today 21:00", "2026-01-05"),
+        "Her (2013)": ("yesterday", "2026-01-04"),
+        "Tár (2022)": ("fri", "2026-01-02"),
+        "Nomadland (2020)": ("dec 4 2025 8pm", "2025-12-04"),
+    }
+    for film, (when, _day) in cases.items():
+        r = await run(c, c.mod, "spreadsheet check", film=film, date=when)
+        assert r.ephemeral and "watched" in r.content and "couldn't read" not in r.content, (when, r.content)
+    for when, fragment in (("tomorrow", "2026-01-06 is in the future"), ("in 2 hours", "time from now")):
+        r = await run(c, c.mod, "spreadsheet check", film="Gravity (2013)", date=when)
+        assert r.ephemeral and fragment in r.content, r.content
+    handle = await c.fake.slash(c.g.bob, c.g.general, "spreadsheet export")
+    [attachment] = (await handle.reply()).attachments
+    rows = {(r["Film"], r["Year"]): r for r in csv.DictReader(io.StringIO(attachment.data.decode("utf-8")))}
+    for film, (_when, day) in cases.items():
+        title, year = film[:-7], film[-5:-1]
+        assert rows[(title, year)]["Watched date"] == day, film
+    assert rows[("Gravity", "2013")]["Watched"] != "yes"
+
+
 async def test_sheet_progress_averages_comments_pages_checks_and_export(club: Club) -> None:
     c, g = club, club.g
     await two_finished_screenings(c)
