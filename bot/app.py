@@ -85,7 +85,8 @@ class FilmClubBot(commands.Bot):
         self.store = Store(config.db_path)
         self.settings = SettingsRepo(self.store)
         self.scheduler = SchedulerService(
-            self.store, self.clock, notifier=self._notify_post_problem, next_occurrence=next_from_rule
+            self.store, self.clock, notifier=self._notify_post_problem, next_occurrence=next_from_rule,
+            wait_ready=self.wait_until_ready, guild_ready=self.guild_loaded,
         )
         self.extensions_to_load = extensions
         self.started_at = self.clock.now()
@@ -148,6 +149,15 @@ class FilmClubBot(commands.Bot):
     @property
     def version(self) -> str:
         return __version__
+
+    def guild_loaded(self, guild_id: int) -> bool:
+        """False while a server's data is still on its way from Discord: before READY, or for a server Discord
+        lists as unavailable (it arrives seconds later on big bots, or after an outage). A server the bot is not
+        in at all counts as loaded, so work for it fails in the ordinary way instead of waiting forever."""
+        if not self.is_ready():
+            return False
+        guild = self.get_guild(guild_id)
+        return guild is None or not guild.unavailable
 
     async def resolve_messageable(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.get_channel(channel_id)

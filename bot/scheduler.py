@@ -29,6 +29,7 @@ import aiohttp
 import discord
 
 from bot.clock import Clock
+from bot.domain import posts as post_kinds
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Executor, Store, StoreError
@@ -38,10 +39,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[ScheduledPost], Awaitable[int | None]]
 Notifier = Callable[[ScheduledPost, str], Awaitable[None]]
 NextOccurrence = Callable[[dict[str, Any], datetime], datetime | None]
+GuildReady = Callable[[int], bool]
+WaitReady = Callable[[], Awaitable[Any]]
 
-DEFAULT_GRACE = timedelta(minutes=15)
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = (5, 30, 120)
+NOT_LOADED_RETRY = 5  # seconds: a post whose server has not arrived from Discord yet waits this long, then looks again
+_FROM_TABLE: Any = object()
 
 
 class PostObsolete(Exception):
@@ -51,7 +55,10 @@ class PostObsolete(Exception):
 @dataclass(frozen=True)
 class KindSpec:
     handler: Handler
-    grace: timedelta
+    grace: timedelta | None  # None: always sent, however late
+
+    def is_missed(self, late_by_seconds: int) -> bool:
+        return self.grace is not None and late_by_seconds > self.grace.total_seconds()
 
 
 def to_ts(dt: datetime) -> int:
@@ -77,11 +84,17 @@ class SchedulerService:
         notifier: Notifier | None = None,
         next_occurrence: NextOccurrence | None = None,
         concurrency: int = 50,
+        wait_ready: WaitReady | None = None,
+        guild_ready: GuildReady | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.notifier = notifier
         self.next_occurrence = next_occurrence
+        # Posts need their server (threads, channels): the loop waits for the bot's servers before its first
+        # post, and a post whose server is still on its way from Discord waits instead of failing.
+        self.wait_ready = wait_ready
+        self.guild_ready = guild_ready
         self._kinds: dict[str, KindSpec] = {}
         self._heap: list[tuple[int, int]] = []
         self._queued: dict[int, int] = {}  # post id -> time it is queued for
@@ -95,8 +108,13 @@ class SchedulerService:
         self.sent_count = 0
 
     # registration -----------------------------------------------------------------
-    def register(self, kind: str, handler: Handler, *, grace: timedelta = DEFAULT_GRACE) -> None:
-        """Say how posts of ``kind`` are sent, and how late they may still go out after downtime."""
+    def register(self, kind: str, handler: Handler, *, grace: timedelta | None = _FROM_TABLE) -> None:
+        """Say how posts of ``kind`` are sent. How late they may still go out after downtime comes from the one
+        table in :mod:`bot.domain.posts` (``grace`` only for kinds outside it, such as a test's own)."""
+        if grace is _FROM_TABLE:
+            if kind not in post_kinds.GRACE:
+                raise ValueError(f"scheduled post kind {kind!r} has no grace window in bot/domain/posts.py")
+            grace = post_kinds.grace_for(kind)
         self._kinds[kind] = KindSpec(handler, grace)
 
     # queueing ------------------------------------------------------------------------
@@ -151,15 +169,8 @@ class SchedulerService:
         self._heap.clear()
         self._queued.clear()
         for post in await posts_repo.list_active(self.store):
-            spec = self._kinds.get(post.kind)
-            grace = int((spec.grace if spec else DEFAULT_GRACE).total_seconds())
-            if post.next_attempt_at < now - grace:
-                await posts_repo.mark_status(
-                    self.store, post.id, posts_repo.MISSED,
-                    f"the bot was offline when this was due ({now - post.next_attempt_at} s late)",
-                )
-                log.warning("post %s (%s) missed: %s s late", post.id, post.kind, now - post.next_attempt_at)
-                await self._notify(post, "missed")
+            if self._past_grace(post, now):
+                await self._mark_missed(post, now, "the bot was offline when this was due")
                 continue
             if post.status == posts_repo.SENDING:
                 # Interrupted between claim and mark: send again; the nonce stops a duplicate.
@@ -169,6 +180,18 @@ class SchedulerService:
         heapq.heapify(self._heap)
         log.info("scheduler rebuilt: %d pending posts", len(self._heap))
         return len(self._heap)
+
+    def _past_grace(self, post: ScheduledPost, now: int) -> bool:
+        spec = self._kinds.get(post.kind)
+        if spec is None:
+            spec = KindSpec(_unknown, post_kinds.GRACE.get(post.kind, timedelta(0)))
+        return spec.is_missed(now - post.due_at)
+
+    async def _mark_missed(self, post: ScheduledPost, now: int, why: str) -> None:
+        late = now - post.due_at
+        await posts_repo.mark_status(self.store, post.id, posts_repo.MISSED, f"{why} ({late} s late)")
+        log.warning("post %s (%s) missed: %s s late", post.id, post.kind, late)
+        await self._notify(post, "missed")
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking posts; let the ones being sent finish."""
@@ -193,6 +216,8 @@ class SchedulerService:
 
     # the loop -----------------------------------------------------------------------
     async def _run(self) -> None:
+        if self.wait_ready is not None:
+            await self.wait_ready()
         while not self._stopping:
             self._wake.clear()
             now = self.now_ts()
@@ -234,12 +259,27 @@ class SchedulerService:
     async def _fire(self, post: ScheduledPost) -> None:
         async with self._sem:
             try:
+                if self.guild_ready is not None and not self.guild_ready(post.guild_id):
+                    await self._wait_for_guild(post)
+                    return
                 await self._send(post)
             except StoreError:
                 log.exception("storage error while sending post %s; it will be retried", post.id)
                 self._push(post.id, self.now_ts() + BACKOFF_SECONDS[0])
             except Exception:
                 log.exception("scheduler crashed while sending post %s", post.id)
+
+    async def _wait_for_guild(self, post: ScheduledPost) -> None:
+        """The post's server has not arrived from Discord yet (startup, an outage): transient, look again soon,
+        unless waiting has made the post later than its grace window."""
+        now = self.now_ts()
+        if self._past_grace(post, now):
+            await self._mark_missed(post, now, "its server was unavailable when this was due")
+            return
+        retry_at = now + NOT_LOADED_RETRY
+        await posts_repo.defer(self.store, post.id, retry_at, "waiting for the server to load")
+        log.info("post %s (%s) waits for guild %s to load", post.id, post.kind, post.guild_id)
+        self._push(post.id, retry_at)
 
     async def _send(self, post: ScheduledPost) -> None:
         spec = self._kinds.get(post.kind)
@@ -320,6 +360,10 @@ class SchedulerService:
             await self.notifier(post, reason)
         except Exception:
             log.exception("could not tell moderators about post %s", post.id)
+
+
+async def _unknown(post: ScheduledPost) -> int | None:
+    raise LookupError(f"no handler for {post.kind}")
 
 
 def _reason(exc: BaseException) -> str:

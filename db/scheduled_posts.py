@@ -173,6 +173,15 @@ async def mark_status(db: Executor, post_id: int, status: str, error: str | None
     )
 
 
+async def defer(db: Executor, post_id: int, retry_at: int, reason: str) -> None:
+    """Put a claimed post back to wait (its server is not loaded yet); the claim does not count as an attempt."""
+    await db.execute(
+        "UPDATE scheduled_posts SET status = 'pending', attempts = MAX(attempts - 1, 0), retry_at = ?, "
+        "last_error = ? WHERE id = ? AND status = 'sending'",
+        (retry_at, reason[:500], post_id),
+    )
+
+
 async def release(db: Executor, post_id: int) -> None:
     """Put an in-flight post back to pending (after a restart), keeping its attempt count."""
     await db.execute(

@@ -50,7 +50,7 @@ class Recorder:
 
 async def make(store: Store, clock: FakeClock, rec: Recorder) -> SchedulerService:
     service = SchedulerService(store, clock, notifier=rec.notify)
-    service.register("test", rec.handler)
+    service.register("test", rec.handler, grace=timedelta(minutes=15))
 
     async def quiet() -> None:
         # Database work runs in aiosqlite's thread: wait (real time) until the posts in flight finish.

@@ -18,15 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain import posts
 from bot.domain.offsets import format_offset, format_offsets, parse_offsets
 from bot.errors import UserError
 
 QUEUED, WATCHED = "queued", "watched"
 
-KIND_POSTCREDITS = "teaser.postcredits"
-KIND_BEFORE = "teaser.before"
-KIND_CUSTOM = "teaser.custom"
-KIND_NOW = "teaser.now"
+KIND_POSTCREDITS = posts.TEASER_POSTCREDITS
+KIND_BEFORE = posts.TEASER_BEFORE
+KIND_CUSTOM = posts.TEASER_CUSTOM
+KIND_NOW = posts.TEASER_NOW
 KINDS = (KIND_POSTCREDITS, KIND_BEFORE, KIND_CUSTOM, KIND_NOW)
 
 DEFAULT_OFFSETS = "7d,1d"

@@ -48,6 +48,7 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
 from bot.domain import awards as aw
+from bot.domain import posts
 from bot.domain.timeparse import parse_when
 from bot.errors import NotSetUp, UserError
 from bot.render import escape, missing_permissions, ts_full
@@ -63,10 +64,9 @@ from db.store import Store, StoreError
 log = logging.getLogger(__name__)
 CATCH_UP_CONCURRENCY = 8
 
-CLOSE_KIND = "award.close"
+# A close missed while the bot was offline still happens when it comes back, however late (bot/domain/posts.py).
+CLOSE_KIND = posts.AWARD_CLOSE
 NUMBERS_RETRY = 60  # seconds before adding number reactions again after Discord failed
-# A close missed while the bot was offline still happens when it comes back, however late.
-CLOSE_GRACE = timedelta(days=400)
 LIVE_EDIT_DELAY = 3.0  # seconds: live-count edits within this window become one edit
 RECENT = 30 * 86400
 UNPOSTED_WINDOW = 7 * 86400  # closed polls whose results post is not recorded are retried this long
@@ -210,7 +210,7 @@ class Awards(commands.Cog):
         self._catchup_again = False
         self._live_pending: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
-        bot.scheduler.register(CLOSE_KIND, self._close_due, grace=CLOSE_GRACE)
+        bot.scheduler.register(CLOSE_KIND, self._close_due)
 
     async def cog_load(self) -> None:
         for poll in await repo.list_open(self.bot.store):

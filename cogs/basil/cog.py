@@ -24,6 +24,7 @@ from discord.ext import commands
 
 from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild, require_moderator
+from bot.domain import posts
 from bot.domain.basil import (
     DESCRIPTION_LIMIT,
     BasilError,
@@ -73,9 +74,8 @@ from db.store import Executor
 
 log = logging.getLogger(__name__)
 
-KIND = "basil.anniversary"
+KIND = posts.BASIL_ANNIVERSARY
 NONE = discord.AllowedMentions.none()
-ANNIVERSARY_GRACE = timedelta(hours=12)
 DRAFT_LIFETIME = timedelta(days=2)
 EMBED_LIMIT = 6000
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week
@@ -179,7 +179,7 @@ class Basil(commands.Cog):
 
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
-        bot.scheduler.register(KIND, self.send_anniversary, grace=ANNIVERSARY_GRACE)
+        bot.scheduler.register(KIND, self.send_anniversary)
         self._buttons: dict[str, Callable[[discord.Interaction[Any], int, int | None], Awaitable[None]]] = {
             "tribute": self._open_tribute_form, "approve": self._approve_clicked, "decline": self._decline_clicked,
             "remove": self._remove_clicked, "keep": self._keep_clicked,

@@ -19,7 +19,7 @@ Not a cog: :class:`TeaserService` is the installments cog's helper (like the scr
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -43,12 +43,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GRACE = {
-    dom.KIND_POSTCREDITS: timedelta(hours=2),
-    dom.KIND_BEFORE: timedelta(hours=6),
-    dom.KIND_CUSTOM: timedelta(hours=1),
-    dom.KIND_NOW: timedelta(minutes=15),
-}
 UPCOMING = (screenings_repo.SCHEDULED, screenings_repo.LIVE)
 
 
@@ -61,7 +55,7 @@ class TeaserService:
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         for kind in dom.KINDS:
-            bot.scheduler.register(kind, self.send, grace=GRACE[kind])
+            bot.scheduler.register(kind, self.send)
 
     # screenings -------------------------------------------------------------------------
     async def upcoming_screening(self, db: Executor, inst: Installment) -> Screening | None:

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
+from bot.domain import posts
 from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, ts_full
 from bot.scheduler import PostObsolete
@@ -32,7 +33,7 @@ class Schedule(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         # The plain kind: post ``payload.content`` / ``payload.embeds`` in the target channel.
-        bot.scheduler.register("message", self.send_message_post)
+        bot.scheduler.register(posts.MESSAGE, self.send_message_post)
 
     async def send_message_post(self, post: ScheduledPost) -> int | None:
         target = post.thread_id or post.channel_id

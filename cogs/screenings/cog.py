@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import timedelta
 from typing import Any
 
 import discord
@@ -90,11 +89,11 @@ class Screenings(MemberCommands):
         self.bot = bot
         self.service = ScreeningService(bot)
         sched = bot.scheduler
-        sched.register(KIND_REMINDER, self.service.on_reminder, grace=timedelta(minutes=30))
-        sched.register(KIND_PERSONAL, self.service.on_personal_reminder, grace=timedelta(minutes=30))
-        sched.register(KIND_START, self.service.on_start, grace=timedelta(hours=1))
-        sched.register(KIND_FINISH, self.service.on_finish, grace=timedelta(days=30))
-        sched.register(KIND_DISCUSSION, self.service.on_discussion, grace=timedelta(days=2))
+        sched.register(KIND_REMINDER, self.service.on_reminder)
+        sched.register(KIND_PERSONAL, self.service.on_personal_reminder)
+        sched.register(KIND_START, self.service.on_start)
+        sched.register(KIND_FINISH, self.service.on_finish)
+        sched.register(KIND_DISCUSSION, self.service.on_discussion)
         self._parsers: dict[str, Any] = {}
         # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
         self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)

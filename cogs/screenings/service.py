@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 
+from bot.domain import posts
 from bot.domain import screenings as rules
 from bot.domain.films import Film, load_catalogue
 from bot.domain.offsets import format_offset, parse_offsets
@@ -49,11 +50,11 @@ CANNOT_DM = 50007
 EVENT_LIMIT = 30038  # "Maximum number of uncompleted guild scheduled events reached"
 CATCH_UP_DAYS = 3  # at startup, also redraw announcements whose screening changed this recently
 
-KIND_REMINDER = "screening.reminder"
-KIND_PERSONAL = "screening.personal_reminder"
-KIND_START = "screening.start"
-KIND_FINISH = "screening.finish"
-KIND_DISCUSSION = "screening.discussion"
+KIND_REMINDER = posts.SCREENING_REMINDER
+KIND_PERSONAL = posts.SCREENING_PERSONAL_REMINDER
+KIND_START = posts.SCREENING_START
+KIND_FINISH = posts.SCREENING_FINISH
+KIND_DISCUSSION = posts.SCREENING_DISCUSSION
 
 
 def prefix(screening_id: int) -> str:

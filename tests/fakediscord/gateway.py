@@ -20,6 +20,9 @@ class GatewayMixin(FakeCore):
         #: When False, heartbeats are not ACKed (zombie connection simulation).
         self.ack_heartbeats = True
         self.heartbeats = 0
+        #: Real seconds between READY and the GUILD_CREATEs, as on a big bot where servers stream in after READY
+        #: (discord.py then fires on_ready without them and the servers stay ``unavailable`` until they arrive).
+        self.guild_create_delay = 0.0
         self._ws_set: set[web.WebSocketResponse] = set()
 
     # ------------------------------------------------------------------ payloads
@@ -198,8 +201,18 @@ class GatewayMixin(FakeCore):
                 "user_settings": {},
             },
         )
-        for g in guilds:
-            self.push(session, "GUILD_CREATE", self.guild_create_payload(g, session))
+        if self.guild_create_delay > 0:
+            delay = self.guild_create_delay
+
+            async def later() -> None:
+                await asyncio.sleep(delay)
+                for g in guilds:
+                    self.push(session, "GUILD_CREATE", self.guild_create_payload(g, session))
+
+            self._delayed_guilds = asyncio.get_running_loop().create_task(later(), name="fakediscord-late-guilds")
+        else:
+            for g in guilds:
+                self.push(session, "GUILD_CREATE", self.guild_create_payload(g, session))
         session.ready_sent.set()
         return session
 
