@@ -44,6 +44,10 @@ WaitReady = Callable[[], Awaitable[Any]]
 
 MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = (5, 30, 120)
+# Fairness: at most this many posts of one server (and of one channel) are being sent at once, so a server with a
+# backlog, or a channel Discord is slowing down, never holds the sending slots other servers' posts need.
+PER_GUILD_SENDS = 4
+PER_CHANNEL_SENDS = 2
 NOT_LOADED_RETRY = 5  # seconds: a post whose server has not arrived from Discord yet waits this long, then looks again
 _FROM_TABLE: Any = object()
 
@@ -102,6 +106,8 @@ class SchedulerService:
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._sem = asyncio.Semaphore(concurrency)
+        self._guild_slots: dict[int, asyncio.Semaphore] = {}
+        self._channel_slots: dict[int, asyncio.Semaphore] = {}
         self._stopping = False
         self._sent_buffer: list[tuple[ScheduledPost, int, int | None]] = []
         self._flush_retry: asyncio.Task[None] | None = None
@@ -253,11 +259,23 @@ class SchedulerService:
             for post_id in post_ids:
                 self._push(post_id, self.now_ts() + BACKOFF_SECONDS[0])
             return
-        await asyncio.gather(*(self._fire(post) for post in claimed))
+        await asyncio.gather(*(self._fire(post) for post in _round_robin(claimed)))
         await self._flush_sent()
 
+    @staticmethod
+    def _slot(slots: dict[int, asyncio.Semaphore], key: int, size: int) -> asyncio.Semaphore:
+        slot = slots.get(key)
+        if slot is None:
+            slot = slots[key] = asyncio.Semaphore(size)
+        return slot
+
     async def _fire(self, post: ScheduledPost) -> None:
-        async with self._sem:
+        channel = post.thread_id or post.channel_id or 0
+        async with (
+            self._slot(self._guild_slots, post.guild_id, PER_GUILD_SENDS),
+            self._slot(self._channel_slots, channel, PER_CHANNEL_SENDS),
+            self._sem,
+        ):
             try:
                 if self.guild_ready is not None and not self.guild_ready(post.guild_id):
                     await self._wait_for_guild(post)
@@ -360,6 +378,19 @@ class SchedulerService:
             await self.notifier(post, reason)
         except Exception:
             log.exception("could not tell moderators about post %s", post.id)
+
+
+def _round_robin(claimed: list[ScheduledPost]) -> list[ScheduledPost]:
+    """Due posts taken one server at a time in turn (each server's own in due order), so a server with
+    thousands of due posts does not put them all ahead of another server's one."""
+    by_guild: dict[int, list[ScheduledPost]] = {}
+    for post in claimed:
+        by_guild.setdefault(post.guild_id, []).append(post)
+    queues = list(by_guild.values())
+    ordered: list[ScheduledPost] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        ordered.extend(q[turn] for q in queues if turn < len(q))
+    return ordered
 
 
 async def _unknown(post: ScheduledPost) -> int | None:

@@ -173,6 +173,15 @@ async def mark_status(db: Executor, post_id: int, status: str, error: str | None
     )
 
 
+async def count_waiting(db: Executor, guild_id: int, kind: str) -> int:
+    """How many posts of ``kind`` the server has waiting to be sent (pending or being sent)."""
+    row = await db.fetchone(
+        "SELECT count(*) FROM scheduled_posts WHERE guild_id = ? AND kind = ? AND status IN ('pending', 'sending')",
+        (guild_id, kind),
+    )
+    return int(row[0]) if row else 0
+
+
 async def defer(db: Executor, post_id: int, retry_at: int, reason: str) -> None:
     """Put a claimed post back to wait (its server is not loaded yet); the claim does not count as an attempt."""
     await db.execute(

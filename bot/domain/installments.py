@@ -35,6 +35,9 @@ MAX_QUEUE = 200
 MAX_NOTE = 300
 MAX_TEASER_TEXT = 2000
 MAX_CUSTOM_AHEAD = timedelta(days=366)
+#: Custom teasers a server may have waiting at once: a moderator's backlog stays reviewable in /schedule list,
+#: and one server cannot fill the bot's queue.
+MAX_PENDING_CUSTOM = 25
 # After a restart, screenings that finished this recently but whose end was never handled (the bot
 # died between Screenings marking them finished and the teaser being queued) are handled then.
 RECONCILE_WINDOW = timedelta(hours=6)

@@ -31,6 +31,7 @@ from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from bot.ui import Paginator
 from cogs.installments.teasers import TeaserService, label
 from db import installments as repo
+from db import scheduled_posts as posts_repo
 from db import screenings as screenings_repo
 from db.installments import Installment, TeaserSettings
 from db.screenings import Screening
@@ -315,11 +316,19 @@ class Installments(commands.Cog):
         channel_id = await self.teasers.announcements_for(interaction.guild)
         items = await repo.queue(self.bot.store, guild_id)
         subject = dom.teaser_subject([i.id for i in items])
-        post = await self.bot.scheduler.schedule(
-            guild_id=guild_id, kind=dom.KIND_CUSTOM, key=dom.custom_key(subject, interaction.id, due), due=due,
-            channel_id=channel_id,
-            payload={"installment_id": subject, "text": body, "label": f"custom teaser: {clip(body, 40)}"},
-        )
+        async with self.bot.store.transaction() as tx:
+            waiting = await posts_repo.count_waiting(tx, guild_id, dom.KIND_CUSTOM)
+            if waiting >= dom.MAX_PENDING_CUSTOM:
+                raise UserError(
+                    f"This server already has {waiting} custom teasers waiting (at most {dom.MAX_PENDING_CUSTOM}). "
+                    "See them with `/schedule list` and take one back with `/schedule cancel` first."
+                )
+            post = await self.bot.scheduler.schedule(
+                guild_id=guild_id, kind=dom.KIND_CUSTOM, key=dom.custom_key(subject, interaction.id, due), due=due,
+                channel_id=channel_id,
+                payload={"installment_id": subject, "text": body, "label": f"custom teaser: {clip(body, 40)}"},
+                db=tx,
+            )
         assert post is not None
         await interaction.response.send_message(
             f"Scheduled a custom teaser (post #{post.id}) for {format_full(due)} in <#{channel_id}>. "

@@ -771,3 +771,22 @@ async def test_commands_work_from_a_thread_and_teasers_still_go_to_announcements
     await club.clock.advance(1)
     assert len(teasers(club)) == 1
     assert [m for m in club.fake.bot_messages(thread) if not m.ephemeral] == [added]
+
+
+async def test_custom_teasers_waiting_per_server_are_capped(club: Club) -> None:
+    from bot.domain.installments import MAX_PENDING_CUSTOM
+
+    await run(club, club.mod, "installment add", film="Rocky (1976)")
+    for n in range(MAX_PENDING_CUSTOM):
+        reply = await run(club, club.mod, "teaser schedule", when=f"in {n + 2} hours", text=f"Teaser {n}")
+        assert reply.ephemeral and "Scheduled a custom teaser" in reply.content, reply.content
+    await assert_refused(
+        club, club.mod, "teaser schedule", f"already has {MAX_PENDING_CUSTOM} custom teasers waiting",
+        when="tomorrow 6pm", text="One too many",
+    )
+    # Taking one back makes room again.
+    [first] = [p for p in await pending_teasers(club) if p.payload.get("text") == "Teaser 0"]
+    cancelled = await run(club, club.mod, "schedule cancel", id=first.id)
+    assert cancelled.ephemeral
+    reply = await run(club, club.mod, "teaser schedule", when="tomorrow 6pm", text="Room again")
+    assert "Scheduled a custom teaser" in reply.content, reply.content

@@ -252,3 +252,26 @@ async def test_post_to_a_category_fails_cleanly(club: Club) -> None:
     post = await posts_repo.get(club.bot.store, post_id)
     assert post is not None and post.status == "failed" and "Not a text channel" in (post.last_error or "")
     assert any(f"#{post_id}" in t for t in texts(club, club.g.announcements))
+
+
+async def test_another_servers_backlog_does_not_hold_up_this_servers_post(club: Club) -> None:
+    """Server B queues 2,000 posts for the same second into a channel Discord is slowing down (every send there
+    gets a 429 first); server A's one post due that second still goes out at once."""
+    b = club.fake.standard_guild("Someone Else's Server")
+    await club.restart()  # the bot now has both servers
+    club.fake.inject("POST", rf"/channels/{b.general.id}/messages$", 429, count=1_000_000, retry_after=0.2)
+    due = club.clock.now() + timedelta(seconds=60)
+    for n in range(2000):
+        await posts_repo.insert(
+            club.bot.store, guild_id=int(b.guild.id), kind="message", key=f"b:{n}", due_at=int(due.timestamp()),
+            now=club.bot.now_ts(), channel_id=int(b.general.id), payload={"content": f"B {n}"},
+        )
+    await club.restart()  # rebuilt from the table, B's rows first in id order
+    await queue(club, "a:1", 60, "A's teaser")
+    await club.clock.advance(60)
+    started = time.monotonic()
+    while "A's teaser" not in texts(club, club.g.general) and time.monotonic() - started < 5:
+        await asyncio.sleep(0.02)
+    assert texts(club, club.g.general).count("A's teaser") == 1  # within the same fake second, not behind B
+    assert not [m for m in club.fake.messages_in(b.general) if m.author.id == club.fake.bot_user.id]
+    club.fake.injections.clear()
