@@ -1,9 +1,22 @@
-"""Logging to stderr, one line per event, with the token scrubbed from every record."""
+"""Logging to stderr, one line per event, with the token scrubbed from every record.
+
+Besides the bot token, interaction tokens are secrets too: for 15 minutes anyone holding one can post and edit
+as the bot in that channel. discord.py logs the callback and webhook URLs that carry them (``DEBUG`` of its
+HTTP client), so every URL path segment after ``/interactions/<id>/`` or ``/webhooks/<id>/`` and every
+``"token": "..."`` field is redacted at every level.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+
+_TOKEN_PATTERNS = (
+    re.compile(r"(/interactions/\d+/)[^/\s'\"?]+"),
+    re.compile(r"(/webhooks/\d+/)[^/\s'\"?]+"),
+    re.compile(r"""(["']token["']\s*:\s*["'])[^"']+"""),
+)
 
 
 class RedactFilter(logging.Filter):
@@ -16,6 +29,8 @@ class RedactFilter(logging.Filter):
     def _scrub(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
+        for pattern in _TOKEN_PATTERNS:
+            text = pattern.sub(r"\1<redacted>", text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:

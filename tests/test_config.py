@@ -86,3 +86,24 @@ def test_redact_filter_scrubs_messages_args_and_tracebacks() -> None:
     assert secret not in output
     assert output.count("<redacted>") >= 2
     assert len(output.strip().splitlines()) == 2  # one line per event, tracebacks folded
+
+
+def test_interaction_tokens_and_webhook_urls_are_redacted() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLineFormatter("%(message)s"))
+    handler.addFilter(RedactFilter([]))
+    logger = logging.getLogger("test.redact.interactions")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OkxvbmdTZWNyZXQ.x-y_z"
+    try:
+        logger.debug("POST https://discord.com/api/v10/interactions/123456789/%s/callback?with_response=1", token)
+        logger.debug("PATCH https://discord.com/api/v10/webhooks/42/%s/messages/@original", token)
+        logger.debug("payload %s", {"id": "1", "token": token})
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert token not in text
+    assert "/interactions/123456789/<redacted>/callback" in text and "/webhooks/42/<redacted>/messages" in text

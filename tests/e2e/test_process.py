@@ -24,13 +24,17 @@ async def test_sigterm_shuts_down_cleanly_and_token_never_logged(
     )
     await proc.start()
     assert "filmclub" in fake.command_names(g.guild)
-    reply = await (await fake.slash(g.alice, g.general, "filmclub about")).reply()
+    handle = await fake.slash(g.alice, g.general, "filmclub about")
+    reply = await handle.reply()
     assert reply.embeds and reply.embeds[0]["title"] == "filmclub"
     code = await proc.stop()  # SIGTERM
     assert code == 0
     output = proc.output()
     assert "signal received; shutting down" in output
     assert fake.token not in output
+    # Interaction tokens are secrets too (15 minutes of posting as the bot): DEBUG logs the callback URL.
+    assert "/interactions/" in output and "<redacted>/callback" in output
+    assert handle.token not in output
     assert "Traceback" not in output
     # A second start on the same database does not sync commands again (tree unchanged).
     syncs = len(fake.command_syncs)
