@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from bot.domain.csvsafe import safe_cell
 from bot.domain.films import Catalogue, Film
 from bot.domain.spreadsheet import stars_to_thumbs, thumbs_to_stars
 from bot.errors import UserError
@@ -269,18 +270,19 @@ EXPORT_COLUMNS = ("Title", "Year", "Rating", "WatchedDate", "Review")
 
 
 def export_csv(ratings: Iterable[RatingOut]) -> str:
-    """A CSV Letterboxd's importer accepts: ``Title, Year, Rating, WatchedDate, Review``."""
+    """A CSV Letterboxd's importer accepts: ``Title, Year, Rating, WatchedDate, Review``; text cells go through
+    :func:`~bot.domain.csvsafe.safe_cell` so no title or review runs as a spreadsheet formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for item in ratings:
         writer.writerow(
             [
-                item.title,
+                safe_cell(item.title),
                 "" if item.year is None else item.year,
                 f"{thumbs_to_stars(item.thumbs):g}",
                 item.watched_on.isoformat() if item.watched_on else "",
-                item.review or "",
+                safe_cell(item.review or ""),
             ]
         )
     return buffer.getvalue()

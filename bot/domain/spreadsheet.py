@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.domain.csvsafe import safe_cell
 from bot.domain.films import Catalogue, Film
 from bot.errors import UserError
 
@@ -42,7 +43,6 @@ __all__ = [
     "check_comment",
     "club_watched",
     "format_average",
-    "safe_cell",
     "sheet_csv",
     "stars_to_thumbs",
     "thumbs_to_stars",
@@ -295,14 +295,6 @@ def sheet_csv(sheet: Sheet, member_names: Mapping[int, str], tz: tzinfo) -> str:
                 line += ["" if thumbs is None else thumbs, safe_cell(row.comments.get(member, ""))]
             writer.writerow(line)
     return buffer.getvalue()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(text: str) -> str:
-    """``text`` for a CSV cell that a spreadsheet program shows as text, never runs as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _unique_names(members: Sequence[int], member_names: Mapping[int, str]) -> dict[int, str]:

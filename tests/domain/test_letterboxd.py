@@ -135,3 +135,9 @@ def test_export_csv_is_letterboxd_import_shaped() -> None:
         "Review": "Sang along, loudly",
     }
     assert rows[1]["Year"] == "" and rows[1]["Rating"] == "1" and rows[1]["WatchedDate"] == ""
+
+
+def test_export_csv_never_writes_a_live_formula() -> None:
+    text = export_csv([RatingOut('=HYPERLINK("http://x.invalid","Her")', 2013, 4, None, "=1+1 @SUM(A1)")])
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["Title"] == '\'=HYPERLINK("http://x.invalid","Her")' and row["Review"] == "'=1+1 @SUM(A1)"

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.csvsafe import safe_cell
 from bot.domain.films import load_catalogue
 from bot.domain.spreadsheet import (
     Check,
@@ -17,7 +18,6 @@ from bot.domain.spreadsheet import (
     check_comment,
     club_watched,
     format_average,
-    safe_cell,
     sheet_csv,
     stars_to_thumbs,
     thumbs_to_stars,

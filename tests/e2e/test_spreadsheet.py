@@ -719,3 +719,14 @@ async def test_theme_deleted_shelf_message_restart_and_double_set(club: Club) ->
     assert theme is not None and theme.title in ("One", "Two")
     pinned = [m for m in shelves(c) if not m.deleted and m.pinned]
     assert [m.id for m in pinned] == [theme.message_id]
+
+
+async def test_letterboxd_export_neutralises_formulas(club: Club) -> None:
+    c, g = club, club.g
+    await two_finished_screenings(c)
+    r = await run(c, g.alice, "rate", film="Her (2013)", thumbs=4, review="=1+1 @SUM(A1)")
+    assert r.ephemeral, r.content
+    out = await run(c, g.alice, "letterboxd export")
+    [attachment] = out.attachments
+    [row] = list(csv.DictReader(io.StringIO(attachment.data.decode("utf-8"))))
+    assert row["Title"] == "Her" and row["Review"] == "'=1+1 @SUM(A1)"
