@@ -576,6 +576,25 @@ def _finish(text: str) -> str:
     return text if text.endswith((".", "!", "…")) else text + "."
 
 
+_WORD = re.compile(r"\w+")
+
+
+def _how_many(body: str) -> tuple[str, str, str, str] | None:
+    """``How many <things> did|does <subject> <verb>`` split into its four parts, in one pass over the words.
+
+    The same reading as the pattern ``How many (.+?) (did|does) (.+) (\\w+)`` (the first did/does that leaves a
+    subject and a final verb word), without the regular expression's backtracking, which took seconds on long
+    hostile questions such as ``How many did did did ... Her!?``.
+    """
+    words = body.split(" ")
+    if len(words) < 6 or words[0] != "How" or words[1] != "many" or not _WORD.fullmatch(words[-1]):
+        return None
+    for i in range(3, len(words) - 2):
+        if words[i] in ("did", "does"):
+            return " ".join(words[2:i]), words[i], " ".join(words[i + 1 : -1]), words[-1]
+    return None
+
+
 def _one(question: str, answer: str) -> str | None:
     q = question.strip()
     if not q.endswith("?"):
@@ -600,12 +619,12 @@ def _one(question: str, answer: str) -> str | None:
     if m and m.group(4).endswith(("ed", "set", "shot")):
         adverb = m.group(3) or ""
         return f"{_cap(m.group(2))} {m.group(1)} {adverb}{m.group(4)} in {answer}"
-    m = re.fullmatch(r"How many (.+?) (did|does) (.+) (\w+)", body)
-    if m and answer[:1].isdigit():
-        verb = m.group(4).lower()
-        done = _PAST.get(verb) if m.group(2) == "did" else _VERBS_PRESENT_S.get(verb, verb + "s")
+    how_many = _how_many(body)
+    if how_many is not None and answer[:1].isdigit():
+        things, aux, subject, verb = how_many
+        done = _PAST.get(verb.lower()) if aux == "did" else _VERBS_PRESENT_S.get(verb.lower(), verb.lower() + "s")
         if done:
-            return f"{_cap(m.group(3))} {done} {answer} {m.group(1)}"
+            return f"{_cap(subject)} {done} {answer} {things}"
     # "... is based on the memoir of which man?" / "... talks to how many others while ...?"
     lowered = body.lower()
     if not lowered.startswith(("which", "what", "who", "how", "in which", "where", "when", "why")):
@@ -677,9 +696,17 @@ def questions_for_film(
     return out
 
 
+#: Questions a draft reads at most (in pack order): enough for a film's facts, and a bound on the work a
+#: server's own pack can cause.
+MAX_FACT_QUESTIONS = 500
+
+
 def pick_facts(questions: Sequence[QA], *, seed: str, count: int = FACTS) -> list[str]:
-    """Up to ``count`` facts (as statements) from ``questions``, the same ones for the same seed."""
-    facts = list(dict.fromkeys(s for qa in questions if (s := statement(qa.question, qa.answer))))
+    """Up to ``count`` facts (as statements) from the first :data:`MAX_FACT_QUESTIONS` ``questions``, the same
+    ones for the same seed."""
+    facts = list(
+        dict.fromkeys(s for qa in questions[:MAX_FACT_QUESTIONS] if (s := statement(qa.question, qa.answer)))
+    )
     rng = random.Random(seed)
     rng.shuffle(facts)
     return facts[:count]

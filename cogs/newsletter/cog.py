@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -437,14 +438,19 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         return self._packs
 
     async def _facts(self, guild_id: int, ref: FilmRef) -> list[str]:
+        own = [dom.QA(q.question, q.answers[0]) for q in await trivia_repo.list_questions(self.bot.store, guild_id)]
+        # Reading the packs and turning up to thousands of questions into sentences is CPU work a server's own
+        # (possibly hostile) pack makes longer: it runs in a worker thread, never on the event loop.
+        return await asyncio.to_thread(self._compute_facts, own, ref, f"{guild_id}:{ref.key}")
+
+    def _compute_facts(self, own: list[dom.QA], ref: FilmRef, seed: str) -> list[str]:
         packs: dict[str, list[dom.QA]] = {
             name: [dom.QA(q.text, q.answer) for q in pack.questions] for name, pack in self._shipped_packs().items()
         }
-        own = await trivia_repo.list_questions(self.bot.store, guild_id)
         if own:
-            packs.setdefault(trivia_repo.SERVER_PACK, []).extend(dom.QA(q.question, q.answers[0]) for q in own)
+            packs.setdefault(trivia_repo.SERVER_PACK, []).extend(own)
         questions = dom.questions_for_film(packs, ref.key, ref.title)
-        return dom.pick_facts(questions, seed=f"{guild_id}:{ref.key}")
+        return dom.pick_facts(questions, seed=seed)
 
     async def _award_items(self, db: Executor, guild_id: int, ref: FilmRef) -> list[dom.AwardItem]:
         items = []

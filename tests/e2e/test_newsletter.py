@@ -6,6 +6,7 @@ The clock starts Monday 2026-01-05 12:00 UTC; the club's time zone is Europe/Lon
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -828,3 +829,45 @@ async def test_basil_anniversary_and_a_stale_draft(club: Club) -> None:
     assert len(posts_titled(club, "📰")) == 1
     fresh = await draft(club, film="Rocky (1976)")
     assert "🐾 Basil's Corner" not in [e.get("title") for e in fresh.embeds]
+
+
+@pytest.mark.process
+async def test_a_hostile_pack_in_another_server_does_not_stall_this_one(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """Server B's own pack: 1,920 long questions shaped to make a naive pattern backtrack. B's moderator drafts
+    the newsletter for Her; meanwhile members of server A keep running a command, and every one is answered
+    in time (the fake answers Unknown interaction to a callback later than 3 s). The bot runs as a real process,
+    so its event loop can stall while the test keeps sending."""
+    import sqlite3
+
+    a = fake.standard_guild("Film Club")
+    b = fake.standard_guild("Someone Else's Server")
+    db = tmp_path / "club.db"
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(db)}, commands=True)
+    await proc.start()
+    for command, options in (
+        ("filmclub setup", {"screenings": b.screenings, "announcements": b.announcements}),
+        ("screening schedule", {"film": "Her (2013)", "when": "tomorrow 8pm"}),
+    ):
+        done = await (await fake.slash(b.admin, b.general, command, **options)).reply()
+        assert done.ephemeral, done.content
+    middle = " ".join(["did"] * 240)
+    with sqlite3.connect(db) as conn:  # what 8 imports of B's own packs leave in the database
+        conn.executemany(
+            "INSERT INTO trivia_questions (guild_id, question_key, question, answers, added_by, created_at, "
+            "updated_at) VALUES (?, ?, ?, '[\"12\"]', ?, 0, 0)",
+            [(int(b.guild.id), f"q{n}", f"How many {n} {middle} Her!?", int(b.admin.user.id)) for n in range(1920)],
+        )
+    hostile = await fake.slash(b.admin, b.general, "newsletter draft", film="her-2013")
+    await fake.wait_until(lambda: hostile.deferred, 10, "the draft deferred")  # it is compiling now
+    probes = []
+    for _ in range(8):
+        probes.append(await fake.slash(a.alice, a.general, "filmclub about"))
+        await asyncio.sleep(0.25)
+    for probe in probes:
+        reply = await probe.reply(timeout=10)
+        assert reply.embeds and reply.embeds[0]["title"] == "filmclub", reply.content
+    draft_reply = await hostile.reply(timeout=30)
+    assert draft_reply.ephemeral and "Draft #1" in draft_reply.content
+    await proc.stop()
