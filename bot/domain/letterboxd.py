@@ -34,6 +34,7 @@ from bot.errors import UserError
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_ROWS",
     "ClubRating",
     "Entry",
     "ExportFile",
@@ -50,6 +51,9 @@ __all__ = [
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
+#: Films one import reads at most. A heavy Letterboxd user's export has a few thousand; a file of hundreds of
+#: thousands of one-character rows is not an export, only seconds of work for the bot.
+MAX_ROWS = 10_000
 REQUIRED = ("Date", "Name", "Year", "Letterboxd URI")
 HINT = "Attach `ratings.csv`, `diary.csv` or `watched.csv` from the ZIP Letterboxd sends (Settings → Data → Export)."
 STAR_STEPS = frozenset(x / 2 for x in range(1, 11))  # 0.5, 1.0 ... 5.0
@@ -177,6 +181,11 @@ def parse_export(data: bytes, filename: str | None = None) -> ExportFile:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
+            if len(entries) >= MAX_ROWS:
+                raise LetterboxdError(
+                    f"That file has more than {MAX_ROWS:,} films; I read up to {MAX_ROWS:,} at a time. Split it "
+                    "into smaller files (keep the header row in each) and import them one after another."
+                )
             if len(row) > len(header):
                 raise LetterboxdError(
                     f"Row {line} has {len(row)} values but the header has {len(header)} columns: "

@@ -68,7 +68,15 @@ def summary(filename: str, rows: int, plan: ImportPlan) -> str:
     if not plan.changes_anything and plan.matched:
         lines.append("Nothing changed: everything in this file was already on your journey.")
     if plan.unmatched:
-        names = ", ".join(escape(e.label) for e in plan.unmatched)
+        # Built for what is shown: escaping thousands of titles only to cut them off cost seconds on the loop.
+        shown: list[str] = []
+        length = 0
+        for entry in plan.unmatched:
+            if length > UNMATCHED_SHOWN:
+                break
+            shown.append(escape(entry.label))
+            length += len(shown[-1]) + 2
+        names = ", ".join(shown) + (", …" if len(shown) < len(plan.unmatched) else "")
         lines.append(f"Not in the catalogue ({len(plan.unmatched)}): {clip(names, UNMATCHED_SHOWN)}")
     return clip("\n".join(lines), 2000)
 
@@ -81,6 +89,8 @@ def read_and_match(data: bytes, filename: str) -> tuple[ExportFile, MatchResult]
 class Letterboxd(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
+        # One import per member at a time: each is seconds of parsing in a worker thread at most.
+        self._importing: set[tuple[int, int]] = set()
 
     letterboxd = app_commands.Group(
         name="letterboxd", description="Bring your Letterboxd films in, or take your club ratings out", guild_only=True
@@ -96,12 +106,22 @@ class Letterboxd(commands.Cog):
                 f"That file is {file.size / 1024 / 1024:.1f} MB; I read files up to 2 MB. Attach `ratings.csv`, "
                 "`diary.csv` or `watched.csv` from your Letterboxd export."
             )
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        who = (guild_id, user_id)
+        if who in self._importing:
+            raise UserError("Your previous import is still being read. Wait for its answer, then import the next file.")
+        self._importing.add(who)
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self._import(interaction, guild_id, user_id, file)
+        finally:
+            self._importing.discard(who)
+
+    async def _import(self, interaction: Interaction, guild_id: int, user_id: int, file: discord.Attachment) -> None:
         try:
             data = await file.read()
         except discord.HTTPException:
             raise UserError("I couldn't download that file from Discord. Attach it again in a moment.") from None
-        # A 2 MB file is tens of thousands of rows: read and match them off the event loop.
+        # Up to 10,000 rows of a 2 MB file: read and match them off the event loop.
         export, result = await asyncio.to_thread(read_and_match, data, file.filename)
         if not export.entries:
             raise UserError(f"**{escape(file.filename)}** has no films in it, so there is nothing to import.")

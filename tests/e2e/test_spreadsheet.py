@@ -6,10 +6,14 @@ The fake clock starts on Monday 2026-01-05 12:00 UTC; the server's time zone is 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.domain.films import load_catalogue
 from db import screenings as screenings_repo
@@ -18,6 +22,7 @@ from db import theme as theme_repo
 from tests.e2e.conftest import Club
 from tests.fakediscord.models import Message
 from tests.fakediscord.permissions import P
+from tests.fakediscord.server import FakeDiscord
 
 START = datetime(2026, 1, 6, 20, 0, tzinfo=UTC)
 TOTAL = sum(len(films) for films in load_catalogue().best_picture_by_ceremony().values())
@@ -730,3 +735,36 @@ async def test_letterboxd_export_neutralises_formulas(club: Club) -> None:
     [attachment] = out.attachments
     [row] = list(csv.DictReader(io.StringIO(attachment.data.decode("utf-8"))))
     assert row["Title"] == "Her" and row["Review"] == "'=1+1 @SUM(A1)"
+
+
+@pytest.mark.process
+async def test_hostile_letterboxd_files_do_not_stall_other_members(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """Ten members import 2 MB files of 419,000 one-letter rows at once, one of them twice; meanwhile
+    other members keep running a command, and every one is answered in time (the fake answers Unknown
+    interaction to a callback later than 3 s). The bot runs as a real process, so a stalled event loop shows."""
+    from bot.domain.letterboxd import MAX_ROWS
+
+    g = fake.standard_guild("Film Club")
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(tmp_path / "club.db"), "FILMCLUB_DEV_GUILD": str(g.guild.id)},
+                       commands=True)
+    await proc.start()
+    hostile = ("Date,Name,Year,Letterboxd URI\n" + ",a,,\n" * 419_000).encode()
+    assert len(hostile) <= 2 * 1024 * 1024
+    importers = [fake.add_member(g.guild, f"importer{i}", [g.member_role]) for i in range(10)]
+    imports = []
+    for who in [*importers, importers[0]]:
+        attachment = fake.attachment("watched.csv", hostile, "text/csv")
+        imports.append(await fake.slash(who, g.general, "letterboxd import", file=attachment))
+    probes = []
+    for _ in range(8):
+        probes.append(await fake.slash(g.alice, g.general, "filmclub about"))
+        await asyncio.sleep(0.1)
+    for probe in probes:
+        reply = await probe.reply(timeout=10)
+        assert reply.embeds and reply.embeds[0]["title"] == "filmclub", reply.content
+    answers = [(await handle.reply(timeout=20)).content for handle in imports]
+    assert sum(f"more than {MAX_ROWS:,} films" in a for a in answers) == 10, answers
+    assert sum("previous import is still being read" in a for a in answers) == 1, answers
+    await proc.stop()
