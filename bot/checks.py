@@ -94,3 +94,20 @@ async def announcements_channel(
             "my role those permissions in that channel, or pick another with `/filmclub setup announcements:`."
         )
     return channel
+
+
+def require_member_can_post(interaction: discord.Interaction[Any]) -> None:
+    """Refuse to post publicly on a member's behalf where the member may not post themselves.
+
+    A slash command can be run in a read-only channel (announcements), and only the bot's own permissions
+    would otherwise be checked: the member would make the bot post a game or a sheet there. The member's
+    permissions in the channel (with overwrites) come with the interaction.
+    """
+    perms = interaction.permissions
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    allowed = perms.send_messages_in_threads if in_thread else perms.send_messages
+    if not (allowed and perms.view_channel):
+        raise UserError(
+            "You can't post in this channel, so I won't post this here for you. Run the command in a channel "
+            "where you can write, or ask a moderator."
+        )

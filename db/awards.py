@@ -204,6 +204,16 @@ async def cancel(db: Executor, guild_id: int, poll_id: int, now: int) -> bool:
     return result.rowcount == 1
 
 
+async def reopen(db: Executor, guild_id: int, poll_id: int, closes_at: int) -> bool:
+    """Open a cancelled poll again (its ballots were kept); False if it is not cancelled (or not this server's)."""
+    result = await db.execute(
+        "UPDATE award_polls SET status = 'open', closed_at = NULL, closes_at = ? "
+        "WHERE id = ? AND guild_id = ? AND status = 'cancelled'",
+        (closes_at, poll_id, guild_id),
+    )
+    return result.rowcount == 1
+
+
 async def close(
     db: Executor, poll_id: int, *, now: int, ballots: Mapping[int, Ballot], result: Tally, void: int
 ) -> bool:

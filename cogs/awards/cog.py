@@ -46,7 +46,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import moderator_only, require_guild
+from bot.checks import moderator_only, require_guild, require_moderator
 from bot.domain import awards as aw
 from bot.domain import posts
 from bot.domain.timeparse import parse_when
@@ -66,6 +66,7 @@ CATCH_UP_CONCURRENCY = 8
 
 # A close missed while the bot was offline still happens when it comes back, however late (bot/domain/posts.py).
 CLOSE_KIND = posts.AWARD_CLOSE
+REOPEN_WINDOW = 86400  # seconds after a cancel during which a moderator can bring the poll back
 NUMBERS_RETRY = 60  # seconds before adding number reactions again after Discord failed
 LIVE_EDIT_DELAY = 3.0  # seconds: live-count edits within this window become one edit
 RECENT = 30 * 86400
@@ -213,6 +214,7 @@ class Awards(commands.Cog):
         bot.scheduler.register(CLOSE_KIND, self._close_due)
 
     async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(views.CancelAnswer)
         for poll in await repo.list_open(self.bot.store):
             if poll.message_id is None:
                 self._orphans.append(poll)
@@ -1026,15 +1028,39 @@ class Awards(commands.Cog):
                 show_counts=show_counts, runoff_of=poll.id, default_closes_at=default_closes_at,
             )
 
-    @award.command(name="cancel", description="Moderators: cancel an open poll (no results)")
+    @award.command(name="cancel", description="Moderators: cancel an open poll (asks first; can be reopened for a day)")
     @app_commands.describe(id="The poll's number")
     @moderator_only()
     async def cancel(self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1]) -> None:
         poll = await self._own_poll(interaction, id)
         if not poll.is_open:
             raise UserError(f"Poll #{id} is already {poll.status}; only open polls can be cancelled.")
-        await interaction.response.defer(ephemeral=True, thinking=True)  # a close under way may hold the lock
+        await self.writer.flush()
+        ballots = await repo.count_ballots(self.bot.store, poll.id)
+        await interaction.response.send_message(
+            f"Cancel poll #{id} ({escape(poll.category)}) with its {ballots} ballot{'' if ballots == 1 else 's'}? "
+            "No results will be posted. A moderator can bring it back with its ballots within a day: "
+            f"`/award reopen id:{id}`.",
+            view=views.cancel_confirm_view(poll.id, interaction.user.id),
+            ephemeral=True,
+        )
+
+    async def on_cancel_answer(
+        self, interaction: discord.Interaction[Any], answer: str, poll_id: int, owner_id: int
+    ) -> None:
+        """A click on the confirmation of ``/award cancel``: checked again on the bot's side."""
+        await require_moderator(interaction)
+        if interaction.user.id != owner_id:
+            raise UserError("Only the moderator who asked can answer this. Nothing was changed.")
+        poll = await self._own_poll(interaction, poll_id)
+        if answer == "no":
+            await interaction.response.edit_message(content=f"Poll #{poll_id} stays open.", view=None)
+            return
+        if not poll.is_open:
+            raise UserError(f"Poll #{poll_id} is already {poll.status}; nothing was changed.")
+        await interaction.response.defer()  # a close under way may hold the lock
         async with self._lock(poll.id):
+            await self.writer.flush()  # every ballot taken so far is kept with the cancelled poll
             async with self.bot.store.transaction() as tx:
                 done = await repo.cancel(tx, poll.guild_id, poll.id, self.bot.now_ts())
                 if done:
@@ -1045,10 +1071,79 @@ class Awards(commands.Cog):
                 self._release_gate(poll.id)
                 self.books.pop(poll.id, None)
         if not done:
-            raise UserError(f"Poll #{id} closed just now; it can't be cancelled any more.")
+            raise UserError(f"Poll #{poll_id} closed just now; it can't be cancelled any more.")
         cancelled = await repo.get(self.bot.store, poll.id) or poll
         await self._show_ended(cancelled)
-        await interaction.followup.send(f"Cancelled poll #{id}; no results will be posted.", ephemeral=True)
+        await interaction.edit_original_response(
+            content=f"Cancelled poll #{poll_id}; no results will be posted. Changed your mind? "
+            f"`/award reopen id:{poll_id}` within a day brings it back with its ballots.",
+            view=None,
+        )
+
+    @award.command(name="reopen", description="Moderators: reopen a poll cancelled in the last day, with its ballots")
+    @app_commands.describe(
+        id="The poll's number", closes="When it closes now (default: its old closing time, if still ahead)"
+    )
+    @moderator_only()
+    async def reopen(
+        self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1],
+        closes: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        poll = await self._own_poll(interaction, id)
+        now = self.bot.now_ts()
+        if poll.status != CANCELLED:
+            raise UserError(f"Poll #{id} is {poll.status}; only a cancelled poll can be reopened.")
+        if poll.closed_at is None or now - poll.closed_at > REOPEN_WINDOW:
+            raise UserError(
+                f"Poll #{id} was cancelled more than a day ago, so it stays cancelled (its ballots are kept for the "
+                "record). Open a new one with `/award open`."
+            )
+        if poll.message_id is None:
+            raise UserError(f"Poll #{id} has no post any more, so it can't take votes again. Open a new one.")
+        if closes is not None:
+            settings = await self.bot.settings.get(poll.guild_id)
+            closes_at = parse_when(closes, self.bot.clock.now(), settings.timezone, max_ahead=aw.MAX_AHEAD)
+        elif poll.closes_at > now:
+            closes_at = datetime.fromtimestamp(poll.closes_at, UTC)
+        else:
+            raise UserError(
+                f"Poll #{id}'s closing time ({ts_full(poll.closes_at)}) has passed: say when it closes now, "
+                f"e.g. `/award reopen id:{id} closes:in 2 days`."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._lock(poll.id):
+            async with self.bot.store.transaction() as tx:
+                done = await repo.reopen(tx, poll.guild_id, poll.id, int(closes_at.timestamp()))
+                if done:
+                    await self.bot.scheduler.schedule(
+                        guild_id=poll.guild_id, kind=CLOSE_KIND, key=poll.close_key, due=closes_at,
+                        channel_id=poll.channel_id, payload={"poll_id": poll.id, "label": poll.category}, db=tx,
+                    )
+            if not done:
+                raise UserError(f"Poll #{id} was reopened just now; nothing more to do.")
+            reopened = await repo.get(self.bot.store, poll.id)
+            assert reopened is not None and reopened.message_id is not None
+            self.books[reopened.id] = await repo.ballots(self.bot.store, reopened.id)
+            self.open_polls[reopened.message_id] = reopened
+            self._gates[reopened.id] = asyncio.Event()
+        ballots = len(self.books[reopened.id])
+        # Reactions changed while it was cancelled are read back, as after a restart.
+        self._spawn(self._catch_up(reopened))
+        counts = (
+            aw.tally((b.choice for b in self.books[reopened.id].values()), len(reopened.nominees)).counts
+            if reopened.show_counts
+            else None
+        )
+        embed = views.poll_embed(reopened, can_tidy=self._can_tidy(self._poll_channel(reopened)), counts=counts)
+        try:
+            await self._partial(reopened).edit(embed=embed)
+        except discord.HTTPException as exc:
+            log.info("could not show poll %s as open again: %s", reopened.id, exc)
+        await interaction.followup.send(
+            f"Reopened poll #{id} with its {ballots} ballot{'' if ballots == 1 else 's'}; it closes "
+            f"{ts_full(reopened.closes_at)}.",
+            ephemeral=True,
+        )
 
     # ------------------------------------------------------------------ reading
 

@@ -9,12 +9,16 @@ long lists go into several fields of at most 1,024 characters, and lists of poll
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 
 from bot.charts import bar_chart_png
 from bot.domain import awards as aw
+from bot.errors import UserError
+from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from db.awards import CANCELLED, CLOSED, Poll
 
@@ -267,3 +271,43 @@ def status_embed(poll: Poll, ballots: int, counts: tuple[int, ...] | None) -> di
     if poll.message_id:
         embed.add_field(name="Post", value=poll_link(poll), inline=False)
     return embed
+
+
+class CancelAnswer(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"award:cancel:(?P<answer>yes|no):(?P<id>[0-9]{1,19}):(?P<owner>[0-9]{1,19})",
+):
+    """The two buttons of "Cancel poll #N?": only the moderator who asked may answer (checked on click)."""
+
+    def __init__(self, answer: str, poll_id: int, owner_id: int) -> None:
+        label, style = (
+            (f"Cancel poll #{poll_id}", discord.ButtonStyle.danger)
+            if answer == "yes"
+            else ("Keep it open", discord.ButtonStyle.secondary)
+        )
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=f"award:cancel:{answer}:{poll_id}:{owner_id}")
+        )
+        self.answer = answer
+        self.poll_id = poll_id
+        self.owner_id = owner_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> CancelAnswer:
+        return cls(match["answer"], int(match["id"]), int(match["owner"]))
+
+    @guarded
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        cog = interaction.client.get_cog("Awards")
+        if cog is None:
+            raise UserError("The awards are resting right now; please try again in a minute.")
+        await cog.on_cancel_answer(interaction, self.answer, self.poll_id, self.owner_id)
+
+
+def cancel_confirm_view(poll_id: int, owner_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelAnswer("yes", poll_id, owner_id))
+    view.add_item(CancelAnswer("no", poll_id, owner_id))
+    return view

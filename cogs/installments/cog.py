@@ -22,7 +22,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import moderator_only, require_guild
+from bot.checks import moderator_only, require_guild, require_member_can_post
 from bot.domain import installments as dom
 from bot.domain.films import CHOICE_LIMIT, format_choice, load_catalogue, resolve_film
 from bot.domain.timeparse import format_full, parse_when
@@ -128,6 +128,7 @@ class Installments(commands.Cog):
     @installment.command(name="list", description="The queue, with linked screenings and their times")
     async def list_(self, interaction: discord.Interaction[FilmClubBot]) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         pages = await self._queue_pages(guild_id)
         if len(pages) == 1:
             await interaction.response.send_message(embed=pages[0])
@@ -206,6 +207,7 @@ class Installments(commands.Cog):
     @installment.command(name="current", description="What the club is on now, and what comes next")
     async def current(self, interaction: discord.Interaction[FilmClubBot]) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         items = await repo.queue(self.bot.store, guild_id)
         first, second = dom.current_and_next([i.id for i in items])
         by_id = {i.id: i for i in items}

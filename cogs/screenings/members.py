@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.app import FilmClubBot
 from bot.charts import bar_chart_png
-from bot.checks import require_guild
+from bot.checks import require_guild, require_member_can_post
 from bot.domain import screenings as rules
 from bot.domain.films import format_choice, load_catalogue, normalize_title, parse_title_year
 from bot.domain.offsets import format_offsets, parse_offsets
@@ -201,6 +201,7 @@ class MemberCommands(commands.Cog):
     @app_commands.describe(film="One film's distribution and reviews (optional)")
     async def board(self, interaction: Interaction, film: str | None = None) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         # Validate, defer, then count and draw (the chart off the event loop): the answer comes at once
         # however many ratings there are (docs/benchmarks.md, "Profile of the slowest path"). The pages and
         # the chart are kept until anything is written to the database (db/cache.py).

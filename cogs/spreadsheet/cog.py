@@ -26,7 +26,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import moderator_only, require_guild
+from bot.checks import moderator_only, require_guild, require_member_can_post
 from bot.domain import spreadsheet as sheet_rules
 from bot.domain.dates import parse_date
 from bot.domain.films import Film, FilmError, format_choice, load_catalogue, resolve_film
@@ -336,6 +336,7 @@ class Spreadsheet(commands.Cog):
         member: discord.Member | discord.User | None = None,
     ) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         sheet = await load_sheet(self.bot, guild_id, member.id if member else None)
         if not sheet.groups:
             raise UserError("The catalogue has no Best Picture nominees, so there is no sheet to show.")

@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import is_moderator, moderator_only, require_guild, require_moderator
+from bot.checks import is_moderator, moderator_only, require_guild, require_member_can_post, require_moderator
 from bot.domain.trivia import (
     MAX_ANSWER_LENGTH,
     MAX_QUESTION_LENGTH,
@@ -42,6 +42,9 @@ from db.trivia import SERVER_PACK
 
 log = logging.getLogger(__name__)
 
+# Games at once: one per member, three per server (each posts a question every few seconds for minutes).
+MAX_GAMES_PER_MEMBER = 1
+MAX_GAMES_PER_SERVER = 3
 MAX_IMPORT_BYTES = 256 * 1024
 MAX_SERVER_QUESTIONS = 2000
 MAX_ANSWERS = 20
@@ -259,23 +262,36 @@ class Trivia(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         return await self.pack_choices(interaction, current)
 
-    def refuse_if_running(self, channel_id: int) -> None:
+    def refuse_if_running(self, channel_id: int, guild_id: int, member_id: int) -> None:
         running = self.sessions.get(channel_id)
         if running is not None:
             raise UserError(
                 f"A trivia game is already running in this channel (started by <@{running.starter_id}>). "
                 "Play along, wait for it to end, or start one in another channel."
             )
+        mine = [s for s in self.sessions.values() if s.starter_id == member_id and s.guild_id == guild_id]
+        if len(mine) >= MAX_GAMES_PER_MEMBER:
+            raise UserError(
+                f"You already have a trivia game running in <#{mine[0].channel_id}>. Finish it (or `/trivia stop` "
+                "there) before starting another."
+            )
+        here = sum(1 for s in self.sessions.values() if s.guild_id == guild_id)
+        if here >= MAX_GAMES_PER_SERVER:
+            raise UserError(
+                f"This server already has {here} trivia games running, the most at once. Join one, or start yours "
+                "when one ends."
+            )
 
     async def start_session(
         self, interaction: discord.Interaction[Any], pack_name: str, rounds: int, mode: Mode, seconds: float
     ) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         channel = interaction.channel
         channel_id = interaction.channel_id
         if channel is None or channel_id is None or not isinstance(channel, discord.abc.Messageable):
             raise UserError("I can't run a game here; try a text channel.")
-        self.refuse_if_running(channel_id)
+        self.refuse_if_running(channel_id, guild_id, interaction.user.id)
         needs = THREAD_NEEDS if isinstance(channel, discord.Thread) else NEEDS
         lacking = missing_permissions(interaction.app_permissions, needs)
         if lacking:
@@ -296,7 +312,7 @@ class Trivia(commands.Cog):
             game = await asyncio.to_thread(TriviaGame, pack, rounds=rounds, mode=mode, seconds=float(seconds), rng=rng)
         except TriviaError as exc:
             raise UserError(exc.message) from exc
-        self.refuse_if_running(channel_id)  # again: the pack lookup and the game setup awaited
+        self.refuse_if_running(channel_id, guild_id, interaction.user.id)  # again: the lookup and setup awaited
         session = TriviaSession(
             self.bot,
             token=interaction.id,
@@ -395,6 +411,7 @@ class Trivia(commands.Cog):
     @app_commands.describe(pack="Only this pack (all packs added up when left out)")
     async def leaderboard(self, interaction: discord.Interaction[FilmClubBot], pack: str | None = None) -> None:
         guild_id = require_guild(interaction)
+        require_member_can_post(interaction)
         key: str | None = None
         if pack is not None and pack.strip():
             key = pack.strip().lower()

@@ -93,6 +93,9 @@ class ChoiceButton(
             raise UserError(
                 "This trivia question is closed: its game has ended. Start a new one with `/trivia start`."
             )
+        if interaction.channel_id != session.channel_id or interaction.guild_id != session.guild_id:
+            # Discord only sends a click from the message's own channel; a forged one from elsewhere scores nothing.
+            raise UserError("This button belongs to a trivia game in another channel. Nothing was counted.")
         await session.on_click(interaction, self.number, self.index)
 
 

@@ -55,6 +55,17 @@ def voters(club: Club, n: int, prefix: str = "voter") -> list[Member]:
     return [club.fake.add_member(club.g.guild, f"{prefix}{i}", [club.g.member_role]) for i in range(n)]
 
 
+async def cancel_confirmed(club: Club, poll_id: int, votes: int | None = None) -> Message:
+    """``/award cancel`` asks first; the moderator confirms with the red button."""
+    ask = await (await club.slash(club.mod, club.g.general, "award cancel", id=poll_id)).reply()
+    assert ask.ephemeral and f"Cancel poll #{poll_id}" in ask.content, ask.content
+    if votes is not None:
+        assert f"with its {votes} ballot" in ask.content
+    done = await (await club.fake.click(club.mod, ask, f"Cancel poll #{poll_id}")).reply()
+    assert "Cancelled poll" in done.content and f"/award reopen id:{poll_id}" in done.content, done.content
+    return done
+
+
 async def error_of(club: Club, command: str, member: Member | None = None, **options: Any) -> str:
     h = await club.fake.slash(member or club.mod, club.g.general, command, **options)
     reply = await h.reply()
@@ -396,9 +407,8 @@ async def test_list_history_and_cancel(club: Club) -> None:
     choices = await fake.autocomplete(club.g.bob, club.g.general, "award history", "category", "bev")
     assert [c["value"] for c in choices] == ["Best Beverage"]
 
-    # Cancel: the poll post says so; no results ever come.
-    reply = await (await club.slash(club.mod, club.g.general, "award cancel", id=second)).reply()
-    assert reply.ephemeral and "Cancelled poll" in reply.content
+    # Cancel (after confirming): the poll post says so; no results ever come.
+    await cancel_confirmed(club, second)
     cancelled_msg = fake.bot_messages(club.polls)[-1]
     assert "cancelled" in cancelled_msg.embeds[0]["description"]
     await club.clock.advance(3 * HOUR)
@@ -1045,3 +1055,41 @@ async def test_sigkill_loses_no_acknowledged_ballot_and_the_reactions_restore_th
     assert proc.returncode == 0
     assert len([m for m in fake.bot_messages(polls) if m.embeds
                 and str(m.embeds[0].get("title", "")).startswith("🏆 Results")]) == 1
+
+
+async def test_cancel_asks_first_and_a_day_later_cannot_be_undone(club: Club) -> None:
+    fake, g = club.fake, club.g
+    msg, poll_id = await open_poll(club, closes="in 3 days")
+    for who, key in ((g.alice, K[0]), (g.bob, K[1]), (g.carol, K[1])):
+        await fake.react(who, msg, key)
+    # The question, and "Keep it open" changes nothing.
+    ask = await (await club.slash(club.mod, g.general, "award cancel", id=poll_id)).reply()
+    assert ask.ephemeral and "with its 3 ballots" in ask.content and "within a day" in ask.content
+    kept = await (await fake.click(club.mod, ask, "Keep it open")).reply()
+    assert f"Poll #{poll_id} stays open" in kept.content
+    assert (await repo.get(club.bot.store, poll_id)).status == "open"  # type: ignore[union-attr]
+    # Nobody else can answer a moderator's confirmation (checked on the bot's side).
+    ask = await (await club.slash(club.mod, g.general, "award cancel", id=poll_id)).reply()
+    refused = await (await fake.click(g.alice, ask, f"Cancel poll #{poll_id}")).reply()
+    assert refused.ephemeral and "Only moderators" in refused.content
+    refused = await (await fake.click(g.admin, ask, f"Cancel poll #{poll_id}")).reply()
+    assert refused.ephemeral and "Only the moderator who asked" in refused.content
+    assert (await repo.get(club.bot.store, poll_id)).status == "open"  # type: ignore[union-attr]
+    # Cancelled: then reopened within the day, with its ballots, and it closes with them counted.
+    await cancel_confirmed(club, poll_id, votes=3)
+    await club.clock.advance(2 * HOUR)
+    back = await (await club.slash(club.mod, g.general, "award reopen", id=poll_id)).reply()
+    assert back.ephemeral and f"Reopened poll #{poll_id} with its 3 ballots" in back.content, back.content
+    assert "cancelled" not in fake.bot_messages(club.polls)[0].embeds[0]["description"]
+    await fake.react(g.owner, msg, K[1])
+    closed = await (await club.slash(club.mod, g.general, "award close", id=poll_id)).reply()
+    assert closed.ephemeral
+    [results] = results_posts(club)
+    assert "Coke" in results.text() and "3 votes" in results.text()
+    # A second poll cancelled more than a day ago stays cancelled.
+    _, other = await open_poll(club, category="Best Crunch", nominees="Nachos; Popcorn", closes="in 5 days")
+    await cancel_confirmed(club, other)
+    await club.clock.advance(25 * HOUR)
+    late = await error_of(club, "award reopen", id=other)
+    assert "more than a day ago" in late
+    assert "only a cancelled poll" in await error_of(club, "award reopen", id=poll_id)

@@ -767,3 +767,39 @@ async def test_losing_send_permission_mid_game_ends_it_and_tells_moderators(club
     # Once it can post again, a new game starts there.
     fake.set_overwrites(chan, [])
     assert not (await start(club, g.carol, chan, pack="rocky", rounds=1)).ephemeral
+
+
+async def test_games_per_member_and_server_are_limited_and_members_post_only_where_they_may(club: Club) -> None:
+    g = club.g
+    await start(club, g.alice, club.trivia, pack="her", rounds=5)
+    refused = await ephemeral(await club.slash(g.alice, g.general, "trivia start", pack="rocky"))
+    assert "You already have a trivia game running" in refused and f"<#{club.trivia.id}>" in refused
+    await start(club, g.bob, g.general, pack="rocky", rounds=5)
+    await start(club, g.carol, g.screenings, pack="best-picture", rounds=5)
+    refused = await ephemeral(await club.slash(g.admin, club.polls, "trivia start", pack="her"))
+    assert "already has 3 trivia games running" in refused
+    posted = [m for m in club.fake.messages_in(club.polls) if m.author.id == club.fake.bot_user.id]
+    assert not [m for m in posted if not m.ephemeral]
+    # A read-only channel: members may not post there, so the bot does not post there for them.
+    for command, options in (("trivia start", {"pack": "her"}), ("spreadsheet view", {}),
+                             ("ratings board", {}), ("installment list", {}), ("trivia leaderboard", {})):
+        refused = await ephemeral(await club.slash(g.bob, g.announcements, command, **options))
+        assert "You can't post in this channel" in refused, (command, refused)
+    assert not [m for m in club.fake.messages_in(g.announcements) if not m.ephemeral and "Trivia" in m.text()]
+
+
+async def test_a_forged_click_from_another_server_scores_nothing(club: Club) -> None:
+    fake, g = club.fake, club.g
+    other = fake.standard_guild("Someone Else's Server")
+    await start(club, g.alice, club.trivia, pack="her", rounds=2)
+    [question] = questions(club, club.trivia)
+    right = right_label(question, PACKS["her"])
+    button = next(b for b in question.buttons() if b["label"] == right)
+    data = {"custom_id": button["custom_id"], "component_type": 2}
+    forged = fake._interaction(3, other.alice, other.general, data, message=question, name=button["custom_id"])
+    fake._send_interaction(forged)
+    refused = await ephemeral(forged)
+    assert "belongs to a trivia game in another channel" in refused
+    await club.clock.advance(60)
+    rows = await club.bot.store.fetchall("SELECT member_id FROM trivia_scores")
+    assert int(other.alice.user.id) not in {int(r["member_id"]) for r in rows}
