@@ -55,3 +55,8 @@ PERMISSION_LABELS = {
 def missing_permissions(permissions: discord.Permissions, needed: tuple[str, ...]) -> list[str]:
     """Human names of the permissions in ``needed`` that ``permissions`` lacks."""
     return [PERMISSION_LABELS.get(name, name) for name in needed if not getattr(permissions, name)]
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 memorial``, ``2 memorials`` (``many`` for irregular plurals)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -481,3 +481,75 @@ async def purge_drafts(db: Executor, before: int) -> int:
     """Forget forms opened before ``before`` and never sent."""
     result = await db.execute("DELETE FROM basil_drafts WHERE created_at < ?", (before,))
     return result.rowcount
+
+
+# ----------------------------------------------------------------------------- edits waiting for approval
+@dataclass(frozen=True)
+class PendingEdit:
+    """A member's edit of an approved memorial, waiting for a moderator (memorial approval is on)."""
+
+    memorial_id: int
+    guild_id: int
+    member_id: int
+    species: str | None
+    born: date | None
+    passed: date | None
+    story: str
+    anniversaries: bool
+    photo: Photo | None
+    created_at: int
+
+
+def _pending_edit(row: sqlite3.Row) -> PendingEdit:
+    photo = (
+        Photo(row["photo_name"], row["photo_type"], bytes(row["photo_data"])) if row["photo_data"] is not None else None
+    )
+    return PendingEdit(
+        memorial_id=row["memorial_id"], guild_id=row["guild_id"], member_id=row["member_id"], species=row["species"],
+        born=_date(row["born"]), passed=_date(row["passed"]), story=row["story"],
+        anniversaries=bool(row["anniversaries"]), photo=photo, created_at=row["created_at"],
+    )
+
+
+async def save_pending_edit(db: Executor, edit: PendingEdit) -> None:
+    """Keep an edit for approval; it replaces an edit of the same memorial still waiting."""
+    photo = edit.photo
+    await db.execute(
+        "INSERT OR REPLACE INTO basil_pending_edits (memorial_id, guild_id, member_id, species, born, passed, story, "
+        "anniversaries, photo_name, photo_type, photo_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            edit.memorial_id, edit.guild_id, edit.member_id, edit.species, _iso(edit.born), _iso(edit.passed),
+            edit.story, int(edit.anniversaries), photo.filename if photo else None,
+            photo.content_type if photo else None, photo.data if photo else None, edit.created_at,
+        ),
+    )
+
+
+async def list_pending_edits(db: Executor, guild_id: int) -> list[PendingEdit]:
+    """Edits waiting for approval, oldest first."""
+    rows = await db.fetchall(
+        "SELECT * FROM basil_pending_edits WHERE guild_id = ? ORDER BY created_at, memorial_id", (guild_id,)
+    )
+    return [_pending_edit(r) for r in rows]
+
+
+async def get_pending_edit(db: Executor, memorial_id: int) -> PendingEdit | None:
+    row = await db.fetchone("SELECT * FROM basil_pending_edits WHERE memorial_id = ?", (memorial_id,))
+    return _pending_edit(row) if row else None
+
+
+async def take_pending_edit(db: Executor, memorial_id: int, guild_id: int) -> PendingEdit | None:
+    """Remove and return the waiting edit (approve or decline); None if another moderator already did."""
+    row = await db.fetchone(
+        "DELETE FROM basil_pending_edits WHERE memorial_id = ? AND guild_id = ? RETURNING *", (memorial_id, guild_id)
+    )
+    return _pending_edit(row) if row else None
+
+
+async def memorials_by_member_since(db: Executor, guild_id: int, member_id: int, since: int) -> int:
+    """How many memorials the member shared in this server since ``since`` (waiting ones included)."""
+    row = await db.fetchone(
+        "SELECT COUNT(*) AS n FROM basil_memorials WHERE guild_id = ? AND author_id = ? AND created_at >= ?",
+        (guild_id, member_id, since),
+    )
+    return int(row["n"]) if row else 0

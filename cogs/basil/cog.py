@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -49,7 +50,7 @@ from bot.domain.basil import (
 )
 from bot.errors import NotSetUp, UserError
 from bot.handlers import report_error
-from bot.render import GENTLE_COLOUR, clip, escape, missing_permissions
+from bot.render import GENTLE_COLOUR, clip, escape, missing_permissions, plural
 from bot.scheduler import PostObsolete, from_ts
 from bot.ui import Paginator
 from cogs.basil.views import (
@@ -61,12 +62,14 @@ from cogs.basil.views import (
     card_view,
     confirm_remove_view,
     edit_form,
+    edit_queue_view,
     form_values,
     queue_view,
     story_form,
     tribute_form,
 )
 from db import basil as repo
+from db import meta
 from db import scheduled_posts as posts_repo
 from db.basil import Draft, Memorial, Photo
 from db.scheduled_posts import ScheduledPost
@@ -75,6 +78,7 @@ from db.store import Executor
 log = logging.getLogger(__name__)
 
 KIND = posts.BASIL_ANNIVERSARY
+MEMORIALS_PER_DAY = 3  # per member per server: each is a public card, reactions and a thread
 NONE = discord.AllowedMentions.none()
 DRAFT_LIFETIME = timedelta(days=2)
 EMBED_LIMIT = 6000
@@ -183,6 +187,7 @@ class Basil(commands.Cog):
         self._buttons: dict[str, Callable[[discord.Interaction[Any], int, int | None], Awaitable[None]]] = {
             "tribute": self._open_tribute_form, "approve": self._approve_clicked, "decline": self._decline_clicked,
             "remove": self._remove_clicked, "keep": self._keep_clicked,
+            "approve-edit": self._approve_edit_clicked, "decline-edit": self._decline_edit_clicked,
         }
 
     async def cog_load(self) -> None:
@@ -334,7 +339,18 @@ class Basil(commands.Cog):
             return f" The card could not be posted again: {exc.message}"
         return f" Its card was missing, so I posted it again: {published.card_url}"
 
+    async def _check_daily_limit(self, interaction: discord.Interaction[Any], guild_id: int) -> None:
+        """At most MEMORIALS_PER_DAY memorials per member per day (moderators too: a card is a public post)."""
+        since = self.bot.now_ts() - 86400
+        shared = await repo.memorials_by_member_since(self.bot.store, guild_id, interaction.user.id, since)
+        if shared >= MEMORIALS_PER_DAY:
+            raise BasilError(
+                f"You have shared {shared} memorials in the last day, the most at once. Basil's Corner will still be "
+                "here tomorrow; please add the next one then."
+            )
+
     async def create_memorial(self, interaction: discord.Interaction[Any], draft: Draft, story: str) -> None:
+        await self._check_daily_limit(interaction, draft.guild_id)
         photo = await self._fetch_photo(draft.photo_url, draft.photo_ext, draft.photo_type)
         settings = await self.bot.settings.get(draft.guild_id)
         waits = settings.basil_approval and not await is_moderator(interaction)
@@ -356,12 +372,7 @@ class Basil(commands.Cog):
                 "know when it is in Basil's Corner.",
                 ephemeral=True, allowed_mentions=NONE,
             )
-            await self.bot.tell_moderators(
-                draft.guild_id,
-                "🐾 A memorial is waiting for approval in Basil's Corner. Moderators can review it with "
-                "`/basil queue`.",
-                key=f"basil:{memorial.id}:queued",
-            )
+            await self._notify_queue(draft.guild_id)
             return
         try:
             published = await self.publish(memorial)
@@ -460,6 +471,9 @@ class Basil(commands.Cog):
     async def _queue_page(self, guild_id: int) -> dict[str, Any]:
         """The edit/send arguments showing the oldest waiting memorial (or that none waits)."""
         pending = await repo.list_pending(self.bot.store, guild_id)
+        edits = await repo.list_pending_edits(self.bot.store, guild_id)
+        if not pending and edits:
+            return await self._edit_page(edits)
         if not pending:
             return {"content": "Nothing is waiting for approval in Basil's Corner.", "embed": None, "view": None,
                     "attachments": []}
@@ -473,6 +487,111 @@ class Basil(commands.Cog):
             )
         return {"content": content, "embed": card_embed(first, photo), "view": queue_view(first.id),
                 "attachments": _photo_files(photo)}
+
+    async def _edit_page(self, edits: list[repo.PendingEdit]) -> dict[str, Any]:
+        """The oldest waiting edit: the memorial as it would read, with Approve/Decline the changes."""
+        first = edits[0]
+        memorial = await repo.get(self.bot.store, first.memorial_id)
+        assert memorial is not None
+        proposed = replace(
+            memorial, species=first.species, born=first.born, passed=first.passed, story=first.story,
+            anniversaries=first.anniversaries,
+        )
+        photo = first.photo or await repo.get_photo(self.bot.store, memorial.id)
+        content = (
+            f"Changes waiting for approval: 1 of {len(edits)}. <@{first.member_id}> edited "
+            f"{escape(memorial.name)}'s memorial <t:{first.created_at}:R>; its card shows the approved version "
+            f"until then: {memorial.card_url or 'no card'}."
+        )
+        return {"content": content, "embed": card_embed(proposed, photo), "view": edit_queue_view(memorial.id),
+                "attachments": _photo_files(photo)}
+
+    async def _notify_queue(self, guild_id: int) -> None:
+        """One notice in announcements saying how much waits for approval, edited as the queue grows."""
+        memorials = len(await repo.list_pending(self.bot.store, guild_id))
+        edits = len(await repo.list_pending_edits(self.bot.store, guild_id))
+        parts = [plural(memorials, "memorial")] if memorials else []
+        if edits:
+            parts.append(plural(edits, "edit"))
+        if not parts:
+            return
+        text = (
+            f"🐾 Waiting for approval in Basil's Corner: {' and '.join(parts)}. Moderators can review them with "
+            "`/basil queue`."
+        )
+        key = f"basil_queue_notice:{guild_id}"
+        known = await meta.get_meta(self.bot.store, key)
+        if known:
+            channel_id, message_id = (int(x) for x in known.split(":"))
+            try:
+                notice = self.bot.get_partial_messageable(channel_id, guild_id=guild_id)
+                await notice.get_partial_message(message_id).edit(content=text, allowed_mentions=NONE)
+                return
+            except discord.HTTPException as exc:
+                log.info("basil queue notice %s gone (%s); posting a new one", message_id, exc)
+        settings = await self.bot.settings.get(guild_id)
+        if settings.announcements_channel_id is None:
+            return
+        try:
+            channel = await self.bot.resolve_messageable(settings.announcements_channel_id)
+            message = await channel.send(text, allowed_mentions=NONE)
+        except discord.HTTPException as exc:
+            log.warning("could not post the basil queue notice in guild %s: %s", guild_id, exc)
+            return
+        await meta.set_meta(self.bot.store, key, f"{message.channel.id}:{message.id}")
+
+    async def _approve_edit_clicked(
+        self, interaction: discord.Interaction[Any], memorial_id: int, _: int | None
+    ) -> None:
+        await require_moderator(interaction)
+        await interaction.response.defer()
+        guild_id = require_guild(interaction)
+        async with self.bot.store.transaction() as tx:
+            edit = await repo.take_pending_edit(tx, memorial_id, guild_id)
+            memorial = await repo.get(tx, memorial_id)
+            if edit is None or memorial is None:
+                raise _handled()
+            if edit.photo is not None:
+                await repo.set_photo(tx, memorial_id, edit.photo)
+            updated = await repo.update_details(
+                tx, memorial_id, species=edit.species, born=edit.born, passed=edit.passed, story=edit.story,
+                anniversaries=edit.anniversaries, now=self.bot.now_ts(),
+            )
+        assert updated is not None
+        note = await self._refresh_card(updated)
+        if (updated.passed, updated.anniversaries) != (memorial.passed, memorial.anniversaries):
+            await self._cancel_anniversaries(updated)
+            await self.schedule_anniversary(updated)
+        await interaction.edit_original_response(**await self._queue_page(guild_id))
+        await interaction.followup.send(
+            f"🌈 Approved the changes to {escape(updated.name)}'s memorial.{note}",
+            ephemeral=True, allowed_mentions=NONE,
+        )
+        await self._tell_author(
+            replace(updated, author_id=edit.member_id),
+            f"🌈 Your changes to {escape(updated.name)}'s memorial are in Basil's Corner: {updated.card_url}",
+        )
+
+    async def _decline_edit_clicked(
+        self, interaction: discord.Interaction[Any], memorial_id: int, _: int | None
+    ) -> None:
+        await require_moderator(interaction)
+        await interaction.response.defer()
+        guild_id = require_guild(interaction)
+        async with self.bot.store.transaction() as tx:
+            edit = await repo.take_pending_edit(tx, memorial_id, guild_id)
+        memorial = await repo.get(self.bot.store, memorial_id)
+        if edit is None or memorial is None:
+            raise _handled()
+        await interaction.edit_original_response(**await self._queue_page(guild_id))
+        await interaction.followup.send(
+            f"Declined the changes to {escape(memorial.name)}'s memorial; its card stays as it was.",
+            ephemeral=True, allowed_mentions=NONE,
+        )
+        await self._tell_author(
+            replace(memorial, author_id=edit.member_id),
+            f"Your changes to {escape(memorial.name)}'s memorial were not made this time; its card stays as it was.",
+        )
 
     async def approve(self, interaction: discord.Interaction[Any], memorial_id: int) -> None:
         guild_id = require_guild(interaction)
@@ -708,6 +827,7 @@ class Basil(commands.Cog):
         anniversaries: bool = True,
     ) -> None:
         guild_id = require_guild(interaction)
+        await self._check_daily_limit(interaction, guild_id)
         await self._corner(guild_id, photo=photo is not None)
         clean = clean_name(name)
         details = read_details(species, born, passed, await self._today(guild_id))
@@ -810,6 +930,22 @@ class Basil(commands.Cog):
             raise BasilError("That memorial was removed in the meantime; nothing was changed.")
         await self._check_may_change(interaction, memorial, "edit")
         photo = await self._fetch_photo(draft.photo_url, draft.photo_ext, draft.photo_type)
+        settings = await self.bot.settings.get(memorial.guild_id)
+        if settings.basil_approval and memorial.is_approved and not await is_moderator(interaction):
+            # The card keeps its approved words and photo until a moderator approves the changes.
+            async with self.bot.store.transaction() as tx:
+                await repo.save_pending_edit(tx, repo.PendingEdit(
+                    memorial_id=memorial.id, guild_id=memorial.guild_id, member_id=interaction.user.id,
+                    species=draft.species, born=draft.born, passed=draft.passed, story=story,
+                    anniversaries=draft.anniversaries, photo=photo, created_at=self.bot.now_ts(),
+                ))
+            await interaction.followup.send(
+                f"Thank you. Your changes to {escape(memorial.name)}'s memorial wait for a moderator's approval; "
+                "its card stays as it is until then, and I'll let you know.",
+                ephemeral=True, allowed_mentions=NONE,
+            )
+            await self._notify_queue(memorial.guild_id)
+            return
         async with self.bot.store.transaction() as tx:
             if photo is not None:
                 await repo.set_photo(tx, memorial.id, photo)

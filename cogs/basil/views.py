@@ -37,6 +37,8 @@ BUTTONS: dict[str, tuple[str, str | None, discord.ButtonStyle]] = {
     "tribute": ("Leave a tribute", "🕯️", discord.ButtonStyle.secondary),
     "approve": ("Approve", "🌈", discord.ButtonStyle.success),
     "decline": ("Decline", None, discord.ButtonStyle.secondary),
+    "approve-edit": ("Approve the changes", "🌈", discord.ButtonStyle.success),
+    "decline-edit": ("Decline the changes", None, discord.ButtonStyle.secondary),
     "remove": ("Remove the memorial", None, discord.ButtonStyle.danger),
     "keep": ("Keep it", None, discord.ButtonStyle.secondary),
 }
@@ -52,7 +54,7 @@ def basil_cog(interaction: discord.Interaction[Any]) -> Basil:
 # ----------------------------------------------------------------------------- buttons
 class MemorialButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"basil:(?P<action>tribute|approve|decline|remove|keep):(?P<id>[0-9]{1,19})(?::(?P<owner>[0-9]{1,19}))?",
+    template=r"basil:(?P<action>tribute|approve-edit|decline-edit|approve|decline|remove|keep):(?P<id>[0-9]{1,19})(?::(?P<owner>[0-9]{1,19}))?",
 ):
     """Every button of Basil's Corner; ``owner`` is who may answer a confirmation."""
 
@@ -89,6 +91,10 @@ def card_view(memorial_id: int) -> discord.ui.View:
 
 def queue_view(memorial_id: int) -> discord.ui.View:
     return buttons(memorial_id, "approve", "decline")
+
+
+def edit_queue_view(memorial_id: int) -> discord.ui.View:
+    return buttons(memorial_id, "approve-edit", "decline-edit")
 
 
 def confirm_remove_view(memorial_id: int, owner_id: int) -> discord.ui.View:

@@ -488,8 +488,9 @@ async def test_names_dates_and_long_text_refused_with_clear_replies(club: Club) 
     assert [r.passed for r in await repo.list_approved(club.bot.store, club.guild_id)] == [
         datetime(2024, 5, 1).date()
     ] * 3
-    await (await memorial(club, alice, "Today", passed="5 January 2026")).reply()
-    await (await memorial(club, alice, "N" * 80)).reply()
+    # (Three memorials a day per member: Bob shares the next two.)
+    await (await memorial(club, club.g.bob, "Today", passed="5 January 2026")).reply()
+    await (await memorial(club, club.g.bob, "N" * 80)).reply()
     assert len(cards(club)) == 5
     assert_nobody_pinged(club)
 
@@ -841,3 +842,68 @@ async def test_double_approve_posts_one_card(club: Club) -> None:
     assert len(club.fake.messages_in(club.fake.dm_channel(club.g.alice))) == 1
     assert "Nothing is waiting" in queue.content and queue.buttons() == []
     assert_nobody_pinged(club)
+
+
+# ----------------------------------------------------------------------------- edits and limits under approval
+async def test_an_approved_memorial_edited_by_its_author_waits_for_approval(club: Club) -> None:
+    await turn_on_approval(club)
+    await (await memorial(club, club.g.alice, "Pip", story="She loved the sofa.")).reply()
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    await (await club.fake.click(club.mod, queue, "Approve")).reply()
+    await club.fake.settle()
+    [card] = cards(club)
+    before = card.embed
+    # Alice edits: a new photo and a story with a spam link. The public card does not change.
+    spam = club.fake.attachment("spam.png", PNG, "image/png")
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip", species="cat", photo=spam)
+    await h.wait_modal()
+    done = await club.fake.submit_modal(club.g.alice, h, {"Their story": "Buy cheap pills at spam.invalid"})
+    reply = await done.reply()
+    assert reply.ephemeral and "wait for a moderator's approval" in reply.content
+    await club.fake.settle()
+    assert card.embed == before and "spam" not in str(card.embed)
+    notices = [m for m in club.fake.bot_messages(club.g.announcements) if "Waiting for approval" in m.content]
+    assert len(notices) == 1 and "1 edit" in notices[0].content
+    # The queue shows the changes; a member cannot approve them; a moderator declines: the card stays.
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    assert "Changes waiting for approval: 1 of 1" in queue.content and "spam.invalid" in str(queue.embed)
+    bad = await club.fake.click(club.g.bob, queue, "Approve the changes")
+    assert "Only moderators" in (await bad.followup() if bad.followups else await bad.reply()).content
+    await (await club.fake.click(club.mod, queue, "Decline the changes")).reply()
+    await club.fake.settle()
+    assert card.embed == before and "Nothing is waiting" in queue.content
+    dm = club.fake.messages_in(club.fake.dm_channel(club.g.alice))
+    assert "were not made" in dm[-1].content
+    # A second edit, approved: now the card shows it.
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip", species="whippet")
+    await h.wait_modal()
+    await (await club.fake.submit_modal(club.g.alice, h, {"Their story": "She loved the sofa and the sun."})).reply()
+    queue = await (await club.slash(club.mod, club.g.general, "basil queue")).reply()
+    await (await club.fake.click(club.mod, queue, "Approve the changes")).reply()
+    await club.fake.settle()
+    embed = card.embed
+    assert embed is not None and "the sun" in embed["description"]
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Species"] == "whippet"
+    # A moderator's own edit goes straight to the card.
+    h = await club.slash(club.mod, club.g.general, "basil edit", name="Pip")
+    await h.wait_modal()
+    await (await club.fake.submit_modal(club.mod, h, {"Their story": "Moderated words."})).reply()
+    await club.fake.settle()
+    assert "Moderated words." in card.embed["description"]  # type: ignore[index]
+    assert_nobody_pinged(club)
+
+
+async def test_three_memorials_a_day_and_one_notice_for_the_whole_queue(club: Club) -> None:
+    await turn_on_approval(club)
+    for name in ("Ada", "Bo", "Cy"):
+        reply = await (await memorial(club, club.g.alice, name)).reply()
+        assert "moderator will look" in reply.content, reply.content
+    h = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Dot")
+    assert "3 memorials in the last day" in await error_of(h)
+    notices = [m for m in club.fake.bot_messages(club.g.announcements) if "Waiting for approval" in m.content]
+    assert len(notices) == 1 and "3 memorials" in notices[0].content  # one message, edited as the queue grew
+    assert len(notices[0].history) == 3
+    await club.clock.advance(86400 + 1)
+    reply = await (await memorial(club, club.g.alice, "Dot")).reply()
+    assert "moderator will look" in reply.content
+    assert await only_memorials(club) == ["Ada", "Bo", "Cy", "Dot"]
