@@ -7,7 +7,8 @@ for a smoke test; the full run takes about five minutes on 2 vCPUs.
 
 Benchmarks: interaction latency against a bare discord.py bot (``bench_latency``), vote ingest
 (``bench_votes``), scheduler rebuild and burst (``bench_scheduler``), 1,000-server scale (``bench_scale``),
-fake Discord gateway throughput (``bench_gateway``) and the time parser (``bench_timeparse``).
+fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_timeparse``) and the longest
+event-loop block under the worst inputs members can send (``bench_abuse``).
 """
 
 from __future__ import annotations
@@ -133,8 +134,19 @@ def timeparse(quick: bool) -> list[Row]:
                        f"(import {ours['import_cumulative_ms']:.1f} ms)", "target": "—", "met": None}]
 
 
+def abuse(quick: bool) -> list[Row]:
+    # The worker process starts with "spawn", which imports __main__ again: guard the run.
+    report = "\n".join("    " + line for line in emit("rows(r)").splitlines())
+    r = child(
+        "import asyncio, logging\nlogging.basicConfig(level=logging.ERROR)\n"
+        "from bench.bench_abuse import run, rows\n"
+        "if __name__ == '__main__':\n    r = asyncio.run(run())\n" + report
+    )
+    return list(r)
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse}
+           "timeparse": timeparse, "abuse": abuse}
 
 
 # --------------------------------------------------------------------------- the table

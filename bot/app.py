@@ -19,6 +19,7 @@ from bot.domain.recurrence import next_occurrence, parse_recurrence
 from bot.handlers import report_error
 from bot.scheduler import SchedulerService
 from bot.ui import ExpiredPages, forget_live_pages
+from bot.worker import Worker
 from db import meta
 from db.migrate import migrate
 from db.scheduled_posts import ScheduledPost
@@ -83,6 +84,7 @@ class FilmClubBot(commands.Bot):
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.store = Store(config.db_path)
+        self.worker = Worker()  # CPU work members can trigger: off the loop, one job at a time
         self.settings = SettingsRepo(self.store)
         self.scheduler = SchedulerService(
             self.store, self.clock, notifier=self._notify_post_problem, next_occurrence=next_from_rule,
@@ -131,6 +133,7 @@ class FilmClubBot(commands.Bot):
     async def close(self) -> None:
         """Stop taking work, let current writes finish, close the store."""
         await self.scheduler.stop()
+        self.worker.close()
         forget_live_pages()
         await super().close()
         if self.store.is_open:

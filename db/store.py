@@ -288,6 +288,12 @@ class Store:
         async with self._lock:
             return await Tx(self.conn).fetchone(sql, params)
 
+    async def fetchall_bulk(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """A big read (thousands of rows, megabytes of text) through the store's worker thread, never on the event
+        loop: :meth:`fetchall` reads small results on the loop's own thread, where 2,000 long rows took 20 ms."""
+        async with self._lock:
+            return await Tx(self.conn).fetchall(sql, params)
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         done, rows = self._read_now(_run_fetchall, sql, params)
         if done:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.store import Executor
+from db.store import Executor, Store
 
 SERVER_PACK = "server"
 """The pack key of a server's own questions (added with /trivia add and /trivia import)."""
@@ -155,6 +156,17 @@ async def list_questions(db: Executor, guild_id: int) -> list[CustomQuestion]:
         (guild_id,),
     )
     return [_question(r) for r in rows]
+
+
+async def list_questions_bulk(store: Store, guild_id: int) -> list[CustomQuestion]:
+    """:func:`list_questions` for a whole server pack (up to 2,000 long questions): read off the event loop."""
+    rows = await store.fetchall_bulk(
+        "SELECT id, guild_id, question, answers, added_by, created_at, updated_at FROM trivia_questions "
+        "WHERE guild_id = ? ORDER BY id",
+        (guild_id,),
+    )
+    # Decoding 2,000 rows' answers is ~15 ms of CPU: in a thread too.
+    return await asyncio.to_thread(lambda: [_question(r) for r in rows])
 
 
 async def count_questions(db: Executor, guild_id: int) -> int:

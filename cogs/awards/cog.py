@@ -923,7 +923,7 @@ class Awards(commands.Cog):
         if existing is not None:
             log.info("poll %s: its results were already posted (message %s)", poll.id, existing.id)
             return existing
-        embed, chart = views.results_message(poll)
+        embed, chart = await self.bot.worker.run(views.results_message, poll)  # the chart: ~36 ms of drawing
         return await channel.send(
             note, embed=embed, file=chart, nonce=results_nonce(poll.id) + ("" if note is None else "b"),
             allowed_mentions=discord.AllowedMentions.none(),

@@ -23,7 +23,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import io
 import logging
 import re
@@ -39,7 +39,7 @@ from bot.checks import is_moderator, moderator_only, require_guild
 from bot.domain import newsletter as dom
 from bot.domain.awards import certification
 from bot.domain.films import load_catalogue, normalize_title, parse_title_year
-from bot.domain.trivia import TriviaPack, load_shipped_packs
+from bot.domain.trivia import load_shipped_packs
 from bot.errors import NotSetUp, UserError
 from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
 from bot.scheduler import PostObsolete
@@ -74,6 +74,20 @@ UPCOMING = (screenings_repo.SCHEDULED, screenings_repo.LIVE)
 STARTED = (screenings_repo.LIVE, screenings_repo.FINISHED)
 
 
+@functools.cache
+def _shipped_qas() -> dict[str, tuple[dom.QA, ...]]:
+    packs = load_shipped_packs()
+    return {name: tuple(dom.QA(q.text, q.answer) for q in pack.questions) for name, pack in packs.items()}
+
+
+def compute_facts(own: list[dom.QA], film_key: str, title: str, seed: str) -> list[str]:
+    """The newsletter's facts from the shipped packs and the server's own questions (in the worker process)."""
+    packs: dict[str, list[dom.QA]] = {name: list(qas) for name, qas in _shipped_qas().items()}
+    if own:
+        packs.setdefault(trivia_repo.SERVER_PACK, []).extend(own)
+    return dom.pick_facts(dom.questions_for_film(packs, film_key, title), seed=seed)
+
+
 class FilmRef:
     """A film as the commands name it: key, title, year."""
 
@@ -94,7 +108,6 @@ class FilmRef:
 class NewsletterCog(commands.Cog, name="Newsletter"):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
-        self._packs: dict[str, TriviaPack] | None = None
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(DraftButton)
@@ -432,25 +445,12 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
             items.append(dom.VerdictItem(v.user_id, await self._name(guild, v.user_id, names), v.thumbs, v.text))
         return items
 
-    def _shipped_packs(self) -> dict[str, TriviaPack]:
-        if self._packs is None:
-            self._packs = load_shipped_packs()
-        return self._packs
-
     async def _facts(self, guild_id: int, ref: FilmRef) -> list[str]:
-        own = [dom.QA(q.question, q.answers[0]) for q in await trivia_repo.list_questions(self.bot.store, guild_id)]
+        rows = await trivia_repo.list_questions_bulk(self.bot.store, guild_id)
+        own = [dom.QA(q.question, q.answers[0]) for q in rows]
         # Reading the packs and turning up to thousands of questions into sentences is CPU work a server's own
-        # (possibly hostile) pack makes longer: it runs in a worker thread, never on the event loop.
-        return await asyncio.to_thread(self._compute_facts, own, ref, f"{guild_id}:{ref.key}")
-
-    def _compute_facts(self, own: list[dom.QA], ref: FilmRef, seed: str) -> list[str]:
-        packs: dict[str, list[dom.QA]] = {
-            name: [dom.QA(q.text, q.answer) for q in pack.questions] for name, pack in self._shipped_packs().items()
-        }
-        if own:
-            packs.setdefault(trivia_repo.SERVER_PACK, []).extend(own)
-        questions = dom.questions_for_film(packs, ref.key, ref.title)
-        return dom.pick_facts(questions, seed=seed)
+        # (possibly hostile) pack makes longer: it runs in the worker process, never on the event loop.
+        return await self.bot.worker.run_isolated(compute_facts, own, ref.key, ref.title, f"{guild_id}:{ref.key}")
 
     async def _award_items(self, db: Executor, guild_id: int, ref: FilmRef) -> list[dom.AwardItem]:
         items = []

@@ -5,7 +5,6 @@ A mixin of the ``Screenings`` cog (``cogs/screenings/cog.py``); discord.py colle
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import io
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from bot.domain.offsets import format_offsets, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape
 from bot.ui import Paginator
+from bot.worker import Worker
 from cogs.screenings.service import ScreeningService, personal_prefix
 from cogs.screenings.views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
 from db import screenings as repo
@@ -47,9 +47,10 @@ class Board:
 
 
 async def _draw_board(
-    pages: list[discord.Embed], title: str, labels: list[str], values: list[float], highlight: set[int]
+    worker: Worker, pages: list[discord.Embed], title: str, labels: list[str], values: list[float],
+    highlight: set[int],
 ) -> Board:
-    png = await asyncio.to_thread(bar_chart_png, title, labels, values, highlight=highlight)
+    png = await worker.run(bar_chart_png, title, labels, values, highlight=highlight)
     for page in pages:
         page.set_image(url="attachment://ratings.png")
     return Board(tuple(pages), png)
@@ -232,6 +233,7 @@ class MemberCommands(commands.Cog):
         labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
         most = max(summary.distribution)
         return await _draw_board(
+            self.bot.worker,
             [film_board_embed(label, summary, ratings)],
             f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
             list(summary.distribution), {i for i, n in enumerate(summary.distribution) if n == most and n},
@@ -251,6 +253,7 @@ class MemberCommands(commands.Cog):
         best = leaders[0][1].average
         title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
         return await _draw_board(
+            self.bot.worker,
             board_pages(rows), title, [clip(label, 40) for label, _ in leaders],
             [round(s.average, 2) for _, s in leaders], {i for i, (_, s) in enumerate(leaders) if s.average == best},
         )

@@ -343,9 +343,8 @@ class Spreadsheet(commands.Cog):
         start = sheet.index_of(year) if year is not None else _first_unfinished(sheet)
         who = SheetMember(member.id, member.display_name) if member else None
         content, embed, view = sheet_message(sheet, start, interaction.user.id, who)
-        await interaction.response.send_message(
-            content, embed=embed, view=view, file=progress_file(sheet, who.name if who else None)
-        )
+        picture = await self.bot.worker.run(progress_file, sheet, who.name if who else None)  # drawn off the loop
+        await interaction.response.send_message(content, embed=embed, view=view, file=picture)
 
     @view.autocomplete("year")
     async def _year_choices(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:

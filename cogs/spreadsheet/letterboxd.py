@@ -9,7 +9,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from datetime import UTC, date, datetime
 
@@ -121,8 +120,8 @@ class Letterboxd(commands.Cog):
             data = await file.read()
         except discord.HTTPException:
             raise UserError("I couldn't download that file from Discord. Attach it again in a moment.") from None
-        # Up to 10,000 rows of a 2 MB file: read and match them off the event loop.
-        export, result = await asyncio.to_thread(read_and_match, data, file.filename)
+        # Up to 10,000 rows of a 2 MB file: read and match them in the worker process (bot/worker.py).
+        export, result = await self.bot.worker.run_isolated(read_and_match, data, file.filename)
         if not export.entries:
             raise UserError(f"**{escape(file.filename)}** has no films in it, so there is nothing to import.")
         now = self.bot.now_ts()

@@ -192,7 +192,7 @@ class Trivia(commands.Cog):
     # -- packs ----------------------------------------------------------------------------
 
     async def server_pack(self, guild_id: int) -> TriviaPack:
-        rows = await repo.list_questions(self.bot.store, guild_id)
+        rows = await repo.list_questions_bulk(self.bot.store, guild_id)
         return TriviaPack(
             name=SERVER_PACK,
             author=None,
@@ -309,7 +309,9 @@ class Trivia(commands.Cog):
         try:
             # Picking four choices per question is quick for the shipped packs but can take a
             # moment for a server pack of thousands of look-alike answers: keep the loop free.
-            game = await asyncio.to_thread(TriviaGame, pack, rounds=rounds, mode=mode, seconds=float(seconds), rng=rng)
+            game = await self.bot.worker.run(
+                TriviaGame, pack, rounds=rounds, mode=mode, seconds=float(seconds), rng=rng
+            )
         except TriviaError as exc:
             raise UserError(exc.message) from exc
         self.refuse_if_running(channel_id, guild_id, interaction.user.id)  # again: the lookup and setup awaited
@@ -479,7 +481,7 @@ class Trivia(commands.Cog):
                 "“Save as” / “Encoding”) and import it again. Nothing was imported."
             ) from exc
         try:
-            parsed = await asyncio.to_thread(parse_pack, text, SERVER_PACK)  # up to a second for 256 KB
+            parsed = await self.bot.worker.run(parse_pack, text, SERVER_PACK)  # up to a second for 256 KB
         except PackError as exc:
             raise UserError(f"I couldn't import `{name}`. {exc.message} Nothing was imported.") from exc
         now = self.bot.now_ts()

@@ -8,6 +8,7 @@ crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,17 @@ async def _build(
     bot = FilmClubBot(config, clock=clock)
     await fake.run_bot(bot, wait_commands=True)
     club = Club(fake, clock, bot, g, config, polls, trivia, basil, mod_role, mod, [bot])
+
+    async def workers_idle() -> None:
+        """Charts, parsing and game setup run in the bot's worker (real threads): wait for them, then for the
+        REST calls their results make."""
+        for _ in range(500):
+            if not any(b.worker.busy for b in club.bots):
+                break
+            await asyncio.sleep(0.005)
+        await fake.settle()
+
+    clock.settle_hooks.append(workers_idle)
     if setup:
         await bot.settings.update(
             int(g.guild.id),
