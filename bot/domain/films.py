@@ -28,6 +28,7 @@ added by hand gets ``custom:<slug>-<year>``. Keys are stored by the database, so
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import unicodedata
@@ -202,6 +203,22 @@ class Film:
         """A film that is not in the catalogue, keyed ``custom:<slug>-<year>``."""
         title = " ".join(title.split())
         return cls(key=f"{CUSTOM_PREFIX}{title_slug(title)}-{year}", title=title, year=year, runtime=runtime)
+
+
+CHOICE_VALUE_MAX = 100  # Discord's limit for an autocomplete choice's value (one longer value fails the list)
+
+
+def choice_value(key: str) -> str:
+    """An autocomplete value naming the film ``key``: the key itself when it fits Discord's 100 characters, else
+    ``key#`` and a hash of it (a custom film's key grows with its title). :func:`is_choice_for` reads it back."""
+    if len(key) <= CHOICE_VALUE_MAX:
+        return key
+    return "key#" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def is_choice_for(key: str, value: str) -> bool:
+    """True when ``value`` (what a member picked) is :func:`choice_value` of ``key``."""
+    return value == key or (value.startswith("key#") and choice_value(key) == value)
 
 
 def format_choice(film: Film) -> str:

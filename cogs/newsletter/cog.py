@@ -38,7 +38,7 @@ from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild
 from bot.domain import newsletter as dom
 from bot.domain.awards import certification
-from bot.domain.films import load_catalogue, normalize_title, parse_title_year
+from bot.domain.films import choice_value, is_choice_for, load_catalogue, normalize_title, parse_title_year
 from bot.domain.trivia import load_shipped_packs
 from bot.errors import NotSetUp, UserError
 from bot.render import CLUB_COLOUR, clip, escape, missing_permissions, ts, ts_full
@@ -128,7 +128,7 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         """The film ``text`` names: a key or title of a screening here first, else the catalogue."""
         text = text.strip()
         for s in screenings:
-            if s.film_key == text:
+            if is_choice_for(s.film_key, text):
                 return FilmRef(s.film_key, s.title, s.year)
         bare, year = parse_title_year(text)
         wanted = normalize_title(bare)
@@ -360,7 +360,7 @@ class NewsletterCog(commands.Cog, name="Newsletter"):
         films = await screenings_repo.screened_films(self.bot.store, interaction.guild_id)
         choices = _choices(films, current)
         if len(choices) < 25 and current.strip():
-            seen = {c.value for c in choices}
+            seen = {str(c.value) for c in choices}
             for film in load_catalogue().search(current):
                 if film.key not in seen:
                     choices.append(app_commands.Choice(name=clip(film.label, 100), value=film.key))
@@ -826,7 +826,7 @@ def _choices(films: Sequence[tuple[str, str, int | None]], current: str) -> list
         if key in seen or (needle and needle not in normalize_title(title)):
             continue
         seen.add(key)
-        out.append(app_commands.Choice(name=clip(dom.film_label(title, year), 100), value=key))
+        out.append(app_commands.Choice(name=clip(dom.film_label(title, year), 100), value=choice_value(key)))
     return out[:25]
 
 

@@ -17,7 +17,14 @@ from bot.app import FilmClubBot
 from bot.charts import bar_chart_png
 from bot.checks import require_guild, require_member_can_post
 from bot.domain import screenings as rules
-from bot.domain.films import format_choice, load_catalogue, normalize_title, parse_title_year
+from bot.domain.films import (
+    choice_value,
+    format_choice,
+    is_choice_for,
+    load_catalogue,
+    normalize_title,
+    parse_title_year,
+)
 from bot.domain.offsets import format_offsets, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape
@@ -173,7 +180,7 @@ class MemberCommands(commands.Cog):
     async def _screened_film(self, guild_id: int, text: str) -> tuple[str, str, int | None]:
         films = await repo.screened_films(self.bot.store, guild_id)
         for key, title, year in films:
-            if key == text:
+            if is_choice_for(key, text):
                 return key, title, year
         bare, year_given = parse_title_year(text)
         wanted = normalize_title(bare)
@@ -263,7 +270,7 @@ class MemberCommands(commands.Cog):
         bare, year_given = parse_title_year(text)
         wanted = normalize_title(bare)
         for f in films:
-            if f[0] == text:
+            if is_choice_for(f[0], text):
                 return f
         hits = [f for f in films if normalize_title(f[1]) == wanted and (year_given is None or f[2] == year_given)]
         if len(hits) == 1:
@@ -296,7 +303,7 @@ def catalogue_choices(current: str) -> list[app_commands.Choice[str]]:
 def film_key_choices(films: list[tuple[str, str, int | None]], current: str) -> list[app_commands.Choice[str]]:
     needle = normalize_title(current) if current.strip() else ""
     return [
-        app_commands.Choice(name=clip(rules.film_label(title, year), 100), value=key)
+        app_commands.Choice(name=clip(rules.film_label(title, year), 100), value=choice_value(key))
         for key, title, year in films
         if not needle or needle in normalize_title(title)
     ][:25]

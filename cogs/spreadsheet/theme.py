@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.app import FilmClubBot
 from bot.checks import announcements_channel, moderator_only, require_guild
-from bot.domain.films import Film, format_choice, load_catalogue
+from bot.domain.films import Film, choice_value, format_choice, is_choice_for, load_catalogue
 from bot.domain.spreadsheet import average, format_average
 from bot.domain.theme import check_title, complete_shelf, parse_shelf
 from bot.errors import UserError
@@ -109,7 +109,7 @@ class ShelfCardSelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=r
 
 def shelf_view(theme: Theme) -> discord.ui.View:
     options = [
-        discord.SelectOption(label=clip(item.label, 100), value=item.film_key)
+        discord.SelectOption(label=clip(item.label, 100), value=choice_value(item.film_key))
         for item in theme.films
         if len(item.film_key) <= VALUE_MAX
     ]
@@ -143,7 +143,7 @@ class ThemeShelf(commands.Cog):
         film = load_catalogue().get(film_key)
         if film is None:
             theme = await repo.get_theme(self.bot.store, guild_id)
-            shelved = next((f for f in (theme.films if theme else ()) if f.film_key == film_key), None)
+            shelved = next((f for f in (theme.films if theme else ()) if is_choice_for(f.film_key, film_key)), None)
             if shelved is None:
                 raise UserError("That film is no longer on the shelf.")
             film = _film_of(shelved)

@@ -1003,3 +1003,38 @@ async def test_cancel_works_when_the_announcement_is_gone(screen: Screen) -> Non
     assert told.pinged_user_ids == {g.alice.user.id} and "Lost the disc" in told.content
     assert c.event().status == 4
     assert await posts_repo.list_pending_by_key_prefix(c.bot.store, g.guild.id, "screening:1:") == []
+
+
+async def test_a_film_with_a_200_character_title_works_in_every_autocomplete(screen: Screen) -> None:
+    """A custom film's key grows with its title; Discord refuses a whole autocomplete answer with one value over
+    100 characters (the fake does too), so members would see "Loading options failed"."""
+    c, g, fake = screen, screen.g, screen.fake
+    title = ("The Extraordinarily Long and Winding Tale of a Projectionist Who Never Once Let the Reel Run Out " * 3)
+    title = title[:199].strip()
+    reply = await c.slash(g.admin, "screening schedule", film=title, year=2020, runtime=100, when="tomorrow 8pm")
+    assert reply.ephemeral and "Scheduled" in reply.content, reply.content
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    key = (await c.screening()).film_key
+    assert len(key) > 100
+    # Before the screening, /preview lists it; afterwards the others do.
+    [upcoming] = await fake.autocomplete(g.alice, g.general, "preview", "film", "Extraordinarily")
+    assert len(str(upcoming["value"])) <= 100
+    preview = await fake.slash(g.alice, g.general, "preview", film=upcoming["value"])
+    assert "Preview" in (await preview.wait_modal())["title"]
+    await c.clock.advance_to(START + timedelta(minutes=100, hours=1))
+    picked: dict[str, str] = {}
+    for command, others in (("rate", {"thumbs": 4}), ("verdict", {}), ("newsletter draft", {})):
+        choices = await fake.autocomplete(g.admin, g.general, command, "film", "Extraordinarily", **others)
+        [mine] = [ch for ch in choices if str(ch["name"]).startswith("The Extraordinarily")]
+        assert len(str(mine["value"])) <= 100
+        picked[command] = str(mine["value"])
+    rated = await c.slash(g.alice, "rate", film=picked["rate"], thumbs=4)
+    assert rated.ephemeral and "(4/5)" in rated.content, rated.content
+    choices = await fake.autocomplete(g.alice, g.general, "ratings board", "film", "Extraordinarily")
+    [board_choice] = choices
+    handle = await fake.slash(g.alice, g.general, "ratings board", film=board_choice["value"])
+    board = await handle.reply()
+    assert "Extraordinarily" in board.text() and "1 rating" in board.text()
+    draft = await c.slash(g.admin, "newsletter draft", film=picked["newsletter draft"])
+    assert draft.ephemeral and "Draft #1" in draft.content, draft.content

@@ -625,6 +625,12 @@ class FakeCore:
                     raise form_error("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
                 if c.get("type") == 3 and len(c.get("options", [])) > 25:
                     raise form_error("components", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+                for option in c.get("options", []) if c.get("type") == 3 else []:
+                    for key in ("label", "value", "description"):
+                        if option.get(key) is not None and len(str(option[key])) > 100:
+                            raise form_error(
+                                "components", "BASE_TYPE_MAX_LENGTH", f"select option {key} must be 100 or fewer."
+                            )
         try:
             validate_allowed_mentions(payload.get("allowed_mentions"))
         except AllowedMentionsError as exc:

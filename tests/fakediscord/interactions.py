@@ -758,6 +758,8 @@ class InteractionMixin(RestMixin):
             for c in choices:
                 if not 1 <= len(str(c.get("name", ""))) <= 100:
                     raise form_error("data.choices", "BASE_TYPE_BAD_LENGTH", "choice name must be 1-100 characters")
+                if isinstance(c.get("value"), str) and len(c["value"]) > 100:
+                    raise form_error("data.choices", "BASE_TYPE_MAX_LENGTH", "choice value must be 100 or fewer")
             h.choices = choices
         elif rtype == 9:
             self._validate_modal(data)

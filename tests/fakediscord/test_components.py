@@ -180,3 +180,33 @@ async def test_components_v2_layout(fake: FakeDiscord) -> None:
     with pytest.raises(discord.HTTPException) as exc:
         await sent.edit(content="not allowed with components v2")
     assert exc.value.code == 50035
+
+
+async def test_autocomplete_values_and_select_options_are_held_to_100_characters(fake: FakeDiscord) -> None:
+    """Discord answers 400 50035 to an autocomplete answer with a string value over 100 characters (one bad choice
+    fails the whole answer), and to a select option whose label, value or description is over 100."""
+    import aiohttp
+
+    g = fake.standard_guild()
+    data = {"id": "1", "name": "film", "type": 1, "options": [{"type": 3, "name": "title", "value": "x",
+                                                                 "focused": True}]}
+    url = fake.api_url
+
+    async def answer(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        h = fake._interaction(4, g.alice, g.general, data, name="film")
+        async with aiohttp.ClientSession() as session, session.post(
+            f"{url}/interactions/{h.id}/{h.token}/callback", json=body
+        ) as resp:
+            return resp.status, await resp.json() if resp.status != 204 else {}
+
+    ok = {"type": 8, "data": {"choices": [{"name": "Her (2013)", "value": "v" * 100}]}}
+    assert (await answer(ok))[0] in (200, 204)
+    long_value = {"type": 8, "data": {"choices": [{"name": "Her (2013)", "value": "v" * 101}]}}
+    status, body = await answer(long_value)
+    assert status == 400 and body["code"] == 50035
+    select = {"type": 1, "components": [{"type": 3, "custom_id": "s", "options": [
+        {"label": "Her", "value": "v" * 101}]}]}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as session, session.post(
+        f"{url}/channels/{g.general.id}/messages", json={"content": "pick", "components": [select]}
+    ) as resp:
+        assert resp.status == 400 and (await resp.json())["code"] == 50035
