@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 
+import aiohttp
 import discord
 
 from bot.config import ConfigError, load_config
@@ -29,7 +30,7 @@ async def _run(bot: discord.Client, token: str) -> None:
             loop.add_signal_handler(sig, stop.set)
         except NotImplementedError:  # pragma: no cover - not on Windows
             pass
-    runner = asyncio.create_task(bot.start(token))
+    runner = asyncio.create_task(_start(bot, token, stop))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if stopper in done:
@@ -51,6 +52,33 @@ async def _check_store(path: str) -> None:
     store = Store(path)
     await store.open()
     await store.close()
+
+
+RETRY_FIRST, RETRY_MAX = 5.0, 300.0  # seconds between attempts to reach Discord at start, doubling
+
+
+async def _start(bot: discord.Client, token: str, stop: asyncio.Event) -> None:
+    """Log in (retrying while Discord cannot be reached), then connect; discord.py reconnects from there on."""
+    delay = RETRY_FIRST
+    while True:
+        try:
+            await bot.login(token)
+            break
+        except (TimeoutError, aiohttp.ClientError, OSError, discord.DiscordServerError) as exc:
+            if getattr(bot, "store", None) is not None and bot.store.is_open:  # type: ignore[attr-defined]
+                raise  # failed after setup: not a network problem at start
+            reason = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+            log.warning("cannot reach Discord: %s; retrying in %d s", reason[:200], delay)
+            # Each attempt opens a new HTTP session; close this one (and its connector) first.
+            await bot.http.close()
+            bot.http.connector = discord.utils.MISSING
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+                return  # stopped while waiting
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, RETRY_MAX)
+    await bot.connect()
 
 
 def main() -> int:

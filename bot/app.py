@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -9,7 +10,9 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import discord
+from discord.app_commands import AppCommandContext, AppInstallationType
 from discord.ext import commands
 
 from bot import __version__
@@ -79,6 +82,9 @@ class FilmClubBot(commands.Bot):
             intents=build_intents(config),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            # Every command exists only in servers: never in DMs or group DMs, never through a user install.
+            allowed_contexts=AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+            allowed_installs=AppInstallationType(guild=True, user=False),
             **options,
         )
         self.config = config
@@ -94,6 +100,7 @@ class FilmClubBot(commands.Bot):
         self.started_at = self.clock.now()
         self.schema_version = 0
         self.commands_synced = False
+        self._sync_task: asyncio.Task[None] | None = None
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 
     # startup ---------------------------------------------------------------------------
@@ -105,7 +112,34 @@ class FilmClubBot(commands.Bot):
         for name in self.extensions_to_load:
             await self.load_extension(name)
         await self.scheduler.start()
-        await self.sync_commands_if_changed()
+        # In the background: a refused sync (missing scope, a bad command, the daily create limit, Discord down)
+        # must not keep the bot from connecting and serving buttons, reactions and scheduled posts.
+        self._sync_task = asyncio.create_task(self._sync_in_background(), name="filmclub-command-sync")
+
+    async def _sync_in_background(self) -> None:
+        for attempt, wait in enumerate((0, 30, 120, 600, 1800)):
+            if wait:
+                await asyncio.sleep(wait)
+            try:
+                await self.sync_commands_if_changed()
+                return
+            except discord.Forbidden:
+                log.error(
+                    "Discord refused to register the slash commands (403): the invite lacks the "
+                    "applications.commands scope. Invite the bot again with scope=bot+applications.commands "
+                    "(README, 'Creating the Discord application'); buttons, reactions and scheduled posts keep working."
+                )
+                return
+            except discord.HTTPException as exc:
+                if exc.status == 400:
+                    log.error("Discord refused the command tree (400 %s): %s. Fix the command and restart.",
+                              exc.code, _form_errors(exc))
+                    return
+                log.warning("command sync failed (%s %s); trying again in the background (attempt %d)",
+                            exc.status, exc.code, attempt + 1)
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                log.warning("command sync could not reach Discord (%s); trying again in the background", exc)
+        log.error("command sync kept failing; slash commands may be out of date until the next start")
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the command tree only when its shape changed since the last sync (rate limits)."""
@@ -132,6 +166,8 @@ class FilmClubBot(commands.Bot):
     # shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
         """Stop taking work, let current writes finish, close the store."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
         await self.scheduler.stop()
         self.worker.close()
         forget_live_pages()
@@ -196,3 +232,9 @@ class FilmClubBot(commands.Bot):
             "See `/schedule list` for details.",
             key=f"post:{post.id}:{'missed' if reason == 'missed' else 'failed'}",
         )
+
+
+def _form_errors(exc: discord.HTTPException) -> str:
+    """Discord's "Invalid Form Body" details on one line: which command and option, and why."""
+    text = str(exc.text or "").strip()
+    return " ".join(text.split())[:500] or "no details"

@@ -99,3 +99,29 @@ async def test_damaged_database_exits_2_with_one_line(
     assert len(lines) == 1, output
     assert lines[0].startswith("filmclub: The database") and str(db) in lines[0]
     assert str(backup) in lines[0] and "restore" in lines[0]
+
+
+async def test_starting_without_discord_retries_with_one_line_and_stops_cleanly(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """Discord unreachable at start (DNS failure, outage): one line per attempt, no traceback, no voice-support
+    warnings; SIGTERM while it waits still exits 0."""
+    import socket
+
+    with socket.socket() as probe:  # a local port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(tmp_path / "club.db"),
+                                   "FAKEDISCORD_API": f"http://127.0.0.1:{dead}/api/v10"})
+    await proc.start(wait=False)
+    for _ in range(200):
+        if "cannot reach Discord" in proc.output():
+            break
+        await asyncio.sleep(0.05)
+    assert proc.returncode is None  # still running, waiting to try again
+    code = await proc.stop()  # SIGTERM
+    assert code == 0
+    output = proc.output()
+    lines = [line for line in output.splitlines() if "cannot reach Discord" in line]
+    assert len(lines) == 1 and "retrying in 5 s" in lines[0], output
+    assert "Traceback" not in output and "voice will NOT be supported" not in output
