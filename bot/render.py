@@ -48,6 +48,8 @@ PERMISSION_LABELS = {
     "send_messages_in_threads": "Send Messages in Threads",
     "manage_threads": "Manage Threads",
     "manage_events": "Manage Events",
+    "create_events": "Create Events",
+    "pin_messages": "Pin Messages",
     "mention_everyone": "Mention Everyone",
 }
 

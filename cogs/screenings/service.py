@@ -364,7 +364,7 @@ class ScreeningService:
     @staticmethod
     def can_make_events(guild: discord.Guild, voice: discord.VoiceChannel | discord.StageChannel | None) -> bool:
         perms = voice.permissions_for(guild.me) if voice is not None else guild.me.guild_permissions
-        return bool(perms.manage_events or perms.create_events)
+        return bool(perms.create_events)  # since 2026-02-23 Manage Events alone does not allow creating one
 
     async def check_event_room(self, guild: discord.Guild) -> None:
         """Refuse (EventLimitReached) when the server is at Discord's limit of active scheduled events."""
@@ -380,8 +380,8 @@ class ScreeningService:
         """
         if not self.can_make_events(guild, voice):
             return None, (
-                "I couldn't create the Discord event: I need the **Manage Events** (or **Create Events**) "
-                "permission. The screening itself works without it."
+                "I couldn't create the Discord event: I need the **Create Events** permission"
+                f"{f' in {voice.mention}' if voice is not None else ''}. The screening itself works without it."
             )
         film = self.film_for(s)
         parts = [film.premise] if film and film.premise else []
@@ -409,12 +409,12 @@ class ScreeningService:
                 )  # type: ignore[call-overload]
         except discord.Forbidden:
             if isinstance(voice, discord.StageChannel):
-                need = ("**Manage Events**, **Manage Channels**, **Mute Members** and **Move Members** in "
+                need = ("**Create Events**, **Manage Channels**, **Mute Members** and **Move Members** in "
                         f"{voice.mention}")
             elif voice is not None:
-                need = f"**Manage Events**, **View Channel** and **Connect** in {voice.mention}"
+                need = f"**Create Events**, **View Channel** and **Connect** in {voice.mention}"
             else:
-                need = "**Manage Events**"
+                need = "**Create Events**"
             return None, f"Discord refused to create the event: I need {need}. The screening itself works without it."
         except discord.HTTPException as exc:
             if exc.code == EVENT_LIMIT:

@@ -251,7 +251,7 @@ class ThemeShelf(commands.Cog):
         """Send the shelf and pin it when the bot may. Returns (message, pinned, a note for the moderator)."""
         message = await channel.send(embed=await self.render(theme), view=shelf_view(theme))
         perms = channel.permissions_for(channel.guild.me)
-        if not (perms.pin_messages or perms.manage_messages):
+        if not perms.pin_messages:  # since 2026-02-23 Manage Messages alone does not allow pinning
             return message, False, (
                 f" I didn't pin it: I need the Pin Messages permission in {channel.mention}. Once my role has it, "
                 "`/theme repost` posts and pins the shelf again."

@@ -94,9 +94,7 @@ class P:
         | SEND_VOICE_MESSAGES
         | SEND_POLLS
         | USE_EXTERNAL_APPS
-        | CREATE_EVENTS
-        | PIN_MESSAGES
-    ) & ~MENTION_EVERYONE
+    ) & ~MENTION_EVERYONE  # Pin Messages and Create Events come from roles and overwrites, not @everyone
 
     #: A sensible permission set for the bot's managed role.
     DEFAULT_BOT = (
@@ -110,12 +108,11 @@ class P:
         | USE_EXTERNAL_EMOJIS
         | MANAGE_MESSAGES
         | PIN_MESSAGES
-        | MANAGE_EVENTS
         | CREATE_EVENTS
         | CREATE_PUBLIC_THREADS
         | MANAGE_THREADS
         | USE_APPLICATION_COMMANDS
-        | MENTION_EVERYONE
+        | MENTION_EVERYONE  # not in the invite: held here so tests show the bot pings nobody even when it could
     )
 
 

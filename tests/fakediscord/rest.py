@@ -866,7 +866,7 @@ class RestMixin(FakeCore):
         perms = self.bot_perms(ch)
         if not perms & P.VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
-        if not perms & (P.PIN_MESSAGES | P.MANAGE_MESSAGES):
+        if not perms & P.PIN_MESSAGES:  # since 2026-02-23 Manage Messages alone no longer allows pinning
             raise missing_permissions()
 
     async def r_pin(self, req: Req) -> Any:
@@ -1401,9 +1401,14 @@ class RestMixin(FakeCore):
 
     def _event_perm(self, g: Guild, channel: Channel | None, creating: bool, event: ScheduledEvent | None) -> None:
         perms = self.perms_of(self.bot_user.id, channel, g) if channel else self.perms_of(self.bot_user.id, None, g)
-        if perms & P.MANAGE_EVENTS:
-            return
-        if perms & P.CREATE_EVENTS and (creating or (event is not None and event.creator_id == self.bot_user.id)):
+        # Since 2026-02-23 creating needs Create Events (Manage Events alone no longer allows it); Create Events
+        # also allows editing and deleting one's own events, Manage Events everyone's.
+        if creating:
+            if perms & P.CREATE_EVENTS:
+                return
+        elif perms & P.MANAGE_EVENTS or (
+            perms & P.CREATE_EVENTS and event is not None and event.creator_id == self.bot_user.id
+        ):
             return
         raise missing_permissions()
 

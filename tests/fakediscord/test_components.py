@@ -210,3 +210,28 @@ async def test_autocomplete_values_and_select_options_are_held_to_100_characters
         f"{url}/channels/{g.general.id}/messages", json={"content": "pick", "components": [select]}
     ) as resp:
         assert resp.status == 400 and (await resp.json())["code"] == 50035
+
+
+async def test_2026_permissions_pin_needs_pin_messages_and_creating_events_needs_create_events(
+    fake: FakeDiscord,
+) -> None:
+    """Discord's change of 2026-02-23 (docs: Topics > Permissions, "Permission Flags"): Manage Messages alone no
+    longer allows pinning, Manage Events alone no longer allows creating an event, and @everyone holds neither."""
+    import aiohttp
+
+    from tests.fakediscord.permissions import P
+
+    old_style = (P.DEFAULT_BOT & ~P.PIN_MESSAGES & ~P.CREATE_EVENTS) | P.MANAGE_MESSAGES | P.MANAGE_EVENTS
+    g = fake.standard_guild(bot_permissions=old_style)
+    assert not P.DEFAULT_EVERYONE & (P.PIN_MESSAGES | P.CREATE_EVENTS)
+    url = fake.api_url
+    event = {"name": "Her", "entity_type": 3, "privacy_level": 2, "entity_metadata": {"location": "Online"},
+             "scheduled_start_time": "2030-02-01T20:00:00+00:00", "scheduled_end_time": "2030-02-01T22:00:00+00:00"}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as session:
+        async with session.post(f"{url}/guilds/{g.guild.id}/scheduled-events", json=event) as resp:
+            body = await resp.json()
+            assert resp.status == 403 and body["code"] == 50013, body
+        async with session.post(f"{url}/channels/{g.general.id}/messages", json={"content": "shelf"}) as resp:
+            message_id = (await resp.json())["id"]
+        async with session.put(f"{url}/channels/{g.general.id}/pins/{message_id}") as resp:
+            assert resp.status == 403 and (await resp.json())["code"] == 50013
