@@ -32,6 +32,7 @@ from bot.ui import Paginator
 from bot.worker import Worker
 from cogs.screenings.service import ScreeningService, personal_prefix
 from cogs.screenings.views import CHART_FILMS, board_pages, film_board_embed, film_card, mine_pages
+from db import dm_channels as dm_repo
 from db import screenings as repo
 from db.cache import ReadCache
 
@@ -137,6 +138,7 @@ class MemberCommands(commands.Cog):
             text_offsets = current.offsets if current else settings.reminder_offsets
         new_via = via or (current.via if current else "dm")
         async with self.bot.store.transaction() as tx:
+            await dm_repo.forget_closed(tx, uid)  # changed settings: the next DM reminder tries their DMs again
             if reset:
                 await repo.clear_reminder_pref(tx, guild_id, uid)
             else:

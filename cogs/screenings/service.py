@@ -32,6 +32,7 @@ from bot.errors import UserError
 from bot.render import clip, escape, ts, ts_full
 from bot.scheduler import PostObsolete, from_ts
 from cogs.screenings.views import announcement_embed, rating_view, rsvp_view
+from db import dm_channels as dm_repo
 from db import screenings as repo
 from db.scheduled_posts import ScheduledPost
 from db.screenings import ReminderPref, Screening
@@ -46,7 +47,7 @@ DEBOUNCE_SECONDS = 2.0
 MENTIONS_PER_MESSAGE = 50  # Discord accepts at most 100 users in allowed_mentions
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
-CANNOT_DM = 50007
+DM_CLOSED_MEMORY = 7 * 86400  # seconds a refused DM is remembered before trying the member's DMs again
 EVENT_LIMIT = 30038  # "Maximum number of uncompleted guild scheduled events reached"
 CATCH_UP_DAYS = 3  # at startup, also redraw announcements whose screening changed this recently
 
@@ -487,24 +488,44 @@ class ScreeningService:
         assert pref is not None
         text = f"⏰ Reminder: **{escape(s.label)}** starts {ts_full(s.starts_at)}."
         if pref.via == "dm":
-            guild = self.bot.get_guild(s.guild_id)
-            try:
-                user = self.bot.get_user(uid) or await self.bot.fetch_user(uid)
-            except discord.NotFound as exc:
-                raise PostObsolete("the member's account is gone") from exc
-            link = f" {s.jump_url}" if s.jump_url else ""
-            where = f" on {escape(guild.name)}" if guild else ""
-            try:
-                dm = await user.create_dm()
-                message = await dm.send(f"{text}{where}{link}", nonce=post.nonce)
-                return message.id
-            except discord.Forbidden:  # DMs closed (50007) or blocked: remind them in the thread instead
-                log.info("member %s can't be DMed; reminding in the thread instead", uid)
+            sent = await self._dm_reminder(uid, s, text, post.nonce)
+            if sent is not None:
+                return sent
 
         async def send(channel_id: int) -> int:
             return await self.send_pings(channel_id, text, [uid], nonce=post.nonce, guild_id=s.guild_id)
 
         return await self.post_in_thread(s, f"{s.title}: watch party", send)
+
+    async def _dm_reminder(self, uid: int, s: Screening, text: str, nonce: str) -> int | None:
+        """Send a personal reminder by DM; None when the member cannot be DMed (remind them in the thread).
+
+        REST budget: one request when the DM channel is remembered (the send), two the first time (open the DM
+        from the member's id, then send; no user fetch), none for a member Discord refused DMs to this week.
+        """
+        known = await dm_repo.get(self.bot.store, uid)
+        now = self.bot.now_ts()
+        if known is not None and known.closed_at is not None and now - known.closed_at < DM_CLOSED_MEMORY:
+            return None
+        guild = self.bot.get_guild(s.guild_id)
+        link = f" {s.jump_url}" if s.jump_url else ""
+        where = f" on {escape(guild.name)}" if guild else ""
+        try:
+            if known is not None and known.channel_id is not None:
+                channel: discord.abc.Messageable = self.bot.get_partial_messageable(known.channel_id)
+            else:
+                dm = await self.bot.create_dm(discord.Object(uid))
+                await dm_repo.remember_channel(self.bot.store, uid, dm.id)
+                channel = dm
+            message = await channel.send(f"{text}{where}{link}", nonce=nonce)
+            return message.id
+        except discord.Forbidden:  # DMs closed (50007) or blocked: remind them in the thread instead
+            log.info("member %s can't be DMed; reminding in the thread now and next time", uid)
+            await dm_repo.mark_closed(self.bot.store, uid, now)
+            return None
+        except discord.NotFound:  # the remembered DM channel (or the account) is gone: the thread this time
+            await dm_repo.forget(self.bot.store, uid)
+            return None
 
     async def on_start(self, post: ScheduledPost) -> int | None:
         s = await self._live(post)

@@ -1038,3 +1038,33 @@ async def test_a_film_with_a_200_character_title_works_in_every_autocomplete(scr
     assert "Extraordinarily" in board.text() and "1 rating" in board.text()
     draft = await c.slash(g.admin, "newsletter draft", film=picked["newsletter draft"])
     assert draft.ephemeral and "Draft #1" in draft.content, draft.content
+
+
+async def test_dm_reminders_cost_one_request_and_closed_dms_are_tried_once(screen: Screen) -> None:
+    """REST budget: no user fetch; the DM is opened from the member's id once and remembered; a member whose DMs
+    are closed is tried once, then reminded in the thread without another DM attempt."""
+    c, g, fake = screen, screen.g, screen.fake
+    closed = fake.add_member(g.guild, "dora", [g.member_role], dms_closed=True)
+    await schedule_her(c)
+    [ann] = c.announcements()
+    for who in (g.alice, closed):
+        await c.slash(who, "remind me", offsets="1h,10m", via="dm")
+        await c.click(who, ann, "Going")
+    before = len(fake.rest_log)
+    await c.clock.advance_to(START - timedelta(minutes=5))
+    calls = [call for call in fake.rest_log[before:] if call.authorized]
+    user_fetches = [call for call in calls if call.method == "GET" and call.path.startswith("/users/")
+                    and call.path != "/users/@me"]
+    assert user_fetches == []
+    opens = [call for call in calls if call.method == "POST" and call.path == "/users/@me/channels"]
+    alice_dm = fake.dm_channel(g.alice)
+    dm_sends = [call for call in calls if call.method == "POST" and call.path == f"/channels/{alice_dm.id}/messages"]
+    dora_dm = fake.dm_channel(closed)
+    dora_sends = [call for call in calls if call.method == "POST" and call.path == f"/channels/{dora_dm.id}/messages"]
+    assert len(dm_sends) == 2 and all(call.status == 200 for call in dm_sends)  # both of Alice's reminders
+    assert len(opens) == 2  # each DM opened once, from the member's id
+    assert len(dora_sends) == 1 and dora_sends[0].status == 403  # one attempt in all for closed DMs
+    assert len([call for call in calls if call.status >= 400]) == 1
+    assert len(fake.bot_messages(alice_dm)) == 2
+    in_thread = [m for m in c.public_bot_messages() if m.pinged_user_ids == {closed.user.id}]
+    assert len(in_thread) == 2 and all(m.channel_id == ann.id for m in in_thread)
