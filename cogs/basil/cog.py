@@ -540,9 +540,11 @@ class Basil(commands.Cog):
             return
         await meta.set_meta(self.bot.store, key, f"{message.channel.id}:{message.id}")
 
-    async def _approve_edit_clicked(
-        self, interaction: discord.Interaction[Any], memorial_id: int, _: int | None
+    async def _answer_edit(
+        self, interaction: discord.Interaction[Any], memorial_id: int, approve: bool
     ) -> None:
+        """A moderator's Approve/Decline the changes: take the waiting edit (once), apply it or drop it, show the
+        next page of the queue, and tell the member who made the changes."""
         await require_moderator(interaction)
         await interaction.response.defer()
         guild_id = require_guild(interaction)
@@ -551,47 +553,45 @@ class Basil(commands.Cog):
             memorial = await repo.get(tx, memorial_id)
             if edit is None or memorial is None:
                 raise _handled()
-            if edit.photo is not None:
-                await repo.set_photo(tx, memorial_id, edit.photo)
-            updated = await repo.update_details(
-                tx, memorial_id, species=edit.species, born=edit.born, passed=edit.passed, story=edit.story,
-                anniversaries=edit.anniversaries, now=self.bot.now_ts(),
-            )
-        assert updated is not None
-        note = await self._refresh_card(updated)
-        if (updated.passed, updated.anniversaries) != (memorial.passed, memorial.anniversaries):
-            await self._cancel_anniversaries(updated)
-            await self.schedule_anniversary(updated)
+            shown = memorial
+            if approve:
+                if edit.photo is not None:
+                    await repo.set_photo(tx, memorial_id, edit.photo)
+                updated = await repo.update_details(
+                    tx, memorial_id, species=edit.species, born=edit.born, passed=edit.passed, story=edit.story,
+                    anniversaries=edit.anniversaries, now=self.bot.now_ts(),
+                )
+                assert updated is not None
+                shown = updated
+        name = escape(shown.name)
+        if approve:
+            note = await self._after_update(memorial, shown)
+            mod_text = f"🌈 Approved the changes to {name}'s memorial.{note}"
+            member_text = f"🌈 Your changes to {name}'s memorial are in Basil's Corner: {shown.card_url}"
+        else:
+            mod_text = f"Declined the changes to {name}'s memorial; its card stays as it was."
+            member_text = f"Your changes to {name}'s memorial were not made this time; its card stays as it was."
         await interaction.edit_original_response(**await self._queue_page(guild_id))
-        await interaction.followup.send(
-            f"🌈 Approved the changes to {escape(updated.name)}'s memorial.{note}",
-            ephemeral=True, allowed_mentions=NONE,
-        )
-        await self._tell_author(
-            replace(updated, author_id=edit.member_id),
-            f"🌈 Your changes to {escape(updated.name)}'s memorial are in Basil's Corner: {updated.card_url}",
-        )
+        await interaction.followup.send(mod_text, ephemeral=True, allowed_mentions=NONE)
+        await self._tell_author(replace(shown, author_id=edit.member_id), member_text)
+
+    async def _approve_edit_clicked(
+        self, interaction: discord.Interaction[Any], memorial_id: int, _: int | None
+    ) -> None:
+        await self._answer_edit(interaction, memorial_id, approve=True)
 
     async def _decline_edit_clicked(
         self, interaction: discord.Interaction[Any], memorial_id: int, _: int | None
     ) -> None:
-        await require_moderator(interaction)
-        await interaction.response.defer()
-        guild_id = require_guild(interaction)
-        async with self.bot.store.transaction() as tx:
-            edit = await repo.take_pending_edit(tx, memorial_id, guild_id)
-        memorial = await repo.get(self.bot.store, memorial_id)
-        if edit is None or memorial is None:
-            raise _handled()
-        await interaction.edit_original_response(**await self._queue_page(guild_id))
-        await interaction.followup.send(
-            f"Declined the changes to {escape(memorial.name)}'s memorial; its card stays as it was.",
-            ephemeral=True, allowed_mentions=NONE,
-        )
-        await self._tell_author(
-            replace(memorial, author_id=edit.member_id),
-            f"Your changes to {escape(memorial.name)}'s memorial were not made this time; its card stays as it was.",
-        )
+        await self._answer_edit(interaction, memorial_id, approve=False)
+
+    async def _after_update(self, before: Memorial, updated: Memorial) -> str:
+        """Show changed details on the card and move the anniversary if its date or wish changed; a note."""
+        note = await self._refresh_card(updated)
+        if (updated.passed, updated.anniversaries) != (before.passed, before.anniversaries):
+            await self._cancel_anniversaries(updated)
+            await self.schedule_anniversary(updated)
+        return note
 
     async def approve(self, interaction: discord.Interaction[Any], memorial_id: int) -> None:
         guild_id = require_guild(interaction)
@@ -954,10 +954,7 @@ class Basil(commands.Cog):
                 story=story, anniversaries=draft.anniversaries, now=self.bot.now_ts(),
             )
         assert updated is not None
-        note = await self._refresh_card(updated)
-        if (updated.passed, updated.anniversaries) != (memorial.passed, memorial.anniversaries):
-            await self._cancel_anniversaries(updated)
-            await self.schedule_anniversary(updated)
+        note = await self._after_update(memorial, updated)
         await interaction.followup.send(
             f"Saved. {escape(updated.name)}'s memorial is up to date.{note}", ephemeral=True, allowed_mentions=NONE
         )
