@@ -466,7 +466,7 @@ class Awards(commands.Cog):
                 if poll.message_id is None or self.open_polls.get(poll.message_id) is None:
                     return
                 try:
-                    snapshot = await self._snapshot(poll)
+                    snapshot = await self._snapshot(poll, known=self.books.get(poll.id, {}))
                 except (_Unreadable, discord.HTTPException) as exc:
                     # The close will deal with it (and tell moderators); votes keep being taken.
                     log.warning("poll %s: could not read its reactions on reconnecting: %s", poll.id, exc)
@@ -570,8 +570,14 @@ class Awards(commands.Cog):
                 return message
         return None
 
-    async def _snapshot(self, poll: Poll) -> Snapshot:
-        """The reactions on the poll post now (paginated); _Unreadable if it cannot be read."""
+    async def _snapshot(self, poll: Poll, known: Mapping[int, aw.Ballot] | None = None) -> Snapshot:
+        """The reactions on the poll post now (paginated); _Unreadable if it cannot be read.
+
+        With ``known`` (the ballots the bot holds, on reconnecting) a number whose reaction count is what the bot
+        saw is taken from ``known`` instead of listing its reactors: a restart with nothing changed while away
+        costs one request per poll (the message), and only a number whose count moved is read in full. The close
+        always reads every reactor (no ``known``), so votes cast while the bot was away count exactly.
+        """
         assert poll.message_id is not None
         try:
             channel = await self._channel(poll.channel_id, poll.guild_id)
@@ -589,6 +595,12 @@ class Awards(commands.Cog):
                 continue
             if reaction.me:
                 mine.add(index)
+            if known is not None:
+                seen_by = [member for member, ballot in known.items() if ballot.seen & aw.bit(index)]
+                if reaction.count == len(seen_by) + (1 if reaction.me else 0):
+                    for member in seen_by:
+                        snap.actual[member] = snap.actual.get(member, 0) | aw.bit(index)
+                    continue
             async for user in reaction.users(limit=None):  # paginated, 100 at a time
                 if me is not None and user.id == me.id:
                     continue

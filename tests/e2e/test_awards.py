@@ -1093,3 +1093,39 @@ async def test_cancel_asks_first_and_a_day_later_cannot_be_undone(club: Club) ->
     late = await error_of(club, "award reopen", id=other)
     assert "more than a day ago" in late
     assert "only a cancelled poll" in await error_of(club, "award reopen", id=poll_id)
+
+
+async def test_a_restart_costs_one_request_per_open_poll_and_offline_votes_still_count(club: Club) -> None:
+    """Reconnecting reads each open poll's message (1 request); a number's reactor list is read only when its
+    count differs from what the bot recorded, so votes cast while it was away are still counted."""
+    fake = club.fake
+    polls = []
+    for n in range(3):
+        msg, poll_id = await open_poll(club, category=f"Best Bite {n}", nominees="Nachos; Popcorn; Pretzels",
+                                       closes="in 3 days")
+        for who, key in ((club.g.alice, K[0]), (club.g.bob, K[1]), (club.g.carol, K[1])):
+            await fake.react(who, msg, key)
+        polls.append((msg, poll_id))
+    await club.stop()
+    before = len(fake.rest_log)
+    await club.start()
+    await fake.settle()
+    calls = fake.rest_log[before:]
+    reads = [c for c in calls if c.method == "GET" and "/messages/" in c.path and "/reactions" not in c.path]
+    reactor_lists = [c for c in calls if c.method == "GET" and "/reactions/" in c.path]
+    assert len(reads) == 3 and reactor_lists == []
+    assert not [c for c in calls if c.status == 429]
+
+    # Votes while the bot is away: only the changed number of that poll is read in full, and it counts.
+    msg, poll_id = polls[0]
+    await club.stop()
+    late = fake.add_member(club.g.guild, "late", [club.g.member_role])
+    await fake.react(late, msg, K[2], settle=False)
+    before = len(fake.rest_log)
+    await club.start()
+    await fake.settle()
+    calls = fake.rest_log[before:]
+    reactor_lists = [c for c in calls if c.method == "GET" and "/reactions/" in c.path]
+    assert len(reactor_lists) == 1 and str(msg.id) in reactor_lists[0].path
+    ballots = await repo.ballots(club.bot.store, poll_id)
+    assert ballots[late.user.id].choice == 2
