@@ -26,6 +26,23 @@ class Migration:
     sql: str
 
 
+#: Versions that were never used and must stay unused, so old and new databases share one history.
+SKIPPED = frozenset({14})
+
+
+def new_migration(name: str, folder: Path | None = None) -> Path:
+    """Create the next numbered migration file (``python -m db new NAME``); refuses a bad name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not slug:
+        raise StoreError("Give the migration a name of letters and digits, e.g. `awards-anonymous`.")
+    folder = folder or Path(__file__).resolve().parent / "migrations"
+    taken = [int(m.group(1)) for f in folder.iterdir() if (m := _NAME.match(f.name))]
+    version = max([*taken, *SKIPPED], default=0) + 1
+    path = folder / f"{version:03d}-{slug}.sql"
+    path.write_text(f"-- {name}: what changes and why.\n", encoding="utf-8")
+    return path
+
+
 def load_migrations() -> list[Migration]:
     """All migrations shipped in the package, in version order."""
     found: dict[int, Migration] = {}
