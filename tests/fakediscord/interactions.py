@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 from .core import ApiError, form_error, unknown
@@ -15,6 +16,9 @@ from .rest import NO_CONTENT, Req, RestMixin
 
 class FakeDiscordUsageError(AssertionError):
     """The test asked the fake for something a real Discord client could not do."""
+
+
+TOKEN_LIFETIME = timedelta(minutes=15)
 
 
 class InteractionHandle:
@@ -50,6 +54,7 @@ class InteractionHandle:
         self.message = message
         self.name = name
         self.created = time.monotonic()
+        self.created_at = fake.now()  # on the fake clock when there is one: tokens expire after 15 minutes
         self.response_type: int | None = None
         self.response_data: dict[str, Any] | None = None
         self.response_files: list[Any] = []
@@ -809,6 +814,9 @@ class InteractionMixin(RestMixin):
         h = self._handle_for(req)
         if not h.responded:
             raise unknown("Webhook")
+        if self.now() - h.created_at > TOKEN_LIFETIME:
+            # Docs: Interactions > Receiving and Responding: "Interaction tokens are valid for 15 minutes".
+            raise ApiError(401, 50027, "Invalid Webhook Token")
         return h
 
     async def r_followup(self, req: Req) -> Any:

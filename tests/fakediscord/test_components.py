@@ -235,3 +235,25 @@ async def test_2026_permissions_pin_needs_pin_messages_and_creating_events_needs
             message_id = (await resp.json())["id"]
         async with session.put(f"{url}/channels/{g.general.id}/pins/{message_id}") as resp:
             assert resp.status == 403 and (await resp.json())["code"] == 50013
+
+
+async def test_interaction_tokens_expire_after_15_minutes(fake: FakeDiscord, fake_clock: Any) -> None:
+    """Docs: Interactions > Receiving and Responding ("Interaction tokens are valid for 15 minutes"): a follow-up
+    or an edit of the original response after that gets 401 50027 Invalid Webhook Token."""
+    import aiohttp
+
+    g = fake.standard_guild()
+    data = {"id": "1", "name": "film", "type": 1}
+    h = fake._interaction(2, g.alice, g.general, data, name="film")
+    base = f"{fake.api_url}/webhooks/{fake.application_id}/{h.token}"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{fake.api_url}/interactions/{h.id}/{h.token}/callback", json={"type": 5}) as resp:
+            assert resp.status in (200, 204)
+        await fake_clock.advance(14 * 60)
+        async with session.post(base, json={"content": "in time"}) as resp:
+            assert resp.status == 200
+        await fake_clock.advance(61)
+        async with session.post(base, json={"content": "too late"}) as resp:
+            assert resp.status == 401 and (await resp.json())["code"] == 50027
+        async with session.patch(f"{base}/messages/@original", json={"content": "too late"}) as resp:
+            assert resp.status == 401
