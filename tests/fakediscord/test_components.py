@@ -251,7 +251,7 @@ async def test_interaction_tokens_expire_after_15_minutes(fake: FakeDiscord, fak
             assert resp.status in (200, 204)
         await fake_clock.advance(14 * 60)
         async with session.post(base, json={"content": "in time"}) as resp:
-            assert resp.status == 200
+            assert resp.status in (200, 204)
         await fake_clock.advance(61)
         async with session.post(base, json={"content": "too late"}) as resp:
             assert resp.status == 401 and (await resp.json())["code"] == 50027
