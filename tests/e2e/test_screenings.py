@@ -1050,8 +1050,9 @@ async def test_dm_reminders_cost_one_request_and_closed_dms_are_tried_once(scree
     for who in (g.alice, closed):
         await c.slash(who, "remind me", offsets="1h,10m", via="dm")
         await c.click(who, ann, "Going")
-    before = len(fake.rest_log)
+    before, invalid_before = len(fake.rest_log), fake.invalid_requests
     await c.clock.advance_to(START - timedelta(minutes=5))
+    assert fake.invalid_requests - invalid_before == 1  # Dora's closed DMs, once
     calls = [call for call in fake.rest_log[before:] if call.authorized]
     user_fetches = [call for call in calls if call.method == "GET" and call.path.startswith("/users/")
                     and call.path != "/users/@me"]

@@ -241,6 +241,15 @@ class FakeCore:
         self.app_name = bot_name
 
     # ------------------------------------------------------------------ basics
+    @property
+    def invalid_requests(self) -> int:
+        """Answers Discord counts toward its invalid-request limit (10,000 per 10 minutes per IP, then a temporary
+        ban; docs: Topics > Rate Limits, "Invalid Request Limit"): 401, 403 and 429 (not a shared-scope 429)."""
+        return sum(
+            1 for call in self.rest_log
+            if call.status in (401, 403) or (call.status == 429 and "shared" not in str(call.response))
+        )
+
     def now(self) -> datetime:
         if self.clock is not None:
             return self.clock.now()

@@ -354,3 +354,20 @@ async def test_invalid_shard_closes_4010(fake: FakeDiscord) -> None:
         msg = await ws.receive()
         assert msg.type is aiohttp.WSMsgType.CLOSE
         assert ws.close_code == 4010
+
+
+async def test_invalid_requests_are_counted(fake: FakeDiscord) -> None:
+    """401, 403 and 429 count toward Discord's invalid-request limit; 200s and 404s do not."""
+    import aiohttp
+
+    g = fake.standard_guild()
+    fake.inject("POST", rf"/channels/{g.general.id}/messages$", 429, count=1, retry_after=0.01)
+    fake.inject("POST", rf"/channels/{g.general.id}/messages$", 403, count=1)
+    url = f"{fake.api_url}/channels/{g.general.id}/messages"
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for headers in ({"Authorization": f"Bot {fake.token}"},) * 3 + ({"Authorization": "Bot wrong"},):
+            async with session.post(url, json={"content": "hi"}, headers=headers) as resp:
+                statuses.append(resp.status)
+    assert statuses == [429, 403, 200, 401]
+    assert fake.invalid_requests == 3
