@@ -110,13 +110,13 @@ async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
             await fake.settle(timeout=60)
         after_changes = await stored()
 
-        writer_commits = bot.get_cog("Awards").writer.commits  # type: ignore[union-attr]
+        writer_commits = bot.awards.writer.commits
         # ---- reconnect: a restart reconciles the open poll with every reaction before taking new events
         await fake.stop_bot(bot)
         start = time.perf_counter()
         bot = FilmClubBot(config, clock=clock, extensions=("cogs.admin", "cogs.schedule", "cogs.awards"))
         await fake.run_bot(bot, timeout=30)
-        cog: Any = bot.get_cog("Awards")
+        cog: Any = bot.awards
 
         async def caught_up() -> bool:
             task = cog._catchup_task

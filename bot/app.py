@@ -8,7 +8,7 @@ import json
 import logging
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -28,6 +28,9 @@ from db.migrate import migrate
 from db.scheduled_posts import ScheduledPost
 from db.settings import SettingsRepo
 from db.store import Store
+
+if TYPE_CHECKING:
+    from cogs.awards.service import AwardService
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,18 @@ class FilmClubBot(commands.Bot):
         self.commands_synced = False
         self._sync_task: asyncio.Task[None] | None = None
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+        self._services: list[Any] = []
+
+    # services --------------------------------------------------------------------------
+    # Each feature's service, built once in setup_hook: features use each other only through these typed
+    # attributes (never get_cog), so mypy sees every cross-feature call.
+    awards: AwardService
+
+    def _build_services(self) -> None:
+        from cogs.awards.service import AwardService
+
+        self.awards = AwardService(self)
+        self._services = [self.awards]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -109,6 +124,9 @@ class FilmClubBot(commands.Bot):
         self.schema_version = await migrate(self.store)
         log.info("store open at %s (schema %d)", self.config.db_path, self.schema_version)
         self.add_dynamic_items(ExpiredPages)
+        self._build_services()
+        for service in self._services:
+            await service.load()
         for name in self.extensions_to_load:
             await self.load_extension(name)
         await self.scheduler.start()
@@ -169,6 +187,8 @@ class FilmClubBot(commands.Bot):
         if self._sync_task is not None:
             self._sync_task.cancel()
         await self.scheduler.stop()
+        for service in reversed(self._services):
+            await service.close()
         self.worker.close()
         forget_live_pages()
         await super().close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -111,3 +112,24 @@ class ExpiredPages(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_EXP
         await interaction.response.send_message(
             "These pages have expired. Run the command again to page through them.", ephemeral=True
         )
+
+
+async def send_pages(
+    interaction: discord.Interaction[Any],
+    pages: Sequence[discord.Embed],
+    *,
+    ephemeral: bool = True,
+    file: discord.File | None = None,
+) -> None:
+    """Answer with ``pages``: one embed as it is, several with Previous/Next buttons only the asker can use.
+
+    Pings nobody, whatever the embeds say."""
+    extra: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none(), "ephemeral": ephemeral}
+    if file is not None:
+        extra["file"] = file
+    if len(pages) > 1:
+        extra["view"] = Paginator(list(pages), interaction.user.id)
+    if interaction.response.is_done():
+        await interaction.followup.send(embed=pages[0], **extra)
+    else:
+        await interaction.response.send_message(embed=pages[0], **extra)

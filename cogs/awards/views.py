@@ -11,16 +11,20 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.charts import bar_chart_png
+from bot.checks import require_guild, require_moderator
 from bot.domain import awards as aw
 from bot.errors import UserError
 from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
 from db.awards import CANCELLED, CLOSED, Poll
+
+if TYPE_CHECKING:
+    from cogs.awards.service import AwardService
 
 CLOSED_COLOUR = discord.Colour(0x4F545C)
 FIELD_LIMIT = 1024
@@ -300,10 +304,29 @@ class CancelAnswer(
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        cog = interaction.client.get_cog("Awards")
-        if cog is None:
-            raise UserError("The awards are resting right now; please try again in a minute.")
-        await cog.on_cancel_answer(interaction, self.answer, self.poll_id, self.owner_id)
+        await answer_cancel(interaction, self.answer, self.poll_id, self.owner_id)
+
+
+async def answer_cancel(interaction: discord.Interaction[Any], answer: str, poll_id: int, owner_id: int) -> None:
+    """A click on the confirmation of ``/award cancel``: checked again on the bot's side."""
+    await require_moderator(interaction)
+    if interaction.user.id != owner_id:
+        raise UserError("Only the moderator who asked can answer this. Nothing was changed.")
+    service: AwardService = interaction.client.awards
+    poll = await service.own_poll(require_guild(interaction), poll_id)
+    if answer == "no":
+        await interaction.response.edit_message(content=f"Poll #{poll_id} stays open.", view=None)
+        return
+    if not poll.is_open:
+        raise UserError(f"Poll #{poll_id} is already {poll.status}; nothing was changed.")
+    await interaction.response.defer()  # a close under way may hold the lock
+    if await service.cancel(poll) is None:
+        raise UserError(f"Poll #{poll_id} closed just now; it can't be cancelled any more.")
+    await interaction.edit_original_response(
+        content=f"Cancelled poll #{poll_id}; no results will be posted. Changed your mind? "
+        f"`/award reopen id:{poll_id}` within a day brings it back with its ballots.",
+        view=None,
+    )
 
 
 def cancel_confirm_view(poll_id: int, owner_id: int) -> discord.ui.View:

@@ -171,7 +171,7 @@ async def test_deleting_a_poll_drops_its_ballots(store: Store) -> None:
 
 
 async def test_ballot_writer_group_commits_and_loses_nothing(store: Store) -> None:
-    from cogs.awards.cog import BallotWriter
+    from cogs.awards.service import BallotWriter
 
     poll = await make_poll(store, nominees=tuple(f"n{i}" for i in range(10)))
     writer = BallotWriter(store)
@@ -191,7 +191,7 @@ async def test_ballot_writer_group_commits_and_loses_nothing(store: Store) -> No
 
 
 async def test_ballot_writer_reports_a_failed_commit(store: Store) -> None:
-    from cogs.awards.cog import BallotWriter
+    from cogs.awards.service import BallotWriter
 
     writer = BallotWriter(store)
     with pytest.raises(Exception, match="FOREIGN KEY"):

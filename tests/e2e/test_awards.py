@@ -273,7 +273,7 @@ async def test_restart_after_close_before_results_posts_them_once(club: Club) ->
     """A crash between storing the tally and posting: the results still go out, exactly once."""
     msg, poll_id = await open_poll(club)
     await club.fake.react(club.g.alice, msg, K[0])
-    cog: Any = club.bot.get_cog("Awards")
+    cog: Any = club.bot.awards
     original = cog._post_results
 
     async def crash(poll: repo.Poll) -> Any:
@@ -370,7 +370,7 @@ async def test_status_is_served_again_until_a_vote_changes_it(club: Club) -> Non
     msg, poll_id = await open_poll(club, show_counts=True)
     [first, second] = voters(club, 2)
     await fake.react(first, msg, K[0])
-    cache = club.bot.get_cog("Awards").status_cache  # type: ignore[union-attr]
+    cache = club.bot.awards.status_cache
     one = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
     hits = cache.hits
     again = await (await club.slash(club.mod, club.g.general, "award status", id=poll_id)).reply()
@@ -722,7 +722,7 @@ async def test_nowhere_to_post_results_gives_a_clear_answer(club: Club) -> None:
 async def test_reactions_on_other_messages_cost_nothing(club: Club) -> None:
     fake = club.fake
     await open_poll(club)
-    cog: Any = club.bot.get_cog("Awards")
+    cog: Any = club.bot.awards
     other = await fake.say(club.g.alice, club.g.general, "what a film")
     commits, calls = cog.writer.commits, len(fake.rest_log)
     for member in voters(club, 20):
