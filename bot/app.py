@@ -31,6 +31,7 @@ from db.store import Store
 
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
+    from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +112,15 @@ class FilmClubBot(commands.Bot):
     # Each feature's service, built once in setup_hook: features use each other only through these typed
     # attributes (never get_cog), so mypy sees every cross-feature call.
     awards: AwardService
+    trivia: TriviaService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
+        from cogs.trivia.service import TriviaService
 
         self.awards = AwardService(self)
-        self._services = [self.awards]
+        self.trivia = TriviaService(self)
+        self._services = [self.awards, self.trivia]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

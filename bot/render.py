@@ -6,6 +6,8 @@ from datetime import datetime
 
 import discord
 
+from bot.domain.words import plural as plural  # re-exported: the one plural of the project
+
 CLUB_COLOUR = discord.Colour(0xE8A33D)  # warm popcorn gold
 ERROR_COLOUR = discord.Colour(0xC0392B)
 GENTLE_COLOUR = discord.Colour(0x9B8EC4)  # Basil's Corner
@@ -59,6 +61,3 @@ def missing_permissions(permissions: discord.Permissions, needed: tuple[str, ...
     return [PERMISSION_LABELS.get(name, name) for name in needed if not getattr(permissions, name)]
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 memorial``, ``2 memorials`` (``many`` for irregular plurals)."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.domain.words import plural as plural
 from bot.errors import UserError
 
 MIN_NOMINEES = 2
@@ -312,10 +313,6 @@ def percentages(counts: Sequence[int]) -> tuple[float, ...]:
 
 def format_percent(value: float) -> str:
     return f"{value:.1f}%"
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def runoff_nominees(nominees: Sequence[str], result: Tally) -> tuple[str, ...]:

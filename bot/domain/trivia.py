@@ -891,3 +891,37 @@ class TriviaGame:
     def standings(self) -> list[tuple[int, int]]:
         """(user_id, points), best first; everyone who tried is listed, ties by first to join."""
         return sorted(self._scores.items(), key=lambda item: -item[1])
+
+
+MAX_ANSWERS = 20
+
+
+def check_question(question_text: str, answers_text: str) -> tuple[str, list[str]]:
+    """Validate what a moderator typed into the add modal."""
+    question = " ".join(question_text.split())
+    if not question:
+        raise TriviaError("The question is empty. Type a question, then its answers one per line.")
+    if len(question) > MAX_QUESTION_LENGTH:
+        raise TriviaError(f"The question is too long: the limit is {MAX_QUESTION_LENGTH:,} characters.")
+    answers: list[str] = []
+    seen: set[str] = set()
+    for line in answers_text.splitlines():
+        answer = line.strip()
+        if not answer:
+            continue
+        if len(answer) > MAX_ANSWER_LENGTH:
+            raise TriviaError(
+                f"The answer `{answer[:40]}` is too long: the limit is {MAX_ANSWER_LENGTH} characters."
+            )
+        norm = normalize_answer(answer)
+        if not norm:
+            raise TriviaError(f"The answer `{answer[:40]}` has no letters or digits; nobody could type it.")
+        if norm in seen:
+            continue
+        seen.add(norm)
+        answers.append(answer)
+    if not answers:
+        raise TriviaError("Give at least one answer (one per line; the first is the one shown).")
+    if len(answers) > MAX_ANSWERS:
+        raise TriviaError(f"That's {len(answers)} answers; keep it to {MAX_ANSWERS} per question.")
+    return question, answers

@@ -27,7 +27,7 @@ from bot.domain import installments as dom
 from bot.domain.films import CHOICE_LIMIT, format_choice, load_catalogue, resolve_film
 from bot.domain.timeparse import format_full, parse_when
 from bot.errors import UserError
-from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
+from bot.render import CLUB_COLOUR, clip, escape, plural, ts, ts_full
 from bot.ui import Paginator
 from cogs.installments.teasers import TeaserService, label
 from db import installments as repo
@@ -38,10 +38,6 @@ from db.screenings import Screening
 from db.store import Executor
 
 log = logging.getLogger(__name__)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 class Installments(commands.Cog):
@@ -201,7 +197,7 @@ class Installments(commands.Cog):
         where = "the queue" if inst.is_queued else "the watched list"
         text = f"Removed {label(inst)} (#{inst.id}) from {where}."
         if cancelled:
-            text += f" Cancelled {_plural(len(cancelled), 'teaser')} for it."
+            text += f" Cancelled {plural(len(cancelled), 'teaser')} for it."
         await interaction.response.send_message(text)
 
     @installment.command(name="current", description="What the club is on now, and what comes next")
@@ -272,7 +268,7 @@ class Installments(commands.Cog):
                 queued = await self.teasers.requeue_before(tx, guild_id, new)
         text = "Saved. " + self._settings_text(new)
         if queued:
-            text += f" Queued {_plural(queued, 'teaser')} for upcoming screenings."
+            text += f" Queued {plural(queued, 'teaser')} for upcoming screenings."
         await interaction.response.send_message(text, ephemeral=True)
 
     @staticmethod

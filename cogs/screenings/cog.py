@@ -32,7 +32,7 @@ from bot.domain.ics import build_ics
 from bot.domain.offsets import parse_offsets
 from bot.domain.timeparse import parse_when
 from bot.errors import NotSetUp, UserError
-from bot.render import clip, escape, missing_permissions, ts_full
+from bot.render import clip, escape, missing_permissions, plural, ts_full
 from cogs.screenings.members import Board, MemberCommands, catalogue_choices, screening_or_error
 from cogs.screenings.service import (
     KIND_DISCUSSION,
@@ -62,10 +62,6 @@ CHANNEL_NEEDS = (
     "create_public_threads", "send_messages_in_threads",
 )
 Interaction = discord.Interaction[FilmClubBot]
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 MAX_CLASH_LINES = 3

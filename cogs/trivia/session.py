@@ -20,7 +20,7 @@ import discord
 from bot.domain.trivia import AlreadyAnswered, QuestionResult, RoundQuestion, TriviaError, TriviaGame
 from bot.errors import UserError
 from bot.handlers import guarded
-from bot.render import CLUB_COLOUR, clip
+from bot.render import CLUB_COLOUR, clip, plural
 from db import trivia as repo
 from db.store import StoreError
 
@@ -37,10 +37,6 @@ MISSED_COLOUR = discord.Colour(0x95A5A6)
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
-
-
 WINNERS_SHOWN = 40
 """Result embeds name at most this many winners (then "and N more"), well inside 4,096 characters."""
 
@@ -49,10 +45,6 @@ def winners_text(awarded: Sequence[tuple[int, int]]) -> str:
     shown = ", ".join(f"<@{user}> (+{points:,})" for user, points in awarded[:WINNERS_SHOWN])
     extra = len(awarded) - WINNERS_SHOWN
     return f"{shown} and {plural(extra, 'more member')}" if extra > 0 else shown
-
-
-def _cog(interaction: discord.Interaction[Any]) -> Any:
-    return interaction.client.get_cog("Trivia")  # type: ignore[attr-defined]
 
 
 class ChoiceButton(
@@ -87,8 +79,8 @@ class ChoiceButton(
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        cog = _cog(interaction)
-        session = cog.session_by_token(self.token) if cog is not None else None
+        client: FilmClubBot = interaction.client
+        session = client.trivia.session_by_token(self.token)
         if session is None:
             raise UserError(
                 "This trivia question is closed: its game has ended. Start a new one with `/trivia start`."

@@ -92,7 +92,7 @@ def wrong_label(message: Message, pack: TriviaPack) -> str:
 
 
 async def start(club: Club, member: Member, channel: Channel, **options: Any) -> Message:
-    club.bot.trivia_rng = random.Random(8)  # type: ignore[attr-defined]
+    club.bot.trivia.rng = random.Random(8)
     handle = await club.slash(member, channel, "trivia start", **options)
     reply = await handle.reply()
     await club.fake.settle()
@@ -473,7 +473,7 @@ async def test_start_defaults_ten_buttons_questions_of_twenty_seconds(club: Club
 
 async def test_two_starts_at_once_in_one_channel_make_one_game(club: Club) -> None:
     fake, g, chan = club.fake, club.g, club.trivia
-    club.bot.trivia_rng = random.Random(3)  # type: ignore[attr-defined]
+    club.bot.trivia.rng = random.Random(3)
     first = await fake.slash(g.alice, chan, "trivia start", pack="her")
     second = await fake.slash(g.bob, chan, "trivia start", pack="rocky")
     replies = [await first.reply(), await second.reply()]
@@ -739,7 +739,7 @@ async def test_a_deleted_channel_ends_its_game_and_frees_it(club: Club) -> None:
     await fake.click(g.bob, q1, right_label(q1, PACKS["her"]))
     fake.delete_channel(side)
     await clock.advance(SECONDS + GAP + SECONDS)
-    cog: Any = club.bot.get_cog("Trivia")
+    cog: Any = club.bot.trivia
     assert cog.sessions == {}
     board = await repo.leaderboard(club.bot.store, club.guild_id, "her")
     assert [(r.member_id, r.points) for r in board] == [(g.bob.user.id, 1000)]
@@ -757,7 +757,7 @@ async def test_losing_send_permission_mid_game_ends_it_and_tells_moderators(club
     await fake.click(g.bob, q1, right_label(q1, PACKS["her"]))
     fake.set_overwrites(chan, [fake.overwrite(fake.bot_role(g.guild), deny=P.SEND_MESSAGES)])
     await clock.advance(SECONDS + GAP)
-    cog: Any = club.bot.get_cog("Trivia")
+    cog: Any = club.bot.trivia
     assert cog.sessions == {}
     notice = fake.last_message(g.announcements)
     assert notice is not None and "I'm no longer allowed to post there" in notice.text()
