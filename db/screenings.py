@@ -10,72 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
 
+from bot.domain.screenings import CANCELLED, FINISHED, LIVE, SCHEDULED, Screening
 from db.store import Executor
 
-SCHEDULED, LIVE, FINISHED, CANCELLED = "scheduled", "live", "finished", "cancelled"
+__all__ = ["CANCELLED", "FINISHED", "LIVE", "SCHEDULED", "Screening"]
 
 
-@dataclass(frozen=True)
-class Screening:
-    id: int
-    guild_id: int
-    film_key: str
-    title: str
-    year: int | None
-    runtime: int
-    starts_at: int
-    ends_at: int
-    channel_id: int
-    created_by: int
-    created_at: int
-    updated_at: int
-    location: str | None = None
-    voice_channel_id: int | None = None
-    notes: str | None = None
-    discussion_delay: int = 12 * 3600  # seconds after the end
-    message_id: int | None = None
-    thread_id: int | None = None
-    event_id: int | None = None
-    status: str = SCHEDULED
-    cancel_reason: str | None = None
-    finished_at: int | None = None
-    cancelled_at: int | None = None
-
-    @property
-    def start(self) -> datetime:
-        return datetime.fromtimestamp(self.starts_at, UTC)
-
-    @property
-    def end(self) -> datetime:
-        return datetime.fromtimestamp(self.ends_at, UTC)
-
-    @property
-    def discussion_at(self) -> int:
-        return self.ends_at + self.discussion_delay
-
-    @property
-    def is_upcoming(self) -> bool:
-        return self.status in (SCHEDULED, LIVE)
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status == CANCELLED
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status == FINISHED
-
-    @property
-    def label(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
-
-    @property
-    def jump_url(self) -> str | None:
-        if self.message_id is None:
-            return None
-        return f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/{self.message_id}"
 
 
 # Selected in the dataclass's field order, so a row becomes a Screening positionally (a fifth of the cost of

@@ -63,14 +63,6 @@ def _storage_error(exc: sqlite3.Error) -> StoreError:
     return StoreError(str(exc))
 
 
-def _run_execute(conn: sqlite3.Connection, sql: str, params: Params) -> ExecResult:
-    cur = conn.execute(sql, params)
-    try:
-        return ExecResult(cur.rowcount, cur.lastrowid)
-    finally:
-        cur.close()
-
-
 def _run_fetchall(conn: sqlite3.Connection, sql: str, params: Params) -> list[sqlite3.Row]:
     cur = conn.execute(sql, params)
     try:
@@ -90,21 +82,23 @@ def _run_fetchone(conn: sqlite3.Connection, sql: str, params: Params) -> sqlite3
 class Tx:
     """A unit of work: statements run on the store's connection inside BEGIN ... COMMIT.
 
-    Each call is one round trip to aiosqlite's thread (the statement, its rows and closing the cursor
-    happen together there), which matters when a vote storm or a burst of scheduled posts arrives.
+    Reads are one round trip to aiosqlite's thread (``execute_fetchall``: the statement, its rows and closing
+    the cursor happen together there), which matters when a vote storm or a burst of scheduled posts arrives;
+    a write is two (the statement, then closing its cursor). Only aiosqlite's public API is used.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def _call(self, fn: Any, sql: str, params: Any) -> Any:
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
         try:
-            return await self._conn._execute(fn, self._conn._conn, sql, params)
+            cursor = await self._conn.execute(sql, params)
+            try:
+                return ExecResult(cursor.rowcount, cursor.lastrowid)
+            finally:
+                await cursor.close()
         except sqlite3.OperationalError as exc:
             raise _storage_error(exc) from exc
-
-    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
-        return await self._call(_run_execute, sql, params)  # type: ignore[no-any-return]
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         try:
@@ -113,10 +107,15 @@ class Tx:
             raise _storage_error(exc) from exc
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._call(_run_fetchone, sql, params)  # type: ignore[no-any-return]
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._call(_run_fetchall, sql, params)  # type: ignore[no-any-return]
+        # One round trip to aiosqlite's thread: the statement, its rows and closing the cursor happen there.
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from exc
 
 
 class Store:

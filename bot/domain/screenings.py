@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot.errors import UserError
@@ -22,7 +22,6 @@ ANSWER_LABELS: dict[str, str] = {"going": "Going", "maybe": "Maybe", "cant": "Ca
 
 # Screening states. "live" = the Now showing post went out; "finished" = start + runtime passed.
 SCHEDULED, LIVE, FINISHED, CANCELLED = "scheduled", "live", "finished", "cancelled"
-UPCOMING_STATES = (SCHEDULED, LIVE)
 
 MIN_RUNTIME = 1
 MAX_RUNTIME = 24 * 60
@@ -83,16 +82,77 @@ def count_rsvps(answers: Mapping[int, str], interested: Iterable[int]) -> RsvpCo
     return RsvpCounts(len(lists.going), len(lists.maybe), len(lists.cant), only_interested)
 
 
+# --------------------------------------------------------------------------- the screening
+
+
+@dataclass(frozen=True)
+class Screening:
+    """A watch party: one film at one time, announced in one channel (a row of ``screenings``)."""
+
+    id: int
+    guild_id: int
+    film_key: str
+    title: str
+    year: int | None
+    runtime: int
+    starts_at: int
+    ends_at: int
+    channel_id: int
+    created_by: int
+    created_at: int
+    updated_at: int
+    location: str | None = None
+    voice_channel_id: int | None = None
+    notes: str | None = None
+    discussion_delay: int = 12 * 3600  # seconds after the end
+    message_id: int | None = None
+    thread_id: int | None = None
+    event_id: int | None = None
+    status: str = SCHEDULED
+    cancel_reason: str | None = None
+    finished_at: int | None = None
+    cancelled_at: int | None = None
+
+    @property
+    def start(self) -> datetime:
+        return datetime.fromtimestamp(self.starts_at, UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.fromtimestamp(self.ends_at, UTC)
+
+    @property
+    def discussion_at(self) -> int:
+        return self.ends_at + self.discussion_delay
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.status in (SCHEDULED, LIVE)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == FINISHED
+
+    @property
+    def label(self) -> str:
+        return film_label(self.title, self.year)
+
+    @property
+    def jump_url(self) -> str | None:
+        if self.message_id is None:
+            return None
+        return f"https://discord.com/channels/{self.guild_id}/{self.channel_id}/{self.message_id}"
+
+
 # --------------------------------------------------------------------------- times
 
 
 def end_time(start: datetime, runtime_minutes: int) -> datetime:
     return start + timedelta(minutes=runtime_minutes)
-
-
-def discussion_time(start: datetime, runtime_minutes: int, delay: timedelta = DEFAULT_DISCUSSION_DELAY) -> datetime:
-    """When the discussion thread opens: ``delay`` after the screening ends (the next day by default)."""
-    return end_time(start, runtime_minutes) + delay
 
 
 def reminder_times(start: datetime, offsets: Sequence[timedelta], now: datetime) -> list[tuple[timedelta, datetime]]:
@@ -134,16 +194,7 @@ def clean_text(text: str | None) -> str | None:
     return text.strip() or None
 
 
-def overlaps(start_a: int, end_a: int, start_b: int, end_b: int) -> bool:
-    """Whether two [start, end) intervals (unix seconds) overlap."""
-    return start_a < end_b and start_b < end_a
-
-
 # --------------------------------------------------------------------------- films
-
-
-def is_custom_key(film_key: str) -> bool:
-    return film_key.startswith("custom:")
 
 
 def film_label(title: str, year: int | None) -> str:

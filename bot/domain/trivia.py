@@ -76,7 +76,6 @@ class GameOver(TriviaError):
 
 MAX_QUESTION_LENGTH = 1000
 MAX_ANSWER_LENGTH = 200
-META_KEYS = ("AUTHOR", "DESCRIPTION", "CONFIG")
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 

@@ -77,13 +77,19 @@ def chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
-def personal_offsets(pref: ReminderPref | None) -> list[timedelta]:
+def personal_offsets(pref: ReminderPref | None) -> list[timedelta] | None:
+    """A member's own reminder offsets; None when they have none of their own, or when the stored value no
+    longer reads (logged): either way the server's reminders are theirs."""
     if pref is None:
-        return []
+        return None
     try:
         return parse_offsets(pref.offsets)
-    except Exception:  # a stored value that no longer parses: no personal reminders
-        return []
+    except UserError as exc:
+        log.warning(
+            "member %s of guild %s has unreadable reminder settings %r (%s); they get the server's reminders",
+            pref.user_id, pref.guild_id, pref.offsets, exc.message,
+        )
+        return None
 
 
 class NoThread(Exception):
@@ -251,7 +257,7 @@ class ScreeningService:
 
     async def queue_personal(self, db: Executor, s: Screening, user_id: int, pref: ReminderPref | None) -> int:
         queued = 0
-        for offset, due in rules.reminder_times(s.start, personal_offsets(pref), self.bot.clock.now()):
+        for offset, due in rules.reminder_times(s.start, personal_offsets(pref) or [], self.bot.clock.now()):
             secs = int(offset.total_seconds())
             post = await self.bot.scheduler.schedule(
                 guild_id=s.guild_id, kind=KIND_PERSONAL, key=f"{personal_prefix(s.id, user_id)}{secs}@{s.starts_at}",
@@ -466,7 +472,8 @@ class ScreeningService:
         s = await self._live(post)
         going = await repo.going_members(self.bot.store, s.id)
         own = await repo.reminder_prefs_for(self.bot.store, s.guild_id, going)
-        members = [uid for uid in going if uid not in own]  # members with their own settings get their own
+        # Members with readable settings of their own get their own reminders (or none, if they turned them off).
+        members = [uid for uid in going if personal_offsets(own.get(uid)) is None]
         where = f" in <#{s.voice_channel_id}>" if s.voice_channel_id else ""
         text = f"⏰ **{escape(s.label)}** starts {ts(s.starts_at, 'R')} ({ts(s.starts_at, 't')}){where}."
         text += " See you there!" if going else " Nobody has said Going yet: there's still time!"
@@ -483,7 +490,7 @@ class ScreeningService:
             raise PostObsolete("the member is no longer going")
         pref = await repo.get_reminder_pref(self.bot.store, s.guild_id, uid)
         offset = timedelta(seconds=int(post.payload.get("offset", 0)))
-        if offset not in personal_offsets(pref):
+        if offset not in (personal_offsets(pref) or []):
             raise PostObsolete("the member changed their reminder settings")
         assert pref is not None
         text = f"⏰ Reminder: **{escape(s.label)}** starts {ts_full(s.starts_at)}."

@@ -51,8 +51,14 @@ def test_reminder_times_skip_past_and_sort() -> None:
 
 def test_end_and_discussion_times() -> None:
     assert d.end_time(START, 126) == START + timedelta(minutes=126)
-    assert d.discussion_time(START, 126) == START + timedelta(minutes=126, hours=12)
-    assert d.discussion_time(START, 60, timedelta(hours=2)) == START + timedelta(hours=3)
+    starts = int(START.timestamp())
+    s = d.Screening(
+        id=1, guild_id=2, film_key="her-2013", title="Her", year=2013, runtime=126, starts_at=starts,
+        ends_at=starts + 126 * 60, channel_id=3, created_by=4, created_at=0, updated_at=0,
+    )
+    assert s.end == START + timedelta(minutes=126)
+    assert s.discussion_at == starts + 126 * 60 + 12 * 3600  # the next day by default
+    assert s.label == "Her (2013)" and s.is_upcoming and not s.is_finished and s.jump_url is None
 
 
 def test_runtime_bounds() -> None:
@@ -75,11 +81,6 @@ def test_title_delay_and_free_text_checks() -> None:
             d.check_discussion_delay(bad_delay)
     assert d.clean_text(None) is None and d.clean_text(" \n ") is None
     assert d.clean_text("  Den  ") == "Den"
-
-
-def test_overlaps_half_open() -> None:
-    assert d.overlaps(0, 10, 5, 15)
-    assert not d.overlaps(0, 10, 10, 20)
 
 
 def test_validate_rating() -> None:

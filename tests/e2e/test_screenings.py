@@ -6,6 +6,7 @@ The fake clock starts on Monday 2026-01-05 12:00 UTC; the server's time zone is 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -343,6 +344,26 @@ async def test_personal_reminders_dm_thread_and_fallback(screen: Screen) -> None
 
     # Carol turned reminders off: no DM either.
     assert fake.bot_messages(fake.dm_channel(g.carol)) == []
+
+
+async def test_unreadable_personal_settings_are_logged_and_the_member_gets_the_server_reminders(
+    screen: Screen, caplog: pytest.LogCaptureFixture
+) -> None:
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    await c.click(g.alice, ann, "Going")
+    await c.click(g.bob, ann, "Going")
+    # A stored value an older version wrote, which today's rules no longer read.
+    await repo.set_reminder_pref(c.bot.store, g.guild.id, g.alice.user.id, "every fortnight", "dm", 0)
+    with caplog.at_level(logging.WARNING, logger="cogs.screenings.service"):
+        await c.clock.advance_to(START - timedelta(minutes=5))
+    server = [m for m in c.public_bot_messages() if m.content.startswith("⏰ **Her")]
+    assert len(server) == 2
+    assert all(m.pinged_user_ids == {g.alice.user.id, g.bob.user.id} for m in server)
+    assert fake.bot_messages(fake.dm_channel(g.alice)) == []
+    assert any("unreadable reminder settings" in r.getMessage() and str(g.alice.user.id) in r.getMessage()
+               for r in caplog.records)
 
 
 async def test_event_interest_counts_as_maybe_until_a_button_answer(screen: Screen) -> None:
