@@ -31,6 +31,7 @@ from db.store import Store
 
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
+    from cogs.schedule.service import ScheduleService
     from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
@@ -113,14 +114,17 @@ class FilmClubBot(commands.Bot):
     # attributes (never get_cog), so mypy sees every cross-feature call.
     awards: AwardService
     trivia: TriviaService
+    schedule: ScheduleService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
+        from cogs.schedule.service import ScheduleService
         from cogs.trivia.service import TriviaService
 
+        self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
-        self._services = [self.awards, self.trivia]
+        self._services = [self.schedule, self.awards, self.trivia]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

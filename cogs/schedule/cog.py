@@ -8,14 +8,9 @@ from discord.ext import commands
 
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
-from bot.domain import posts
-from bot.errors import UserError
 from bot.render import CLUB_COLOUR, clip, ts_full
-from bot.scheduler import PostObsolete
-from db import scheduled_posts as posts_repo
+from cogs.schedule.service import ScheduleService
 from db.scheduled_posts import ScheduledPost
-
-RECENT = 14 * 86400
 
 
 def describe_post(post: ScheduledPost) -> str:
@@ -32,22 +27,7 @@ def describe_post(post: ScheduledPost) -> str:
 class Schedule(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
-        # The plain kind: post ``payload.content`` / ``payload.embeds`` in the target channel.
-        bot.scheduler.register(posts.MESSAGE, self.send_message_post)
-
-    async def send_message_post(self, post: ScheduledPost) -> int | None:
-        target = post.thread_id or post.channel_id
-        if target is None:
-            raise PostObsolete("no channel")
-        channel = await self.bot.resolve_messageable(target)
-        embeds = [discord.Embed.from_dict(e) for e in post.payload.get("embeds", [])]
-        message = await channel.send(
-            content=post.payload.get("content") or None,
-            embeds=embeds,
-            nonce=post.nonce,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        return message.id
+        self.service: ScheduleService = bot.schedule
 
     schedule = app_commands.Group(
         name="schedule", description="Moderators: the bot's scheduled posts", guild_only=True
@@ -57,9 +37,7 @@ class Schedule(commands.Cog):
     @moderator_only()
     async def list_posts(self, interaction: discord.Interaction[FilmClubBot]) -> None:
         guild_id = require_guild(interaction)
-        upcoming, trouble = await posts_repo.list_for_guild(
-            self.bot.store, guild_id, since=self.bot.now_ts() - RECENT, limit=20
-        )
+        upcoming, trouble = await self.service.overview(guild_id)
         embed = discord.Embed(title="Scheduled posts", colour=CLUB_COLOUR)
         embed.add_field(
             name=f"Upcoming ({len(upcoming)})",
@@ -80,12 +58,7 @@ class Schedule(commands.Cog):
     @moderator_only()
     async def cancel(self, interaction: discord.Interaction[FilmClubBot], id: app_commands.Range[int, 1]) -> None:
         guild_id = require_guild(interaction)
-        post = await posts_repo.get(self.bot.store, id)
-        if post is None or post.guild_id != guild_id:
-            raise UserError(f"There is no scheduled post #{id} on this server. See `/schedule list`.")
-        if post.status in ("sent", "cancelled", "sending"):
-            raise UserError(f"Post #{id} is already {post.status}; there is nothing to cancel.")
-        await self.bot.scheduler.cancel(id, guild_id)
+        post = await self.service.cancel(guild_id, id)
         await interaction.response.send_message(f"Cancelled scheduled post #{id} ({post.kind}).", ephemeral=True)
 
 

@@ -39,24 +39,17 @@ class Disk:
         self.refused = 0
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in ("_run_execute", "_run_fetchall", "_run_fetchone"):  # UPDATE ... RETURNING reads rows too
-            monkeypatch.setattr(db.store, name, self._guard(getattr(db.store, name)))
-        original_many = db.store.Tx.executemany
-
-        async def executemany(tx: Any, sql: str, rows: Any) -> None:
-            if self.full:
-                self.refused += 1
-                raise db.store._storage_error(sqlite3.OperationalError("database or disk is full"))
-            await original_many(tx, sql, rows)
-
-        monkeypatch.setattr(db.store.Tx, "executemany", executemany)
+        # Every statement of the writer goes through Tx (the store's own execute wraps one); UPDATE ... RETURNING
+        # reads rows too, so fetches of statements that write are refused as well.
+        for name in ("execute", "fetchall", "executemany"):
+            monkeypatch.setattr(db.store.Tx, name, self._guard(getattr(db.store.Tx, name)))
 
     def _guard(self, run: Any) -> Any:
-        def guarded(conn: sqlite3.Connection, sql: str, params: Any) -> Any:
+        async def guarded(tx: Any, sql: str, params: Any = ()) -> Any:
             if self.full and not sql.lstrip().upper().startswith(("SELECT", "PRAGMA")):
                 self.refused += 1
-                raise sqlite3.OperationalError("database or disk is full")
-            return run(conn, sql, params)
+                raise db.store._storage_error(sqlite3.OperationalError("database or disk is full"))
+            return await run(tx, sql, params)
 
         return guarded
 
