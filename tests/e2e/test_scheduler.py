@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -204,10 +205,14 @@ async def test_sigkill_before_due_posts_once_after_restart(
     g = fake.standard_guild()
     db_path = tmp_path / "club.db"
     proc = await started_once(fake, bot_process, db_path, int(g.guild.id))
-    await insert_post(db_path, int(g.guild.id), int(g.general.id), "crash:1", "survived a SIGKILL", 4)
+    # Due well after the bot is killed, however slow the machine is to start it; then, while it is down, the
+    # post falls due (the row is moved to now), so the restart finds it pending and due.
+    await insert_post(db_path, int(g.guild.id), int(g.general.id), "crash:1", "survived a SIGKILL", 600)
     await proc.start(commands=False)
     await proc.stop(kill=True)  # dies before the post is due
     assert not [m for m in fake.messages_in(g.general) if m.content == "survived a SIGKILL"]
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE scheduled_posts SET due_at = ? WHERE key = 'crash:1'", (int(time.time()),))
     await proc.start(commands=False)
     await fake.wait_for_message(g.general, lambda m: m.content == "survived a SIGKILL", timeout=15)
     await asyncio.sleep(1.5)
