@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain import markers
 from bot.domain.awards import Ballot, Tally
 from db.store import Executor
 
@@ -55,11 +56,11 @@ class Poll:
 
     @property
     def close_key_prefix(self) -> str:
-        return f"award:{self.id}:"
+        return markers.award_key_prefix(self.id)
 
     @property
     def close_key(self) -> str:
-        return f"award:{self.id}:close"
+        return markers.award_close_key(self.id)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain import markers
 from db.store import Executor
 
 PENDING, SENDING, SENT, FAILED, MISSED, CANCELLED = (
@@ -43,7 +44,7 @@ class ScheduledPost:
     @property
     def nonce(self) -> str:
         """Sent with the post's message so Discord drops a second copy (``enforce_nonce``)."""
-        return f"fcsp{self.id}"
+        return markers.scheduled_post_nonce(self.id)
 
     @property
     def next_attempt_at(self) -> int:

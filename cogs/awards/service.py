@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain import awards as aw
-from bot.domain import posts
+from bot.domain import markers, posts
 from bot.domain.films import load_catalogue
 from bot.errors import NotSetUp, UserError
 from bot.render import escape, missing_permissions
@@ -73,10 +73,6 @@ POLL_NEEDS = (
     "view_channel", "send_messages", "embed_links", "attach_files", "add_reactions", "read_message_history",
 )  # fmt: skip
 MAX_REACTIONS_CODE = 30010  # Discord: a message has 20 different reactions already
-
-
-def results_nonce(poll_id: int) -> str:
-    return f"fcaward{poll_id}"
 
 
 class ResultsUndeliverable(UserError):
@@ -877,7 +873,7 @@ class AwardService:
             return existing
         embed, chart = await self.bot.worker.run(views.results_message, poll)  # the chart: ~36 ms of drawing
         return await channel.send(
-            note, embed=embed, file=chart, nonce=results_nonce(poll.id) + ("" if note is None else "b"),
+            note, embed=embed, file=chart, nonce=markers.award_results_nonce(poll.id, fallback=note is not None),
             allowed_mentions=discord.AllowedMentions.none(),
         )
 

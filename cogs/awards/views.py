@@ -18,6 +18,7 @@ import discord
 from bot.charts import bar_chart_png
 from bot.checks import require_guild, require_moderator
 from bot.domain import awards as aw
+from bot.domain import markers
 from bot.errors import UserError
 from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, clip, escape, ts, ts_full
@@ -45,7 +46,7 @@ def votes(n: int) -> str:
 
 def poll_footer(poll: Poll) -> str:
     """The poll post's footer; also how the bot recognises its own post after a crash while opening."""
-    return f"Award poll #{poll.id}" + (f" · runoff of #{poll.runoff_of}" if poll.runoff_of else "")
+    return markers.award_poll_footer(poll.id, poll.runoff_of)
 
 
 def poll_link(poll: Poll) -> str:
@@ -55,7 +56,7 @@ def poll_link(poll: Poll) -> str:
 
 
 def results_file_name(poll: Poll) -> str:
-    return f"award-{poll.id}.png"
+    return markers.award_results_file(poll.id)
 
 
 def fit_lines(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:

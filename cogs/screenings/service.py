@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 
-from bot.domain import posts
+from bot.domain import markers, posts
 from bot.domain import screenings as rules
 from bot.domain.films import Film, load_catalogue
 from bot.domain.offsets import format_offset, parse_offsets
@@ -58,12 +58,8 @@ KIND_FINISH = posts.SCREENING_FINISH
 KIND_DISCUSSION = posts.SCREENING_DISCUSSION
 
 
-def prefix(screening_id: int) -> str:
-    return f"screening:{screening_id}:"
-
-
-def personal_prefix(screening_id: int, user_id: int) -> str:
-    return f"screening:{screening_id}:personal:{user_id}:"
+prefix = markers.screening_key_prefix
+personal_prefix = markers.screening_personal_prefix
 
 
 def ping(user_ids: Sequence[int]) -> discord.AllowedMentions:
