@@ -31,6 +31,7 @@ from db.store import Store
 
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
+    from cogs.basil.service import BasilService
     from cogs.schedule.service import ScheduleService
     from cogs.trivia.service import TriviaService
 
@@ -115,16 +116,19 @@ class FilmClubBot(commands.Bot):
     awards: AwardService
     trivia: TriviaService
     schedule: ScheduleService
+    basil: BasilService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
+        from cogs.basil.service import BasilService
         from cogs.schedule.service import ScheduleService
         from cogs.trivia.service import TriviaService
 
         self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
-        self._services = [self.schedule, self.awards, self.trivia]
+        self.basil = BasilService(self)
+        self._services = [self.schedule, self.awards, self.trivia, self.basil]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from db import basil as repo
 from db import scheduled_posts as posts_repo
 from tests.e2e.conftest import Club
-from tests.fakediscord.models import Channel, Member, Message
+from tests.fakediscord.models import Channel, ChannelType, Member, Message
+from tests.fakediscord.permissions import P
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -655,8 +656,6 @@ async def test_deleted_basil_channel_gives_a_clear_error_and_changes_nothing(clu
 
 
 async def test_missing_permissions_in_basil_channel_are_named(club: Club) -> None:
-    from tests.fakediscord.permissions import P
-
     club.fake.set_overwrites(
         club.basil, [club.fake.overwrite(club.fake.bot_role(club.g.guild), deny=P.ADD_REACTIONS | P.ATTACH_FILES)]
     )
@@ -709,6 +708,49 @@ async def test_deleted_thread_is_opened_again_for_the_next_tribute(club: Club) -
     assert row is not None and row.thread_id not in (None, old.id)
     assert [m.embed["description"] for m in club.fake.messages_in(club.fake.get_channel(row.thread_id)) if m.embed] \
         == ["Again."]
+
+
+async def test_a_stored_thread_id_that_is_not_a_thread_is_never_used(club: Club) -> None:
+    """A memories-thread id naming a plain channel (a damaged row) is dropped: tributes and a card posted
+    again get a real thread under the card, never the channel itself."""
+    await (await memorial(club, club.g.alice, "Pip")).reply()
+    [card] = cards(club)
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None and row.channel_id is not None and row.message_id is not None
+    await repo.set_card(club.bot.store, row.id, channel_id=row.channel_id, message_id=row.message_id,
+                        thread_id=int(club.basil.id))
+    t = await club.fake.click(club.g.bob, card, "Leave a tribute")
+    reply = await (await club.fake.submit_modal(club.g.bob, t, {"Your tribute": "Good dog."})).reply()
+    assert "Thank you" in reply.content
+    assert [m for m in club.fake.messages_in(club.basil) if m.embeds] == [card]  # nothing posted in the channel
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None and row.thread_id is not None
+    thread = club.fake.get_channel(row.thread_id)
+    assert thread.type == ChannelType.PUBLIC_THREAD and thread.parent_id == club.basil.id
+    assert [m.embed["description"] for m in club.fake.messages_in(thread) if m.embed] == ["Good dog."]
+    # The card deleted and posted again by an edit: the stale id is not carried over to the new card.
+    await club.fake.delete(card)
+    await club.fake.settle()
+    await repo.set_card(club.bot.store, row.id, channel_id=row.channel_id, message_id=None,
+                        thread_id=int(club.basil.id))
+    h = await club.slash(club.g.alice, club.g.general, "basil edit", name="Pip")
+    assert "posted it again" in (await (await club.fake.submit_modal(club.g.alice, h, {})).reply()).content
+    [new_card] = cards(club)
+    row = await repo.get_by_key(club.bot.store, club.guild_id, "pip")
+    assert row is not None and row.thread_id not in (None, int(club.basil.id))
+    assert row.thread_id == new_card.thread_id
+    # Removing the memorial deletes its card and never the channel a damaged row names as its thread,
+    # even where the bot's role may manage that channel.
+    club.fake.set_overwrites(
+        club.basil, [club.fake.overwrite(club.fake.bot_role(club.g.guild), allow=P.MANAGE_CHANNELS)]
+    )
+    await repo.set_card(club.bot.store, row.id, channel_id=row.channel_id, message_id=new_card.id,
+                        thread_id=int(club.basil.id))
+    ask = await (await club.slash(club.g.alice, club.g.general, "basil remove", name="Pip")).reply()
+    await (await club.fake.click(club.g.alice, ask, "Remove the memorial")).reply()
+    await club.fake.settle()
+    assert "was removed" in ask.content and new_card.deleted
+    assert club.fake.get_channel(club.basil.id) is club.basil and await only_memorials(club) == []
 
 
 async def test_edit_can_change_the_photo(club: Club) -> None:
