@@ -32,6 +32,7 @@ from db.store import Store
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
     from cogs.schedule.service import ScheduleService
+    from cogs.screenings.service import ScreeningService
     from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
@@ -115,15 +116,18 @@ class FilmClubBot(commands.Bot):
     awards: AwardService
     trivia: TriviaService
     schedule: ScheduleService
+    screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
         from cogs.schedule.service import ScheduleService
+        from cogs.screenings.service import ScreeningService
         from cogs.trivia.service import TriviaService
 
         self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
+        self.screenings = ScreeningService(self)
         self._services = [self.schedule, self.awards, self.trivia]
 
     # startup ---------------------------------------------------------------------------
