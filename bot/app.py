@@ -31,6 +31,7 @@ from db.store import Store
 
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
+    from cogs.newsletter.service import NewsletterService
     from cogs.schedule.service import ScheduleService
     from cogs.screenings.service import ScreeningService
     from cogs.trivia.service import TriviaService
@@ -116,10 +117,12 @@ class FilmClubBot(commands.Bot):
     awards: AwardService
     trivia: TriviaService
     schedule: ScheduleService
+    newsletter: NewsletterService
     screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
+        from cogs.newsletter.service import NewsletterService
         from cogs.schedule.service import ScheduleService
         from cogs.screenings.service import ScreeningService
         from cogs.trivia.service import TriviaService
@@ -128,7 +131,8 @@ class FilmClubBot(commands.Bot):
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
         self.screenings = ScreeningService(self)
-        self._services = [self.schedule, self.awards, self.trivia]
+        self.newsletter = NewsletterService(self)
+        self._services = [self.schedule, self.awards, self.trivia, self.newsletter]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:
