@@ -32,7 +32,9 @@ from db.store import Store
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
     from cogs.basil.service import BasilService
+    from cogs.newsletter.service import NewsletterService
     from cogs.schedule.service import ScheduleService
+    from cogs.screenings.service import ScreeningService
     from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
@@ -117,18 +119,24 @@ class FilmClubBot(commands.Bot):
     trivia: TriviaService
     schedule: ScheduleService
     basil: BasilService
+    newsletter: NewsletterService
+    screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
         from cogs.basil.service import BasilService
+        from cogs.newsletter.service import NewsletterService
         from cogs.schedule.service import ScheduleService
+        from cogs.screenings.service import ScreeningService
         from cogs.trivia.service import TriviaService
 
         self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
         self.basil = BasilService(self)
-        self._services = [self.schedule, self.awards, self.trivia, self.basil]
+        self.screenings = ScreeningService(self)
+        self.newsletter = NewsletterService(self)
+        self._services = [self.schedule, self.awards, self.trivia, self.basil, self.newsletter]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

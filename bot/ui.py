@@ -120,11 +120,14 @@ async def send_pages(
     *,
     ephemeral: bool = True,
     file: discord.File | None = None,
+    content: str | None = None,
 ) -> None:
     """Answer with ``pages``: one embed as it is, several with Previous/Next buttons only the asker can use.
 
     Pings nobody, whatever the embeds say."""
     extra: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none(), "ephemeral": ephemeral}
+    if content is not None:
+        extra["content"] = content
     if file is not None:
         extra["file"] = file
     if len(pages) > 1:

@@ -41,7 +41,6 @@ from cogs.screenings.service import (
     KIND_REMINDER,
     KIND_START,
     EventLimitReached,
-    ScreeningService,
     personal_prefix,
     prefix,
 )
@@ -83,7 +82,7 @@ def clash_lines(clashes: list[Screening], where: str) -> list[str]:
 class Screenings(MemberCommands):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
-        self.service = ScreeningService(bot)
+        self.service = bot.screenings
         sched = bot.scheduler
         sched.register(KIND_REMINDER, self.service.on_reminder)
         sched.register(KIND_PERSONAL, self.service.on_personal_reminder)

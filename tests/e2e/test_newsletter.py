@@ -742,6 +742,44 @@ async def test_preview_kept_when_it_cannot_be_posted_and_closed_modal_refused(cl
     assert await repo.get_preview(club.bot.store, club.guild_id, "her-2013", g.bob.user.id) is None
 
 
+async def test_preview_of_a_screening_without_announcement_goes_to_its_channel(club: Club) -> None:
+    """A crash between storing a screening and storing its announcement leaves no message to open a thread on:
+    the preview is posted in the screening's channel instead of failing after it was saved."""
+    fake, g = club.fake, club.g
+    await schedule(club, "Her (2013)", "tomorrow 8pm")
+    her = (await screenings_repo.list_screenings(club.bot.store, club.guild_id))[0]
+    await club.bot.store.execute("UPDATE screenings SET message_id = NULL WHERE id = ?", (her.id,))
+    r = await preview(club, g.alice, "Hoping for something gentle.")
+    assert r.ephemeral and "Saved your preview" in r.content and f"posted it in <#{g.screenings.id}>" in r.content
+    posted = posts_titled(club, "🔮")
+    assert len(posted) == 1 and posted[0].channel_id == g.screenings.id
+    assert not [c for c in fake.channels.values() if getattr(c, "parent_id", None) == g.screenings.id]
+
+
+async def test_draft_reads_the_trivia_packs_off_the_event_loop(club: Club, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped packs (thousands of questions) are read and the facts chosen in the worker, never on the loop:
+    any reading of the packs in this process must happen outside the loop's thread."""
+    import threading
+
+    from bot.domain.trivia import load_shipped_packs
+    from cogs.newsletter import service
+
+    readers: list[threading.Thread] = []
+
+    def recording() -> Any:
+        readers.append(threading.current_thread())
+        return load_shipped_packs()
+
+    monkeypatch.setattr(service, "load_shipped_packs", recording)
+    service._shipped_qas.cache_clear()
+    await her_club(club)
+    reply = await draft(club, film="her-2013")
+    assert "🧠 Trivia" in [str(e.get("title")) for e in reply.embeds], reply.content  # the facts were read
+    loop_thread = threading.current_thread()  # the tests share the bot's event loop
+    assert loop_thread not in readers
+    service._shipped_qas.cache_clear()
+
+
 # --------------------------------------------------------------------------- a real crash mid-publish
 
 
