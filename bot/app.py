@@ -32,6 +32,7 @@ from db.store import Store
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
     from cogs.schedule.service import ScheduleService
+    from cogs.spreadsheet.service import SpreadsheetService
     from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
@@ -115,16 +116,19 @@ class FilmClubBot(commands.Bot):
     awards: AwardService
     trivia: TriviaService
     schedule: ScheduleService
+    spreadsheet: SpreadsheetService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
         from cogs.schedule.service import ScheduleService
+        from cogs.spreadsheet.service import SpreadsheetService
         from cogs.trivia.service import TriviaService
 
         self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
         self.trivia = TriviaService(self)
-        self._services = [self.schedule, self.awards, self.trivia]
+        self.spreadsheet = SpreadsheetService(self)
+        self._services = [self.schedule, self.awards, self.trivia, self.spreadsheet]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:
