@@ -37,6 +37,7 @@ from bot.domain.letterboxd import (
     parse_export,
     plan_import,
 )
+from bot.domain.screenings import Screening
 from bot.domain.spreadsheet import Check, Sheet, build_sheet, club_watched, sheet_csv
 from bot.errors import UserError
 from bot.render import escape, ts
@@ -45,7 +46,6 @@ from cogs.spreadsheet.views import SheetMember
 from db import screenings as screenings_repo
 from db import spreadsheet as repo
 from db import theme as theme_repo
-from db.screenings import Screening
 from db.theme import ShelfFilm, Theme
 
 if TYPE_CHECKING:

@@ -20,12 +20,12 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
 from bot.domain.films import format_choice, load_catalogue
+from bot.domain.screenings import Screening
 from bot.domain.theme import check_title, complete_shelf, parse_shelf
 from bot.errors import UserError
 from bot.render import clip, escape
 from cogs.spreadsheet import views
 from cogs.spreadsheet.service import SpreadsheetService
-from db.screenings import Screening
 
 Interaction = discord.Interaction[FilmClubBot]
 

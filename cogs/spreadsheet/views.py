@@ -15,20 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.cards import film_card
 from bot.checks import require_guild
 from bot.domain import spreadsheet as sheet_rules
 from bot.domain.films import Film, choice_value, load_catalogue
 from bot.domain.letterboxd import ImportPlan, RatingOut, export_csv
+from bot.domain.screenings import Screening
 from bot.domain.spreadsheet import CeremonyGroup, Sheet, SheetRow
 from bot.errors import UserError
 from bot.handlers import guarded
 from bot.progress_image import Cell, progress_png
 from bot.render import CLUB_COLOUR, clip, escape, plural, ts, ts_full
-
-# The catalogue card is the screenings feature's drawing of a film; it is only drawn here, never reached
-# through the screenings cog.
-from cogs.screenings.views import film_card
-from db.screenings import Screening
 from db.theme import ShelfFilm, Theme
 
 if TYPE_CHECKING:
