@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cogs.newsletter.service import NewsletterService
     from cogs.schedule.service import ScheduleService
     from cogs.screenings.service import ScreeningService
+    from cogs.spreadsheet.service import SpreadsheetService
     from cogs.trivia.service import TriviaService
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class FilmClubBot(commands.Bot):
     basil: BasilService
     newsletter: NewsletterService
     screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
+    spreadsheet: SpreadsheetService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
@@ -128,6 +130,7 @@ class FilmClubBot(commands.Bot):
         from cogs.newsletter.service import NewsletterService
         from cogs.schedule.service import ScheduleService
         from cogs.screenings.service import ScreeningService
+        from cogs.spreadsheet.service import SpreadsheetService
         from cogs.trivia.service import TriviaService
 
         self.schedule = ScheduleService(self)
@@ -136,7 +139,8 @@ class FilmClubBot(commands.Bot):
         self.basil = BasilService(self)
         self.screenings = ScreeningService(self)
         self.newsletter = NewsletterService(self)
-        self._services = [self.schedule, self.awards, self.trivia, self.basil, self.newsletter]
+        self.spreadsheet = SpreadsheetService(self)
+        self._services = [self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.cards import film_card as film_card  # shared with the theme shelf; re-exported for this feature
 from bot.domain.films import Film
 from bot.domain.screenings import ANSWER_LABELS, RatingSummary, RsvpCounts, RsvpLists, distribution_bar, thumbs_text
 from bot.handlers import guarded
@@ -206,23 +207,6 @@ def list_embed(items: Sequence[tuple[Screening, RsvpCounts]], total: int | None 
     embed.description = clip("\n".join(lines), 4000)
     more = f"{total - len(items)} more not shown · " if total > len(items) else ""
     embed.set_footer(text=f"{more}Details: /screening info id")
-    return embed
-
-
-def film_card(film: Film) -> discord.Embed:
-    embed = discord.Embed(title=clip(f"{film.title} ({film.year})", 256), colour=CLUB_COLOUR)
-    if film.premise:
-        embed.description = film.premise
-    embed.add_field(name="Year", value=str(film.year))
-    embed.add_field(name="Runtime", value=f"{film.runtime} min" if film.runtime else "unknown")
-    embed.add_field(name="Director", value=film.director or "unknown")
-    if film.best_picture == "winner":
-        bp = f"🏆 Won Best Picture ({film.ceremony} ceremony)"
-    elif film.best_picture == "nominee":
-        bp = f"Nominated for Best Picture ({film.ceremony} ceremony)"
-    else:
-        bp = "Not a Best Picture nominee"
-    embed.add_field(name="Best Picture", value=bp, inline=False)
     return embed
 
 

@@ -248,7 +248,7 @@ async def test_letterboxd_import_export(club: Club) -> None:
         ("diary.csv", "Date,Name,Year,Letterboxd URI\n2025-01-01,Amélie,2001,x\n".encode("latin-1"), "row 2"),
         ("ratings.csv", b"Date,Name,Year,Letterboxd URI,Rating\n2025-01-01,Her,2013,x,4\n2025-01-01,Up,2009,x,9\n",
          "Row 3 (`Up`): the Rating `9`"),
-        ("watched.csv", b"Date,Name,Year,Letterboxd URI\n" + b"2025-01-01,Her,2013,x\n" * 110_000, "up to 2 MB"),
+        ("watched.csv", b"Date,Name,Year,Letterboxd URI\n" + b"2025-01-01,Her,2013,x\n" * 110_000, "the limit is 2 MB"),
         ("watchlist.csv", b"Date,Name,Year,Letterboxd URI\n2025-01-01,Dune,2021,x\n", "watchlist"),
     ]
     for name, data, needle in bad:
@@ -600,7 +600,7 @@ async def test_letterboxd_refuses_files_that_are_not_exports(club: Club) -> None
         ("ratings.csv", header.encode(), "has no films in it"),
         ("ratings.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)), "not UTF-8"),
         ("letterboxd-export.zip", b"PK\x03\x04", "not a CSV file"),
-        ("ratings.csv", (header + "2024-01-01,Her,2013,x,4\n" * 90_000).encode(), "up to 2 MB"),
+        ("ratings.csv", (header + "2024-01-01,Her,2013,x,4\n" * 90_000).encode(), "the limit is 2 MB"),
     ]
     for name, data, needle in cases:
         refused = await import_file(c, g.alice, name, data)
