@@ -7,8 +7,9 @@ for a smoke test; the full run takes about five minutes on 2 vCPUs.
 
 Benchmarks: interaction latency against a bare discord.py bot (``bench_latency``), vote ingest
 (``bench_votes``), scheduler rebuild and burst (``bench_scheduler``), 1,000-server scale (``bench_scale``),
-fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_timeparse``) and the longest
-event-loop block under the worst inputs members can send (``bench_abuse``).
+fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_timeparse``), the longest
+event-loop block under the worst inputs members can send (``bench_abuse``) and drawing the ratings chart
+(``bench_charts``).
 """
 
 from __future__ import annotations
@@ -145,8 +146,19 @@ def abuse(quick: bool) -> list[Row]:
     return list(r)
 
 
+def charts(quick: bool) -> list[Row]:
+    n = 10 if quick else 50
+    rows = []
+    for kind, what in (("latin", "Latin labels"), ("world", "labels in 6 scripts + emoji")):
+        r = child(f"from bench.bench_charts import run\nr = run({kind!r}, {n})\n" + emit("r"))
+        rows.append({"bench": "charts", "measure": f"ratings chart, 10 {what}: first in a process / median / max",
+                     "figure": f"{r['first_ms']:.0f} / {r['median_ms']:.1f} / {r['max_ms']:.1f} ms "
+                               f"(import {r['import_ms']:.0f} ms)", "target": "—", "met": None})
+    return rows
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse, "abuse": abuse}
+           "timeparse": timeparse, "abuse": abuse, "charts": charts}
 
 
 # --------------------------------------------------------------------------- the table

@@ -1,6 +1,6 @@
 """The Spreadsheet's progress picture: one overall bar, then a row of squares per ceremony.
 
-Pillow with its bundled font; nothing downloaded. Returns PNG bytes.
+Pillow with the fonts shipped with the package (bot/fonts.py); nothing downloaded. Returns PNG bytes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from bot.charts import BG, FG, HIGHLIGHT, MUTED, fit_text, font
+from bot.charts import BG, FG, HIGHLIGHT, MUTED, TITLE_SIZE
+from bot.fonts import draw_text, fit_text
 
 WIDTH = 800
 MARGIN = 20
@@ -19,6 +20,7 @@ BAR_TOP = 64
 BAR_HEIGHT = 28
 GRID_TOP = BAR_TOP + BAR_HEIGHT + 28
 ROW_HEIGHT = 26
+LABEL_SIZE = 15
 CELL = 18
 CELL_GAP = 6
 LABEL_WIDTH = 70
@@ -39,8 +41,7 @@ def progress_png(title: str, rows: Sequence[tuple[str, Sequence[Cell]]]) -> byte
     height = GRID_TOP + max(1, len(rows)) * ROW_HEIGHT + MARGIN
     image = Image.new("RGB", (WIDTH, height), BG)
     draw = ImageDraw.Draw(image)
-    title_font, label_font = font(24), font(15)
-    draw.text((MARGIN, 18), fit_text(draw, title, title_font, WIDTH - 2 * MARGIN), font=title_font, fill=FG)
+    draw_text(image, (MARGIN, 14), fit_text(title, TITLE_SIZE, WIDTH - 2 * MARGIN), TITLE_SIZE, FG)
 
     span = WIDTH - 2 * MARGIN - 170
     draw.rectangle((MARGIN, BAR_TOP, MARGIN + span, BAR_TOP + BAR_HEIGHT), fill=EMPTY)
@@ -48,12 +49,13 @@ def progress_png(title: str, rows: Sequence[tuple[str, Sequence[Cell]]]) -> byte
     if filled > 0:
         draw.rectangle((MARGIN, BAR_TOP, MARGIN + filled, BAR_TOP + BAR_HEIGHT), fill=WATCHED)
     share = f"{done} of {total} watched" + (f" ({100 * done // total}%)" if total else "")
-    draw.text((MARGIN + span + 12, BAR_TOP + 6), share, font=label_font, fill=FG)
+    draw_text(image, (MARGIN + span + 12, BAR_TOP + BAR_HEIGHT / 2), share, LABEL_SIZE, FG, anchor="middle")
 
     per_row = max(1, (WIDTH - 2 * MARGIN - LABEL_WIDTH) // (CELL + CELL_GAP))
     for i, (label, row) in enumerate(rows):
         y = GRID_TOP + i * ROW_HEIGHT
-        draw.text((MARGIN, y + 1), fit_text(draw, label, label_font, LABEL_WIDTH - 8), font=label_font, fill=MUTED)
+        label = fit_text(label, LABEL_SIZE, LABEL_WIDTH - 8)
+        draw_text(image, (MARGIN, y + CELL / 2), label, LABEL_SIZE, MUTED, anchor="middle")
         for j, cell in enumerate(row[:per_row]):
             x = MARGIN + LABEL_WIDTH + j * (CELL + CELL_GAP)
             box = (x, y, x + CELL, y + CELL)
