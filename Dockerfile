@@ -9,7 +9,11 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY db ./db
-RUN pip install --no-cache-dir . \
+# libfribidi0: Pillow's bundled Raqm loads it to lay out right-to-left text in the pictures (bot/fonts.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libfribidi0 \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 filmclub \
     && mkdir -p /data \
     && chown filmclub:filmclub /data

@@ -25,6 +25,7 @@ Everything is cached per process: fonts by size, cmaps on first use (the CJK one
 
 from __future__ import annotations
 
+import logging
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
+
+log = logging.getLogger(__name__)
 
 ELLIPSIS = "…"
 EMOJI_PPEM = 40  # the one size the colour emoji font has
@@ -94,7 +97,18 @@ def _format12_ranges(cmap: bytes) -> list[tuple[int, int]] | None:
 
 @lru_cache(maxsize=128)
 def _load(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size, index=index, layout_engine=ImageFont.Layout.RAQM)
+    return ImageFont.truetype(path, size, index=index, layout_engine=_layout())
+
+
+@cache
+def _layout() -> ImageFont.Layout:
+    """Raqm (shaping, right to left, emoji sequences) when Pillow finds it; its wheels bundle it but load the
+    system's FriBiDi (``libfribidi0``, installed in the Docker image). Without it, text is drawn unshaped, left to
+    right, emoji sequences as their parts: still no boxes."""
+    if features.check_feature("raqm"):
+        return ImageFont.Layout.RAQM
+    log.warning("Pillow has no Raqm layout (is libfribidi installed?): right-to-left text is drawn unshaped")
+    return ImageFont.Layout.BASIC
 
 
 def _package_dir(package: str) -> Path:

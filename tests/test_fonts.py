@@ -7,7 +7,7 @@ import unicodedata
 from importlib import metadata, resources
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont, features
 
 from bot import fonts
 from bot.charts import BG, LABEL_SIZE, LEFT, TOP, bar_chart_png
@@ -99,6 +99,8 @@ def test_right_to_left_text_is_one_shaped_run_not_boxes() -> None:
         font = runs[0].face.font(SIZE)
         for char in phrase.replace(" ", ""):
             assert not is_box(font, char)
+    if not features.check_feature("raqm"):
+        pytest.skip("Pillow finds no Raqm here (libfribidi missing): right-to-left order is not drawn")
     # Raqm lays a Hebrew run out right to left: its first letter ends up on the right.
     font = fonts.runs("אב")[0].face.font(SIZE)
     alef_alone = rendering(font, "א").getbbox()
@@ -140,3 +142,20 @@ def test_the_fonts_are_installed_with_their_licences() -> None:
         files = metadata.files(package) or []
         licence = next(f for f in files if "LICENSE" in f.name)
         assert "SIL Open Font License" in licence.read_text()
+
+
+def test_without_raqm_the_labels_are_still_drawn_not_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A machine without libfribidi: Pillow lays text out without Raqm; nothing may turn into boxes.
+    monkeypatch.setattr(fonts, "_layout", lambda: ImageFont.Layout.BASIC)
+    fonts._load.cache_clear()
+    try:
+        for label in [*LABELS, "שלום", "🇫🇷"]:
+            for run in fonts.runs(label):
+                font = run.face.font(SIZE)
+                assert font.layout_engine == ImageFont.Layout.BASIC
+                for cluster in fonts.clusters(run.text.replace(" ", "")):
+                    assert not is_box(font, cluster, run.face.colour_bitmap), cluster
+        image = Image.open(io.BytesIO(bar_chart_png("Amélie 🍿", LABELS, [1] * len(LABELS)))).convert("RGB")
+        assert any(max(p) - min(p) > 60 for p in image.getdata())  # the emoji still in colour
+    finally:
+        fonts._load.cache_clear()
