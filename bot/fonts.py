@@ -15,12 +15,13 @@ boxes. The fonts here are installed with the package, nothing is downloaded (all
 A label is cut into clusters (a character with its combining marks, variation selectors, skin-tone modifiers,
 keycap and ZWJ sequences, flag pairs). Each cluster takes the first font of the chain whose cmap (read with
 fontTools) has its base character; an emoji cluster (presentation selector, ZWJ, keycap, or a pictograph) tries
-the colour emoji font first. Spaces and punctuation stay in the font of the run they are in, so a right-to-left
-phrase stays one run. Consecutive clusters with the same font are drawn as one run with Pillow's Raqm layout
-(shaping, right-to-left within the run). A character no font has is left out, never drawn as a box. Runs are laid
-out left to right: a label mixing directions shows each run readable, in typed order.
+the colour emoji font first. A space or punctuation between two clusters of one font stays in that font, so a
+right-to-left phrase stays one run. Consecutive clusters with the same font are drawn as one run with Pillow's
+Raqm layout (shaping; right to left within a run). A character no font has is left out, never drawn as a box.
+A label whose first strong character is right-to-left has its runs laid out right to left (a simplified
+bidirectional algorithm: stretches of left-to-right runs keep their order); other labels run left to right.
 
-Everything is cached per process: fonts by size, cmaps on first use (the CJK one takes ~0.2 s once).
+Everything is cached per process: fonts by size, cmaps on first use (~30 ms for all of them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import logging
 import struct
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from importlib import resources
@@ -234,18 +236,22 @@ def _runs(text: str) -> tuple[Run, ...]:
         order = emoji_first if _wants_emoji(cluster) else chain
         return next((f for f in order if f.covers(ord(cluster[0]))), None)
 
-    faces: list[Face | None] = [None if _sticky(c) else first_face(c) for c in parts]
+    sticky = [_sticky(c) for c in parts]
+    faces: list[Face | None] = [None if s else first_face(c) for c, s in zip(parts, sticky, strict=True)]
+    after: list[Face | None] = [None] * len(parts)  # the font of the next letter (not space or punctuation)
+    following: Face | None = None
+    for i in reversed(range(len(parts))):
+        after[i] = following
+        if not sticky[i]:
+            following = faces[i]
     # A space or punctuation between two clusters of one font stays in that font (a Hebrew phrase stays one run,
     # shaped right to left); elsewhere it takes the first font that has it.
+    before: Face | None = None
     for i, cluster in enumerate(parts):
-        if not _sticky(cluster):
-            continue
-        before = next((f for f in reversed(faces[:i]) if f is not None), None)
-        after = next((faces[j] for j in range(i + 1, len(parts)) if not _sticky(parts[j])), None)
-        if before is not None and (after is None or after is before) and before.covers(ord(cluster[0])):
-            faces[i] = before
-        else:
-            faces[i] = first_face(cluster)
+        if sticky[i]:
+            keep = before is not None and after[i] in (None, before) and before.covers(ord(cluster[0]))
+            faces[i] = before if keep else first_face(cluster)
+        before = faces[i] or before
     out: list[Run] = []
     for cluster, face in zip(parts, faces, strict=True):
         if face is None:
@@ -309,7 +315,7 @@ def draw_text(
     baseline = y + ascent(size) if anchor == "top" else y + (ascent(size) - (line_height(size) - ascent(size))) / 2
     draw = ImageDraw.Draw(image)
     start = x
-    for run in runs(text):
+    for run in visual_order(runs(text)):
         font = run.face.font(size)
         if run.face.colour_bitmap:
             x += _draw_bitmap_run(image, (x, baseline), run.text, font, _scale(run.face, size))
@@ -317,6 +323,32 @@ def draw_text(
             draw.text((x, baseline), run.text, font=font, fill=fill, anchor="ls")
             x += font.getlength(run.text)
     return x - start
+
+
+def _rtl(text: str) -> bool | None:
+    """True if the first strong character of ``text`` is right-to-left, False if left-to-right, None if none."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return None
+
+
+def visual_order(found: Sequence[Run]) -> list[Run]:
+    """Runs in the order they are drawn, left to right: a label that starts right to left (its first strong
+    character) has its runs reversed, keeping each stretch of left-to-right runs (a Latin title, a number, an
+    emoji) in its own order. Raqm orders the characters within each run."""
+    if _rtl("".join(run.text for run in found)) is not True:
+        return list(found)
+    groups: list[list[Run]] = []  # each right-to-left run alone; consecutive other runs together
+    for run in found:
+        if groups and _rtl(run.text) is not True and _rtl(groups[-1][-1].text) is not True:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    return [run for group in reversed(groups) for run in group]
 
 
 def _draw_bitmap_run(

@@ -108,6 +108,16 @@ def test_right_to_left_text_is_one_shaped_run_not_boxes() -> None:
     assert alef_alone is not None and both is not None and both[2] - alef_alone[2] > 5
 
 
+def test_a_label_that_starts_right_to_left_is_laid_out_right_to_left() -> None:
+    def drawn(label: str) -> list[str]:
+        return [run.text for run in fonts.visual_order(fonts.runs(label))]
+
+    assert drawn("Hi, שלום") == ["Hi, ", "שלום"]  # starts left to right: as typed
+    assert drawn("שלום, עולם!") == ["!", "עולם", ", ", "שלום"]  # Noto Sans Hebrew has no comma: three runs
+    # a Latin title and an emoji inside a Hebrew label keep their own order
+    assert drawn("סרט Amélie (2001) 🍿 טוב") == ["טוב", " Amélie (2001) ", "🍿", " ", "סרט"]
+
+
 def test_long_labels_are_cut_with_an_ellipsis_by_rendered_width() -> None:
     assert fonts.fit_text("Her", LABEL_SIZE, 200) == "Her"
     for label in ("Everything Everywhere All at Once", "千と千尋の神隠し千と千尋の神隠し", "👨‍👩‍👧" * 20):
