@@ -167,6 +167,27 @@ async def mark_retry(db: Executor, post_id: int, retry_at: int, error: str) -> N
     )
 
 
+async def settle_pending(db: Executor, post_id: int, status: str, error: str) -> bool:
+    """Give a still-pending post its final ``status`` (missed, failed) with a reason; False if it is not pending
+    any more (sent, cancelled or being sent meanwhile), so a late timer event never overrides what happened."""
+    result = await db.execute(
+        "UPDATE scheduled_posts SET status = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+        (status, error[:500], post_id),
+    )
+    return result.rowcount == 1
+
+
+async def reschedule(db: Executor, post_id: int, guild_id: int, due_at: int) -> ScheduledPost | None:
+    """Move a pending post of the server to ``due_at`` (a fresh start: no retry time); None if there is no such
+    pending post."""
+    row = await db.fetchone(
+        "UPDATE scheduled_posts SET due_at = ?, retry_at = NULL, last_error = NULL "
+        f"WHERE id = ? AND guild_id = ? AND status = 'pending' RETURNING {_COLUMNS}",
+        (due_at, post_id, guild_id),
+    )
+    return _from_row(row) if row else None
+
+
 async def mark_status(db: Executor, post_id: int, status: str, error: str | None = None) -> None:
     await db.execute(
         "UPDATE scheduled_posts SET status = ?, last_error = COALESCE(?, last_error) WHERE id = ?",
