@@ -107,6 +107,26 @@ async def list_active(db: Executor) -> list[ScheduledPost]:
     return [_from_row(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class ActivePost:
+    """What the scheduler needs of a pending or in-flight post to give it its timer job."""
+
+    id: int
+    kind: str
+    due_at: int
+    next_attempt_at: int
+    status: str
+
+
+async def list_active_times(db: Executor) -> list[ActivePost]:
+    """Pending and in-flight posts, earliest first, without their payloads (the startup rebuild of the jobs)."""
+    rows = await db.fetchall(
+        "SELECT id, kind, due_at, COALESCE(retry_at, due_at) AS at, status FROM scheduled_posts "
+        "WHERE status IN ('pending', 'sending') ORDER BY at, id"
+    )
+    return [ActivePost(int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+
 async def active_keys(db: Executor, kind: str) -> dict[str, int]:
     """Key -> due time of the pending and in-flight posts of ``kind`` (one query, e.g. for a startup check)."""
     rows = await db.fetchall(
