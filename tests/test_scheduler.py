@@ -332,3 +332,22 @@ async def test_sleep_until_is_a_one_off_timer_job(store: Store) -> None:
     await asyncio.gather(*tasks)
     with pytest.raises(asyncio.CancelledError):
         await late
+
+
+async def test_a_job_that_errors_fails_its_post_and_tells_moderators_once(store: Store) -> None:
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    post = await service.schedule(guild_id=1, kind="test", key="k", due=clock.now() + timedelta(seconds=30))
+    assert post is not None
+
+    def broken(post_id: int) -> None:
+        raise RuntimeError("the timer's job broke")
+
+    service._due_now = broken  # type: ignore[method-assign]  # what the job runs, as APScheduler calls it
+    await clock.advance(30)
+    stored = await posts_repo.get(store, post.id)
+    assert stored is not None and stored.status == "failed" and "the timer's job broke" in (stored.last_error or "")
+    assert rec.calls == [] and rec.notices == [(post.id, "RuntimeError: the timer's job broke")]
+    await clock.advance(3600)
+    assert len(rec.notices) == 1
+    await service.stop()
