@@ -107,6 +107,26 @@ async def list_active(db: Executor) -> list[ScheduledPost]:
     return [_from_row(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class ActivePost:
+    """What the scheduler needs of a pending or in-flight post to give it its timer job."""
+
+    id: int
+    kind: str
+    due_at: int
+    next_attempt_at: int
+    status: str
+
+
+async def list_active_times(db: Executor) -> list[ActivePost]:
+    """Pending and in-flight posts, earliest first, without their payloads (the startup rebuild of the jobs)."""
+    rows = await db.fetchall(
+        "SELECT id, kind, due_at, COALESCE(retry_at, due_at) AS at, status FROM scheduled_posts "
+        "WHERE status IN ('pending', 'sending') ORDER BY at, id"
+    )
+    return [ActivePost(int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+
 async def active_keys(db: Executor, kind: str) -> dict[str, int]:
     """Key -> due time of the pending and in-flight posts of ``kind`` (one query, e.g. for a startup check)."""
     rows = await db.fetchall(
@@ -165,6 +185,27 @@ async def mark_retry(db: Executor, post_id: int, retry_at: int, error: str) -> N
         "UPDATE scheduled_posts SET status = 'pending', retry_at = ?, last_error = ? WHERE id = ?",
         (retry_at, error[:500], post_id),
     )
+
+
+async def settle_pending(db: Executor, post_id: int, status: str, error: str) -> bool:
+    """Give a still-pending post its final ``status`` (missed, failed) with a reason; False if it is not pending
+    any more (sent, cancelled or being sent meanwhile), so a late timer event never overrides what happened."""
+    result = await db.execute(
+        "UPDATE scheduled_posts SET status = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+        (status, error[:500], post_id),
+    )
+    return result.rowcount == 1
+
+
+async def reschedule(db: Executor, post_id: int, guild_id: int, due_at: int) -> ScheduledPost | None:
+    """Move a pending post of the server to ``due_at`` (a fresh start: no retry time); None if there is no such
+    pending post."""
+    row = await db.fetchone(
+        "UPDATE scheduled_posts SET due_at = ?, retry_at = NULL, last_error = NULL "
+        f"WHERE id = ? AND guild_id = ? AND status = 'pending' RETURNING {_COLUMNS}",
+        (due_at, post_id, guild_id),
+    )
+    return _from_row(row) if row else None
 
 
 async def mark_status(db: Executor, post_id: int, status: str, error: str | None = None) -> None:

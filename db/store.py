@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -89,6 +89,20 @@ class Tx:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self._undo: list[Callable[[], None]] = []
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Run ``undo`` if this unit of work rolls back: for in-memory state changed along with its rows (the
+        scheduler's timer jobs), so a failure leaves both as they were. Undos run newest first."""
+        self._undo.append(undo)
+
+    def _rolled_back(self) -> None:
+        for undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception:
+                log.exception("undo after rollback failed")
+        self._undo.clear()
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
         try:
@@ -238,13 +252,15 @@ class Store:
             except sqlite3.Error as exc:
                 raise _storage_error(exc) from exc
             try:
+                tx = Tx(conn)
                 try:
-                    yield Tx(conn)
+                    yield tx
                 except BaseException:
                     try:
                         await conn.execute("ROLLBACK")
                     except sqlite3.Error:
                         log.exception("rollback failed")
+                    tx._rolled_back()
                     raise
                 try:
                     await conn.execute("COMMIT")
@@ -253,6 +269,7 @@ class Store:
                         await conn.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
+                    tx._rolled_back()
                     raise _storage_error(exc) from exc
             finally:
                 self._writes += 1

@@ -1,19 +1,31 @@
 """Repeating events (weekly / monthly screenings) and yearly anniversaries.
 
-Pure domain code. Rules are kept in the server's local wall-clock time and turned into UTC
-instants one occurrence at a time, so "every Friday 20:00" in Europe/London stays at 20:00 on the
-wall clock when the clocks change in late October (the UTC instant moves by an hour instead).
+The text grammar of a rule is ours (``parse_recurrence``: what members type and what is stored); the calendar
+arithmetic is APScheduler's. :func:`trigger` turns a rule into an APScheduler trigger (``CronTrigger``, or an
+``OrTrigger`` of two), :func:`anniversary_trigger` does the same for a yearly date, and :func:`next_wall_time`
+asks the trigger for the next wall-clock date and time and places it in the server's zone. Only the trigger
+classes are used here (pure date arithmetic on the ``now`` they are given): nothing reads the clock.
 
-Rules
------
+Rules (tested against the triggers in ``tests/domain/test_recurrence.py``)
+-------------------------------------------------------------------------
 * ``next_occurrence`` and ``yearly_anniversary`` return the first instant *strictly after*
   ``after``; feeding the result back in gives the one after that.
+* A wall-clock time stays put across daylight-saving changes: "every Friday 20:00" in Europe/London is
+  20:00 local before and after the late-October change (the UTC instant moves by an hour).
+  *Where the trigger differs*: given the server's zone, APScheduler 3.11's ``CronTrigger`` skips a whole week
+  next to a change (weekly Monday 00:00 in Europe/London, asked during the week of 23 March 2026, answers
+  6 April and never 30 March; agronholm/apscheduler#606 is the same bug for a daily job), and fires a repeated
+  fall-back time twice. So the trigger counts wall-clock time in UTC, which has no changes, and the zone
+  (``zoneinfo``) maps each wall time to an instant, with the two rules below.
 * Monthly on a day the month lacks (31 in April, 30 or 31 in February) falls on the last day of
-  that month; the rule itself keeps its day, so May is back on the 31st.
-* Yearly on February 29 falls on February 28 in non-leap years.
+  that month; the rule itself keeps its day, so May is back on the 31st. *Cron differs*: ``day=31`` skips
+  the short months. The bot follows the member rule (a club night announced for "the 31st" should not vanish
+  for two months), so :func:`trigger` adds ``day="last"`` for the months that can be shorter.
+* Yearly on February 29 falls on February 28 in non-leap years. *Cron differs*: ``month=2, day=29`` fires
+  only in leap years; the bot uses ``day="last"`` of February (a pet remembered every year, not every four).
 * A wall time inside a spring-forward gap (e.g. 02:30 on 2026-03-08 in America/New_York) is
   moved forward by the gap (03:30 local). A wall time that happens twice on a fall-back day
-  means the first one (``fold=0``). (A one-off time typed by a member is refused instead; see
+  means the first one (``fold=0``), once. (A one-off time typed by a member is refused instead; see
   :mod:`bot.domain.timeparse`. A repeating rule cannot ask, so it shifts.)
 
 Text form (``parse_recurrence``), case-insensitive, ``at``/``on``/``the`` ignored::
@@ -29,9 +41,13 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.domain.timeparse import (
     WEEKDAY_ABBR,
@@ -50,8 +66,11 @@ from bot.domain.timeparse import (
 __all__ = [
     "Frequency",
     "Recurrence",
+    "anniversary_trigger",
     "next_occurrence",
+    "next_wall_time",
     "parse_recurrence",
+    "trigger",
     "yearly_anniversary",
 ]
 
@@ -132,32 +151,75 @@ def _check_after(after: datetime) -> datetime:
     return after.astimezone(UTC)
 
 
-def _month_day(year: int, month: int, day: int) -> date:
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+def _months_shorter_than(day: int) -> str:
+    """Months that can lack ``day`` (February always, for 29-31), as a cron month list."""
+    return ",".join(str(m) for m in range(1, 13) if m == 2 or calendar.monthrange(2001, m)[1] < day)
+
+
+def trigger(rule: Recurrence) -> BaseTrigger:
+    """The APScheduler trigger that fires on ``rule``'s wall-clock dates and times.
+
+    It counts wall-clock time in UTC, a zone without daylight-saving changes: :func:`next_occurrence` then places
+    each wall time in the rule's zone (see the module notes for why the trigger is not given the zone itself).
+    Weekly: ``CronTrigger(day_of_week=...)``. Monthly on a day every month has (1-28): ``CronTrigger(day=...)``.
+    Monthly on the 29th-31st: cron alone would skip the months without that day; members expect the last day of
+    such a month instead, so the rule is the cron day *or* ``day="last"`` in the months that can be shorter
+    (an ``OrTrigger``; where both fire, on the same day, it is one occurrence).
+    """
+    at = rule.local_time
+    fields: dict[str, Any] = {"hour": at.hour, "minute": at.minute, "second": at.second, "timezone": UTC}
+    if rule.weekday is not None:
+        return CronTrigger(day_of_week=rule.weekday, **fields)
+    assert rule.day is not None
+    if rule.day <= 28:
+        return CronTrigger(day=rule.day, **fields)
+    return OrTrigger(
+        [CronTrigger(day=rule.day, **fields), CronTrigger(month=_months_shorter_than(rule.day), day="last", **fields)]
+    )
+
+
+def anniversary_trigger(month: int, day: int, hour: int = 10) -> CronTrigger:
+    """Every year on ``month``/``day`` at ``hour``:00 wall-clock time (counted in UTC, like :func:`trigger`).
+    February 29 is ``day="last"`` of February: the 29th in leap years, the 28th in the others (cron's
+    ``day=29`` would skip three years in four)."""
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(2000, month)[1]:
+        raise ValueError(f"no such day: month={month} day={day}")
+    if not 0 <= hour <= 23:
+        raise ValueError(f"hour must be 0-23, got {hour}")
+    cron_day: int | str = "last" if (month, day) == (2, 29) else day
+    return CronTrigger(month=month, day=cron_day, hour=hour, minute=0, second=0, timezone=UTC)
+
+
+def next_wall_time(trig: BaseTrigger, after: datetime, tz: ZoneInfo | str) -> datetime | None:
+    """The first instant strictly after ``after`` (aware) at which ``trig``'s wall-clock time comes round in the
+    zone ``tz``, as aware UTC; None if the trigger never fires again.
+
+    The trigger gives the wall-clock date and time (its calendar: weekdays, month ends, leap years); the zone
+    turns it into an instant: a time in the spring-forward gap moves forward by the gap, a time that happens
+    twice on a fall-back day means the first one, once.
+    """
+    after = _check_after(after)
+    zone = to_zone(tz)
+    # The wall clock a day before ``after``, as a UTC stand-in: no occurrence after ``after`` comes earlier.
+    cursor = (after.astimezone(zone) - timedelta(days=1)).replace(tzinfo=UTC, fold=0)
+    for _ in range(400):  # a few steps; bounded in case a trigger only fires around the asked instant
+        wall = trig.get_next_fire_time(None, cursor + timedelta(microseconds=1))
+        if wall is None:
+            return None
+        wall = wall.astimezone(UTC)
+        instant, _exists = localize(wall.date(), wall.time(), zone)
+        if instant > after:
+            return instant
+        cursor = wall
+    raise AssertionError(f"no occurrence of {trig} after {after}")  # pragma: no cover
 
 
 def next_occurrence(rule: Recurrence, after: datetime) -> datetime:
     """The first occurrence of ``rule`` strictly after ``after`` (aware), as aware UTC."""
-    after = _check_after(after)
-    zone = rule.zone
-    start = after.astimezone(zone).date()
-    if rule.weekday is not None:
-        day = start + timedelta(days=(rule.weekday - start.weekday()) % 7)
-        # At most two candidates: this week's (if still ahead) or next week's.
-        for _ in range(3):
-            instant, _exists = localize(day, rule.local_time, zone)
-            if instant > after:
-                return instant
-            day += timedelta(days=7)
-    else:
-        assert rule.day is not None
-        year, month = start.year, start.month
-        for _ in range(3):
-            instant, _exists = localize(_month_day(year, month, rule.day), rule.local_time, zone)
-            if instant > after:
-                return instant
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    raise AssertionError("unreachable: a weekly/monthly rule recurs within three periods")
+    fire = next_wall_time(trigger(rule), after, rule.zone)
+    if fire is None:  # pragma: no cover - a weekly/monthly cron rule has no end date
+        raise AssertionError("a repeating rule always has a next occurrence")
+    return fire
 
 
 def yearly_anniversary(month: int, day: int, after: datetime, tz: ZoneInfo | str, hour: int = 10) -> datetime:
@@ -165,18 +227,11 @@ def yearly_anniversary(month: int, day: int, after: datetime, tz: ZoneInfo | str
 
     February 29 is kept on February 28 in non-leap years. Returns aware UTC.
     """
-    after = _check_after(after)
     zone = to_zone(tz)
-    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(2000, month)[1]:
-        raise ValueError(f"no such day: month={month} day={day}")
-    if not 0 <= hour <= 23:
-        raise ValueError(f"hour must be 0-23, got {hour}")
-    year = after.astimezone(zone).year
-    for candidate_year in range(year, year + 3):
-        instant, _exists = localize(_month_day(candidate_year, month, day), time(hour), zone)
-        if instant > after:
-            return instant
-    raise AssertionError("unreachable: an anniversary recurs within two years")
+    fire = next_wall_time(anniversary_trigger(month, day, hour), after, zone)
+    if fire is None:  # pragma: no cover - a yearly cron rule has no end date
+        raise AssertionError("an anniversary always returns")
+    return fire
 
 
 def parse_recurrence(text: str, tz: ZoneInfo | str) -> Recurrence:

@@ -288,3 +288,43 @@ def test_yearly_anniversary_hour_and_validation() -> None:
         yearly_anniversary(1, 1, utc("2026-01-01 00:00"), LONDON, hour=24)
     with pytest.raises(ValueError):
         yearly_anniversary(1, 1, datetime(2026, 1, 1), LONDON)
+
+
+# --------------------------------------------------------------------------- the rules against APScheduler's triggers
+
+
+def test_rules_are_apscheduler_triggers() -> None:
+    from apscheduler.triggers.combining import OrTrigger
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.domain.recurrence import anniversary_trigger, trigger
+
+    assert isinstance(trigger(parse_recurrence("weekly fri 20:00", LONDON)), CronTrigger)
+    assert isinstance(trigger(parse_recurrence("monthly 15 20:00", LONDON)), CronTrigger)
+    assert isinstance(trigger(parse_recurrence("monthly 31 20:00", LONDON)), OrTrigger)
+    assert isinstance(anniversary_trigger(2, 29), CronTrigger)
+
+
+def test_weekly_next_to_the_spring_change_skips_no_week() -> None:
+    # APScheduler 3.11's CronTrigger in Europe/London answers 6 April here (a week skipped); the bot must not.
+    rule = Recurrence.weekly(0, time(0, 0), LONDON)
+    assert walk(rule, utc("2026-03-23 00:00"), 3) == [
+        utc("2026-03-29 23:00"),  # Monday 30 March 00:00 BST
+        utc("2026-04-05 23:00"),
+        utc("2026-04-12 23:00"),
+    ]
+
+
+def test_where_cron_differs_the_member_rule_wins() -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    # Cron's own rule: the 31st skips April, February 29 skips three years in four.
+    cron_31 = CronTrigger(day=31, hour=20, timezone=UTC).get_next_fire_time(None, utc("2026-04-01 00:00"))
+    assert cron_31 == utc("2026-05-31 20:00")
+    cron_29 = CronTrigger(month=2, day=29, hour=10, timezone=UTC).get_next_fire_time(None, utc("2026-01-01 00:00"))
+    assert cron_29 == utc("2028-02-29 10:00")
+    # The bot's: the last day of the short month; February 28 in other years.
+    assert next_occurrence(parse_recurrence("monthly 31 20:00", "UTC"), utc("2026-04-01 00:00")) == utc(
+        "2026-04-30 20:00"
+    )
+    assert yearly_anniversary(2, 29, utc("2026-01-01 00:00"), "UTC") == utc("2026-02-28 10:00")

@@ -203,3 +203,57 @@ async def test_crash_drill_50_kills(fake: FakeDiscord, bot_process: Any, tmp_pat
     r = await crash_drill(fake, bot_process, tmp_path, kills=50, voters=1500, posts=150, seed=50)
     assert_no_loss(fake, r, 50)
     assert r["down_votes"] > 0
+
+
+async def test_sigkill_while_a_thousand_posts_are_due_sends_each_once(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    """1,000 posts due in the same second over 10 channels; the real bot process is SIGKILLed after Discord has
+    taken the 300th of them (all claimed in one statement; some sent and marked, some sent but not marked, the
+    rest not sent yet). After a restart every post is in its channel exactly once and marked sent."""
+    g = fake.standard_guild()
+    channels = [fake.create_channel(g.guild, f"storm-{i}") for i in range(10)]
+    db = tmp_path / "club.db"
+    store = Store(db)
+    await store.open()
+    try:
+        await migrate(store)
+        now = int(time.time())
+        await SettingsRepo(store).update(int(g.guild.id), now, announcements_channel_id=int(g.announcements.id),
+                                         timezone="UTC")
+        due = now + 5
+        for k in range(1000):
+            await posts_repo.insert(store, guild_id=int(g.guild.id), kind="message", key=f"storm:{k}", due_at=due,
+                                    now=now, channel_id=int(channels[k % 10].id), payload={"content": f"storm {k}"})
+    finally:
+        await store.close()
+    proc = bot_process("bot", env={"FILMCLUB_DB": str(db), "FILMCLUB_DEV_GUILD": str(g.guild.id),
+                                   "LOG_LEVEL": "INFO"}, commands=True)
+    taken = 0
+
+    def count_and_kill(call: object) -> None:
+        nonlocal taken
+        taken += 1
+        if taken == 300:
+            proc.kill()  # SIGKILL, while Discord is answering the 300th send
+
+    fake.after_request("POST", r"/channels/\d+/messages$", count_and_kill, count=10_000)
+    await proc.start()
+    await fake.wait_until(lambda: not proc.running, 30, "the bot to be killed in the middle of the storm")
+    states = dict(query(db, "SELECT status, COUNT(*) FROM scheduled_posts GROUP BY status"))
+    assert states.get("sending", 0) > 0, states  # claimed (all in one statement), many never marked sent
+    before = len([m for c in channels for m in fake.bot_messages(c)])
+    assert 300 <= before < 1000
+
+    await proc.start(commands=False)
+    wanted = {f"storm {k}" for k in range(1000)}
+    await fake.wait_until(
+        lambda: wanted <= {m.content for c in channels for m in fake.bot_messages(c)}, 60, "every post of the storm"
+    )
+    await asyncio.sleep(1.0)  # a duplicate would show up now
+    await proc.stop()
+    contents = [m.content for c in channels for m in fake.bot_messages(c)]
+    assert len(contents) == 1000 and set(contents) == wanted, "a post was sent twice or not at all"
+    assert query(db, "SELECT status, COUNT(*) FROM scheduled_posts GROUP BY status") == [("sent", 1000)]
+    assert integrity(db) == "ok"
+    assert "Traceback" not in proc.output(), proc.output()[-3000:]

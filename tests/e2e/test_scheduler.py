@@ -17,6 +17,8 @@ from db.store import Store
 from tests.e2e.conftest import Club, read_post
 from tests.fakediscord.server import FakeDiscord
 
+HOUR = 3600
+
 
 def texts(club: Club, channel: object) -> list[str]:
     return [m.content for m in club.fake.messages_in(channel) if m.author.id == club.fake.bot_user.id]  # type: ignore[arg-type]
@@ -280,3 +282,76 @@ async def test_another_servers_backlog_does_not_hold_up_this_servers_post(club: 
     assert texts(club, club.g.general).count("A's teaser") == 1  # within the same fake second, not behind B
     assert not [m for m in club.fake.messages_in(b.general) if m.author.id == club.fake.bot_user.id]
     club.fake.injections.clear()
+
+
+async def test_weekly_rule_through_the_autumn_change_stays_at_8pm_and_its_job_follows(club: Club) -> None:
+    """Every Friday 20:00 in New York across the 1 November change: each occurrence is the next row, with its
+    own APScheduler job at 20:00 local (00:00 UTC in EDT, 01:00 UTC in EST)."""
+    from datetime import UTC, datetime
+
+    from bot.app import next_from_rule
+
+    rule = {"rule": "weekly fri 20:00", "tz": "America/New_York"}
+    club.clock.set(datetime(2026, 10, 26, 12, 0, tzinfo=UTC))
+    first = next_from_rule(rule, club.clock.now())
+    assert first == datetime(2026, 10, 31, 0, 0, tzinfo=UTC)  # Friday 30 October, 20:00 EDT
+    post = await club.bot.scheduler.schedule(
+        guild_id=club.guild_id, kind="message", key="ny-night", due=first, channel_id=club.g.general.id,
+        payload={"content": "NY film night"}, recurrence=rule,
+    )
+    assert post is not None
+    job = club.bot.scheduler.job_spec(post.id)
+    assert job is not None and job.run_at == int(first.timestamp())
+    await club.clock.advance_to(first)
+    second = datetime(2026, 11, 7, 1, 0, tzinfo=UTC)
+    nxt = await posts_repo.get_by_key(club.bot.store, f"ny-night@{int(second.timestamp())}")
+    assert nxt is not None and nxt.status == "pending"  # Friday 6 November, 20:00 EST
+    job = club.bot.scheduler.job_spec(nxt.id)
+    assert job is not None and job.run_at == nxt.due_at
+    await club.clock.advance_to(second)
+    sent = [m for m in club.fake.messages_in(club.g.general) if m.content == "NY film night"]
+    assert [(m.timestamp.day, m.timestamp.hour) for m in sent] == [(31, 0), (7, 1)]
+
+
+async def test_missed_post_is_told_once_however_often_the_bot_restarts(club: Club) -> None:
+    post_id = await queue(club, "t:missed-once", 60, "too late now")
+    await club.stop()
+    await club.clock.advance(16 * 60 + 60)  # 16 minutes past due: outside the 15-minute window
+    await club.start()
+    await club.clock.advance(1)
+    post = await posts_repo.get(club.bot.store, post_id)
+    assert post is not None and post.status == "missed"
+    assert club.bot.scheduler.job_spec(post_id) is None and club.bot.scheduler.pending_count == 0
+    for _ in range(2):
+        await club.restart()
+        await club.clock.advance(3600)
+    assert "too late now" not in texts(club, club.g.general)
+    notices = [t for t in texts(club, club.g.announcements) if f"#{post_id} " in t]
+    assert len(notices) == 1 and "missed" in notices[0]
+
+
+async def test_rescheduled_then_cancelled_screening_its_jobs_follow(club: Club) -> None:
+    await club.bot.settings.update(club.guild_id, club.bot.now_ts(), reminder_offsets="1h")
+    reply = await (await club.slash(club.g.admin, club.g.general, "screening schedule", film="Her (2013)",
+                                    when="in 3 hours")).reply()
+    assert "Scheduled" in reply.content, reply.content
+    before = await club.bot.store.fetchall("SELECT id, due_at FROM scheduled_posts WHERE status = 'pending'")
+    assert before and all(club.bot.scheduler.job_spec(r["id"]) is not None for r in before)
+    reply = await (await club.slash(club.g.admin, club.g.general, "screening reschedule", id=1,
+                                    when="in 5 hours")).reply()
+    assert "Moved" in reply.content, reply.content
+    # The old posts are cancelled and their jobs gone; the new ones have jobs at their new times.
+    assert all(club.bot.scheduler.job_spec(r["id"]) is None for r in before)
+    moved = await club.bot.store.fetchall("SELECT id, due_at FROM scheduled_posts WHERE status = 'pending'")
+    assert moved and {r["id"] for r in moved}.isdisjoint({r["id"] for r in before})
+    for r in moved:
+        job = club.bot.scheduler.job_spec(r["id"])
+        assert job is not None and job.run_at == r["due_at"]
+    assert club.bot.scheduler.pending_count == len(moved)
+    await club.clock.advance(2 * HOUR + 60)  # the old reminder time passes: nothing
+    assert not [m for m in club.fake.bot_messages() if m.content.startswith("⏰")]
+    reply = await (await club.slash(club.g.admin, club.g.general, "screening cancel", id=1)).reply()
+    assert all(club.bot.scheduler.job_spec(r["id"]) is None for r in moved)
+    assert club.bot.scheduler.pending_count == 0
+    await club.clock.advance(4 * HOUR)
+    assert not [m for m in club.fake.bot_messages() if m.content.startswith("⏰")]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from .clock import FakeClock
+from .clock import FakeClock, release_all
 from .process import BotProcess
 from .server import FakeDiscord
 
@@ -45,10 +45,20 @@ def _format_record(r: logging.LogRecord) -> str:
 
 
 @pytest.fixture
-def fake_clock() -> FakeClock:
+def fake_clock() -> Iterator[FakeClock]:
     """A :class:`FakeClock` (starts Monday 2026-01-05 12:00 UTC). With ``fake`` it also drives message
     timestamps and snowflakes, and ``advance`` waits for the fake to settle."""
-    return FakeClock()
+    clock = FakeClock()
+    yield clock
+    clock.close()
+
+
+@pytest.fixture(autouse=True)
+def _real_wall_clock_after_each_test() -> Iterator[None]:
+    """A fake clock holds the wall clock (time-machine) while a scheduler runs on it; whatever a test left
+    running, the next test starts on the real clock."""
+    yield
+    release_all()
 
 
 @pytest_asyncio.fixture

@@ -107,6 +107,37 @@ async def test_clock_sleep_until_and_past() -> None:
     await task
 
 
+async def test_clock_holds_the_wall_clock_for_a_tracked_timer_and_wakes_it() -> None:
+    """What APScheduler needs: ``datetime.now`` and ``time.time`` read the fake time while a timer is tracked, and
+    the timer is woken at each of its due times, in order with the sleepers; the real clock comes back after."""
+    import time
+    from datetime import UTC, datetime
+
+    class Timer:
+        def __init__(self) -> None:
+            self.due = [DEFAULT_START + timedelta(seconds=s) for s in (5, 40)]
+            self.woken: list[datetime] = []
+
+        def next_wakeup(self) -> datetime | None:
+            return self.due[0] if self.due else None
+
+        def wakeup(self) -> None:
+            self.woken.append(datetime.now(UTC))  # read as APScheduler does
+            self.due = [d for d in self.due if d > datetime.now(UTC)]
+
+    clock, timer = FakeClock(), Timer()
+    clock.track(timer)
+    try:
+        assert datetime.now(UTC) == DEFAULT_START and int(time.time()) == int(DEFAULT_START.timestamp())
+        slept = asyncio.create_task(clock.sleep(20))
+        await clock.advance(60)
+        assert timer.woken == [DEFAULT_START + timedelta(seconds=5), DEFAULT_START + timedelta(seconds=40)]
+        assert slept.done() and datetime.now(UTC) == clock.now() == DEFAULT_START + timedelta(seconds=60)
+    finally:
+        clock.untrack(timer)
+    assert datetime.now(UTC).year >= 2026 and datetime.now(UTC) != clock.now()  # the real clock again
+
+
 async def test_clock_drives_fake_timestamps(fake: FakeDiscord, fake_clock: FakeClock) -> None:
     g = fake.standard_guild()
     m1 = await fake.say(g.alice, g.general, "before")
