@@ -32,6 +32,7 @@ from db.store import Store
 if TYPE_CHECKING:
     from cogs.awards.service import AwardService
     from cogs.basil.service import BasilService
+    from cogs.installments.service import InstallmentService
     from cogs.newsletter.service import NewsletterService
     from cogs.schedule.service import ScheduleService
     from cogs.screenings.service import ScreeningService
@@ -123,10 +124,12 @@ class FilmClubBot(commands.Bot):
     newsletter: NewsletterService
     screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
     spreadsheet: SpreadsheetService
+    installments: InstallmentService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
         from cogs.basil.service import BasilService
+        from cogs.installments.service import InstallmentService
         from cogs.newsletter.service import NewsletterService
         from cogs.schedule.service import ScheduleService
         from cogs.screenings.service import ScreeningService
@@ -140,7 +143,10 @@ class FilmClubBot(commands.Bot):
         self.screenings = ScreeningService(self)
         self.newsletter = NewsletterService(self)
         self.spreadsheet = SpreadsheetService(self)
-        self._services = [self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet]
+        self.installments = InstallmentService(self)
+        self._services = [
+            self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet, self.installments,
+        ]
 
     # startup ---------------------------------------------------------------------------
     async def setup_hook(self) -> None:

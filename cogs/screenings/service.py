@@ -584,3 +584,8 @@ class ScreeningService:
             return message.id
 
         return await self.post_in_thread(s, name, send)
+
+    # for other features ------------------------------------------------------------------------
+    def rsvp_view(self, screening_id: int) -> discord.ui.View:
+        """The Going / Maybe / Can't buttons of a screening, for a post of another feature (a teaser)."""
+        return rsvp_view(screening_id)

@@ -1,6 +1,8 @@
-"""Teasers: what they show, how they are queued and sent, and what happens when a screening ends.
+"""The installments feature's work: the queue, the teasers, and what happens when a screening ends.
 
-Not a cog: :class:`TeaserService` is the installments cog's helper (like the screenings service).
+:class:`InstallmentService` (``bot.installments``) keeps the queue in order (add, move, remove, watched), links
+installments to screenings of their film, and queues, renders and sends the teasers. The commands in
+``cog.py`` only read options and reply.
 
 - Every teaser goes through the durable scheduler (kinds ``teaser.postcredits``, ``teaser.before``,
   ``teaser.custom``, ``teaser.now``) and is sent with the post's nonce, so it goes out exactly once
@@ -12,7 +14,7 @@ Not a cog: :class:`TeaserService` is the installments cog's helper (like the scr
 - A screening's end (the ``screening_finished`` event) marks its installment watched and queues one
   post-credits teaser, recorded in ``installment_finishes`` in the same transaction. The event lives
   only in memory: if the bot stops between Screenings marking the screening finished and this work,
-  :meth:`TeaserService.reconcile` does it at the next start (screenings finished within
+  :meth:`InstallmentService.reconcile` does it at the next start (screenings finished within
   ``RECONCILE_WINDOW`` and not recorded), exactly once.
 """
 
@@ -26,10 +28,11 @@ import discord
 
 from bot.checks import announcements_channel
 from bot.domain import installments as dom
-from bot.domain.films import load_catalogue
-from bot.render import CLUB_COLOUR, clip, escape, ts_full
+from bot.domain.films import Film, load_catalogue
+from bot.errors import UserError
+from bot.render import clip
 from bot.scheduler import PostObsolete
-from cogs.screenings.views import rsvp_view
+from cogs.installments import views
 from db import installments as repo
 from db import scheduled_posts as posts_repo
 from db import screenings as screenings_repo
@@ -46,16 +49,18 @@ log = logging.getLogger(__name__)
 UPCOMING = (screenings_repo.SCHEDULED, screenings_repo.LIVE)
 
 
-def label(inst: Installment) -> str:
-    """``*Rocky* (1976)`` with the title markdown- and mention-escaped."""
-    return f"*{escape(inst.title)}*" + (f" ({inst.year})" if inst.year else "")
-
-
-class TeaserService:
+class InstallmentService:
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         for kind in dom.KINDS:
             bot.scheduler.register(kind, self.send)
+
+    async def load(self) -> None:
+        # Before the scheduler starts: screenings that ended while their end never reached us.
+        await self.reconcile()
+
+    async def close(self) -> None:
+        return None
 
     # screenings -------------------------------------------------------------------------
     async def upcoming_screening(self, db: Executor, inst: Installment) -> Screening | None:
@@ -151,35 +156,15 @@ class TeaserService:
 
     # what a teaser shows ---------------------------------------------------------------------
     async def card(self, inst: Installment, *, title_prefix: str = "") -> discord.Embed:
-        film = load_catalogue().get(inst.film_key)
-        embed = discord.Embed(title=clip(title_prefix + inst.label, 256), colour=CLUB_COLOUR)
-        if film is not None and film.premise:
-            embed.description = clip(film.premise, 4000)
-        embed.add_field(name="Year", value=str(inst.year) if inst.year else "unknown")
-        runtime = inst.runtime or (film.runtime if film else None)
-        embed.add_field(name="Runtime", value=str(dom.RuntimeText(runtime)))
-        if film is not None and film.director:
-            embed.add_field(name="Director", value=clip(escape(film.director), 1024))
         screening = await self.upcoming_screening(self.bot.store, inst)
-        embed.add_field(
-            name="Next screening",
-            value=ts_full(screening.start) if screening is not None else "not scheduled yet",
-            inline=False,
-        )
-        if inst.note:
-            embed.add_field(name="Note", value=clip(escape(inst.note), 1024), inline=False)
-        return embed
+        return views.card(inst, load_catalogue().get(inst.film_key), screening, title_prefix=title_prefix)
 
     async def message_for(self, inst: Installment | None) -> dict[str, Any]:
         if inst is None:
-            return {"content": dom.WRAP_TEXT}
-        kwargs: dict[str, Any] = {
-            "content": dom.headline(escape(inst.title), inst.year), "embed": await self.card(inst),
-        }
+            return views.teaser_message(None, None, None, None)
         screening = await self.upcoming_screening(self.bot.store, inst)
-        if screening is not None:
-            kwargs["view"] = rsvp_view(screening.id)
-        return kwargs
+        rsvp = self.bot.screenings.rsvp_view(screening.id) if screening is not None else None
+        return views.teaser_message(inst, load_catalogue().get(inst.film_key), screening, rsvp)
 
     # the scheduled posts -----------------------------------------------------------------------
     async def send(self, post: ScheduledPost) -> int | None:
@@ -201,7 +186,7 @@ class TeaserService:
             message = await self.message_for(subject)
             message["content"] = str(payload["text"])
             if subject is None:
-                message["embed"] = discord.Embed(description=dom.WRAP_TEXT, colour=CLUB_COLOUR)
+                message["embed"] = views.wrap_embed()
         else:  # post-credits and "now": whatever is first in the queue when it goes out
             message = await self.message_for(await self._subject(post.guild_id, None))
         channel_id = await self._channel_for(post)
@@ -274,3 +259,165 @@ class TeaserService:
         if handled:
             log.warning("handled the end of %d screening(s) missed before the last restart", handled)
         return handled
+
+    # the queue -------------------------------------------------------------------------------------
+    async def own(self, db: Executor, guild_id: int, installment_id: int) -> Installment:
+        """The server's installment ``installment_id``; never another server's (a UserError says so)."""
+        inst = await repo.get(db, installment_id, guild_id)
+        if inst is None:
+            raise UserError(
+                f"There is no installment #{installment_id} in this server. `/installment list` shows the ids."
+            )
+        return inst
+
+    async def queue(self, guild_id: int) -> list[Installment]:
+        return await repo.queue(self.bot.store, guild_id)
+
+    async def watched_count(self, guild_id: int) -> int:
+        return await repo.count_watched(self.bot.store, guild_id)
+
+    async def queue_with_screenings(self, guild_id: int) -> tuple[list[Installment], int, dict[int, Screening | None]]:
+        """The queue in order, how many were watched, and each queued film's upcoming screening."""
+        items = await self.queue(guild_id)
+        screenings = {inst.id: await self.upcoming_screening(self.bot.store, inst) for inst in items}
+        return items, await self.watched_count(guild_id), screenings
+
+    async def next_screening(self, inst: Installment) -> Screening | None:
+        return await self.upcoming_screening(self.bot.store, inst)
+
+    async def add(
+        self, guild_id: int, film: Film, *, note: str | None, position: int | None, added_by: int
+    ) -> tuple[Installment, int, int, Screening | None]:
+        """Queue ``film``; (the installment, its position, the queue's size, the screening it was linked to)."""
+        now = self.bot.now_ts()
+        async with self.bot.store.transaction() as tx:
+            order = [i.id for i in await repo.queue(tx, guild_id)]
+            where = dom.check_add_position(position, len(order))
+            inst = await repo.add(
+                tx, guild_id=guild_id, film_key=film.key, title=film.title, year=film.year,
+                runtime=film.runtime, note=note, position=where, added_by=added_by, now=now,
+            )
+            await repo.set_order(tx, guild_id, dom.positions(dom.insert_at(order, inst.id, where)), now)
+            screening = await self.find_unlinked_screening(tx, guild_id, film.key)
+            if screening is not None:
+                await self.link(tx, inst, screening)
+        return inst, where, len(order) + 1, screening
+
+    async def move(self, guild_id: int, installment_id: int, position: int) -> Installment:
+        """Move a queued installment; the installment as it was before the move."""
+        now = self.bot.now_ts()
+        async with self.bot.store.transaction() as tx:
+            inst = await self.own(tx, guild_id, installment_id)
+            if not inst.is_queued:
+                raise UserError(f"{views.label(inst)} (#{inst.id}) was already watched; only queued films can move.")
+            order = [i.id for i in await repo.queue(tx, guild_id)]
+            dom.check_move_position(position, len(order))
+            if inst.position != position:
+                await repo.set_order(tx, guild_id, dom.positions(dom.move_to(order, inst.id, position)), now)
+        return inst
+
+    async def remove(self, guild_id: int, installment_id: int) -> tuple[Installment, int]:
+        """Take an installment out (queue or watched list) with its teasers; (it, how many teasers went)."""
+        now = self.bot.now_ts()
+        async with self.bot.store.transaction() as tx:
+            inst = await self.own(tx, guild_id, installment_id)
+            cancelled = await self.bot.scheduler.cancel_prefix(guild_id, dom.installment_prefix(inst.id), db=tx)
+            await repo.delete(tx, inst.id, guild_id)
+            order = [i.id for i in await repo.queue(tx, guild_id)]
+            await repo.set_order(tx, guild_id, dom.positions(order), now)
+        return inst, len(cancelled)
+
+    async def mark_current_watched(self, guild_id: int) -> tuple[Installment, Installment | None]:
+        """The current installment watched; (it, the one now current or None)."""
+        async with self.bot.store.transaction() as tx:
+            items = await repo.queue(tx, guild_id)
+            if not items:
+                raise UserError("The queue is empty: there is no current installment to mark watched.")
+            await self.watch(tx, items[0])
+        return items[0], items[1] if len(items) > 1 else None
+
+    # teaser settings and teasers asked for by moderators --------------------------------------------
+    async def teaser_settings(self, guild_id: int) -> TeaserSettings:
+        return await repo.get_settings(self.bot.store, guild_id)
+
+    async def save_teaser_settings(self, new: TeaserSettings, before: TeaserSettings) -> int:
+        """Store new settings; when the offsets changed, queue upcoming screenings' teasers again (how many)."""
+        queued = 0
+        async with self.bot.store.transaction() as tx:
+            await repo.save_settings(tx, new, self.bot.now_ts())
+            if not dom.same_offsets(new.offsets, before.offsets):
+                queued = await self.requeue_before(tx, new.guild_id, new)
+        return queued
+
+    async def teaser_now(self, guild_id: int, channel_id: int, token: int) -> Installment | None:
+        """Queue a teaser to go out now; the installment it is about (None: "that's a wrap")."""
+        items = await repo.queue(self.bot.store, guild_id)
+        subject = dom.teaser_subject([i.id for i in items])
+        await self.bot.scheduler.schedule(
+            guild_id=guild_id, kind=dom.KIND_NOW, key=dom.now_key(subject, token),
+            due=self.bot.clock.now(), channel_id=channel_id,
+            payload={"installment_id": subject, "label": "teaser posted with /teaser now"},
+        )
+        return items[0] if items else None
+
+    async def custom_teaser(
+        self, guild_id: int, channel_id: int, token: int, due: datetime, text: str
+    ) -> ScheduledPost:
+        items = await repo.queue(self.bot.store, guild_id)
+        subject = dom.teaser_subject([i.id for i in items])
+        async with self.bot.store.transaction() as tx:
+            waiting = await posts_repo.count_waiting(tx, guild_id, dom.KIND_CUSTOM)
+            if waiting >= dom.MAX_PENDING_CUSTOM:
+                raise UserError(
+                    f"This server already has {waiting} custom teasers waiting (at most {dom.MAX_PENDING_CUSTOM}). "
+                    "See them with `/schedule list` and take one back with `/schedule cancel` first."
+                )
+            post = await self.bot.scheduler.schedule(
+                guild_id=guild_id, kind=dom.KIND_CUSTOM, key=dom.custom_key(subject, token, due), due=due,
+                channel_id=channel_id,
+                payload={"installment_id": subject, "text": text, "label": f"custom teaser: {clip(text, 40)}"},
+                db=tx,
+            )
+        assert post is not None
+        return post
+
+    # the screenings feature's events ----------------------------------------------------------------
+    async def screening_scheduled(self, screening: Screening) -> None:
+        async with self.bot.store.transaction() as tx:
+            if await repo.by_screening(tx, screening.id) is not None:
+                return
+            inst = await repo.first_unlinked_for_film(tx, screening.guild_id, screening.film_key)
+            if inst is None:
+                return
+            await self.link(tx, inst, screening)
+        log.info("screening %s linked to installment %s", screening.id, inst.id)
+
+    async def screening_rescheduled(self, screening: Screening) -> None:
+        async with self.bot.store.transaction() as tx:
+            inst = await repo.by_screening(tx, screening.id)
+            if inst is None or not inst.is_queued:
+                return
+            await self.bot.scheduler.cancel_prefix(
+                screening.guild_id, dom.screening_prefix(inst.id, screening.id), db=tx
+            )
+            fresh = await screenings_repo.get_screening(tx, screening.id) or screening
+            settings = await repo.get_settings(tx, screening.guild_id)
+            await self.schedule_before(tx, inst, fresh, settings)
+
+    async def screening_cancelled(self, screening: Screening) -> None:
+        async with self.bot.store.transaction() as tx:
+            inst = await repo.by_screening(tx, screening.id)
+            if inst is None:
+                return
+            await self.bot.scheduler.cancel_prefix(
+                screening.guild_id, dom.screening_prefix(inst.id, screening.id), db=tx
+            )
+            if not inst.is_queued:
+                return
+            await repo.link_screening(tx, inst.id, None, self.bot.now_ts())
+            # Another upcoming screening of the same film takes over (with its teasers).
+            other = await self.find_unlinked_screening(tx, screening.guild_id, screening.film_key)
+            if other is not None:
+                unlinked = await repo.get(tx, inst.id)
+                assert unlinked is not None
+                await self.link(tx, unlinked, other)
