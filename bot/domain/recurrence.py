@@ -32,22 +32,30 @@ Text form (``parse_recurrence``), case-insensitive, ``at``/``on``/``the`` ignore
 
     weekly fri 20:00        every friday 8pm        every week on fri at 8pm     fridays 8pm
     monthly 1 20:00         monthly on the 1st 8pm  every month on the 31st 20:00
+    every other fri 20:00   fortnightly fri 8pm     biweekly fri 8pm
+    monthly first sat 7pm   every month on the last fri 8pm   monthly 2nd tue 19:30
 
 ``Recurrence.canonical()`` gives the short form back (``weekly fri 20:00``) for storage.
+Every other week needs to know which weeks: :meth:`Recurrence.anchored` pins it to a night, and
+the canonical form carries it (``every other fri 20:00 from 2026-01-09``). Without an anchor the first
+occurrence after ``after`` starts the fortnight (so store it anchored).
+"Monthly first sat" is the first Saturday of each month; ``fifth`` skips months without one, ``last`` is
+the last one of each month.
 ``weekly fri midnight`` means the night from Friday to Saturday, stored as ``weekly sat 00:00``.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.timeparse import (
     WEEKDAY_ABBR,
@@ -60,6 +68,7 @@ from bot.domain.timeparse import (
     localize,
     normalize,
     parse_day_number,
+    parse_iso_date,
     to_zone,
 )
 
@@ -77,6 +86,14 @@ __all__ = [
 Frequency = Literal["weekly", "monthly"]
 
 _EXAMPLES = "Try `weekly fri 20:00` or `monthly 1 8pm`."
+#: ``monthly first sat``: the word -> n (-1 = the last one of the month).
+NTH_WORDS: dict[str, int] = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "last": -1,
+}  # fmt: skip
+NTH_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last"}
+_CRON_NTH = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
+_OTHER_WORDS = frozenset({"other", "biweekly", "fortnightly", "alternate"})
 
 
 def _ordinal(n: int) -> str:
@@ -90,7 +107,9 @@ def _hhmm(at: time) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Recurrence:
-    """A repeating local wall time: weekly on ``weekday`` (0=Monday) or monthly on ``day`` (1-31).
+    """A repeating local wall time: weekly on ``weekday`` (0=Monday), monthly on ``day`` (1-31), or monthly on
+    the ``nth`` (1-5, -1 = last) ``weekday`` of the month. Weekly rules may have ``interval`` 2 (every other
+    week), pinned to the week of ``anchor`` (a local date).
 
     ``tz`` is an IANA zone name; ``local_time`` is naive (wall clock in ``tz``). Build with
     :meth:`weekly` / :meth:`monthly` or :func:`parse_recurrence`.
@@ -101,19 +120,33 @@ class Recurrence:
     tz: str
     weekday: int | None = None
     day: int | None = None
+    interval: int = 1
+    nth: int | None = None
+    anchor: date | None = None
 
     def __post_init__(self) -> None:
         if self.local_time.tzinfo is not None:
             raise ValueError("local_time must be a naive wall-clock time")
         to_zone(self.tz)  # validates the name
         if self.frequency == "weekly":
-            if self.weekday is None or not 0 <= self.weekday <= 6 or self.day is not None:
+            if self.weekday is None or not 0 <= self.weekday <= 6 or self.day is not None or self.nth is not None:
                 raise ValueError("a weekly rule needs weekday 0-6 and no day")
+            if self.interval not in (1, 2):
+                raise ValueError("a weekly rule repeats every week or every other week")
         elif self.frequency == "monthly":
-            if self.day is None or not 1 <= self.day <= 31 or self.weekday is not None:
+            if self.nth is not None:
+                if self.weekday is None or not 0 <= self.weekday <= 6 or self.day is not None:
+                    raise ValueError("a monthly rule on the nth weekday needs weekday 0-6 and no day")
+                if self.nth not in NTH_NAMES:
+                    raise ValueError("nth must be 1-5 or -1 (last)")
+            elif self.day is None or not 1 <= self.day <= 31 or self.weekday is not None:
                 raise ValueError("a monthly rule needs day 1-31 and no weekday")
+            if self.interval != 1:
+                raise ValueError("a monthly rule repeats every month")
         else:
             raise ValueError(f"unknown frequency {self.frequency!r}")
+        if self.anchor is not None and self.interval == 1:
+            raise ValueError("only an every-other-week rule has an anchor")
 
     @classmethod
     def weekly(cls, weekday: int, local_time: time, tz: ZoneInfo | str) -> Recurrence:
@@ -127,17 +160,34 @@ class Recurrence:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
+    def anchored(self, night: datetime) -> Recurrence:
+        """An every-other-week rule pinned to the fortnight of ``night`` (an occurrence); others unchanged."""
+        if self.interval == 1:
+            return self
+        return replace(self, anchor=night.astimezone(self.zone).date())
+
     def canonical(self) -> str:
         """Short text that :func:`parse_recurrence` reads back: ``weekly fri 20:00``."""
+        at = _hhmm(self.local_time)
+        if self.nth is not None:
+            assert self.weekday is not None
+            return f"monthly {NTH_NAMES[self.nth]} {WEEKDAY_ABBR[self.weekday]} {at}"
         if self.weekday is not None:
-            return f"weekly {WEEKDAY_ABBR[self.weekday]} {_hhmm(self.local_time)}"
-        return f"monthly {self.day} {_hhmm(self.local_time)}"
+            if self.interval == 2:
+                pinned = f" from {self.anchor.isoformat()}" if self.anchor is not None else ""
+                return f"every other {WEEKDAY_ABBR[self.weekday]} {at}{pinned}"
+            return f"weekly {WEEKDAY_ABBR[self.weekday]} {at}"
+        return f"monthly {self.day} {at}"
 
     def describe(self) -> str:
         """For people: ``every Friday at 20:00 (Europe/London)``."""
         at = _hhmm(self.local_time)
+        if self.nth is not None:
+            assert self.weekday is not None
+            return f"the {NTH_NAMES[self.nth]} {WEEKDAY_NAMES[self.weekday]} of each month at {at} ({self.tz})"
         if self.weekday is not None:
-            return f"every {WEEKDAY_NAMES[self.weekday]} at {at} ({self.tz})"
+            every = "every other" if self.interval == 2 else "every"
+            return f"{every} {WEEKDAY_NAMES[self.weekday]} at {at} ({self.tz})"
         assert self.day is not None
         text = f"monthly on the {_ordinal(self.day)} at {at} ({self.tz})"
         if self.day > 28:
@@ -161,14 +211,24 @@ def trigger(rule: Recurrence) -> BaseTrigger:
 
     It counts wall-clock time in UTC, a zone without daylight-saving changes: :func:`next_occurrence` then places
     each wall time in the rule's zone (see the module notes for why the trigger is not given the zone itself).
-    Weekly: ``CronTrigger(day_of_week=...)``. Monthly on a day every month has (1-28): ``CronTrigger(day=...)``.
+    Weekly: ``CronTrigger(day_of_week=...)``; every other week from its anchored night: ``IntervalTrigger(weeks=2)``.
+    Monthly on the nth weekday: ``CronTrigger(day="1st sat")`` (or ``"last sat"``).
+    Monthly on a day every month has (1-28): ``CronTrigger(day=...)``.
     Monthly on the 29th-31st: cron alone would skip the months without that day; members expect the last day of
     such a month instead, so the rule is the cron day *or* ``day="last"`` in the months that can be shorter
     (an ``OrTrigger``; where both fire, on the same day, it is one occurrence).
     """
     at = rule.local_time
     fields: dict[str, Any] = {"hour": at.hour, "minute": at.minute, "second": at.second, "timezone": UTC}
-    if rule.weekday is not None:
+    if rule.nth is not None:  # cron's own "1st sat" ... "5th sat" (months without one are passed over), "last sat"
+        assert rule.weekday is not None
+        which = "last" if rule.nth == -1 else _CRON_NTH[rule.nth]
+        return CronTrigger(day=f"{which} {WEEKDAY_ABBR[rule.weekday]}", **fields)
+    if rule.weekday is not None and rule.interval == 2 and rule.anchor is not None:
+        # Every other week from the anchored night: a fixed 14-day step in wall-clock time (counted in UTC).
+        first = datetime.combine(rule.anchor, at, tzinfo=UTC)
+        return IntervalTrigger(weeks=2, start_date=first, timezone=UTC)
+    if rule.weekday is not None:  # weekly (and every other week not anchored yet: its first night is the next)
         return CronTrigger(day_of_week=rule.weekday, **fields)
     assert rule.day is not None
     if rule.day <= 28:
@@ -241,6 +301,12 @@ def parse_recurrence(text: str, tz: ZoneInfo | str) -> Recurrence:
     """
     zone = to_zone(tz)
     tokens = normalize(text)
+    anchor: date | None = None
+    if len(tokens) >= 2 and tokens[-2] == "from":
+        anchor = parse_iso_date(tokens[-1], _EXAMPLES)
+        if anchor is None:
+            raise TimeParseError(f"After `from`, give the date of one night as year-month-day. {_EXAMPLES}")
+        tokens = tokens[:-2]
     unreadable = TimeParseError(f"I couldn't read `{echo(text)}` as a repeating time. {_EXAMPLES}")
     if not tokens:
         raise TimeParseError(f"Tell me how often, please. {_EXAMPLES}")
@@ -258,12 +324,29 @@ def parse_recurrence(text: str, tz: ZoneInfo | str) -> Recurrence:
         raise unreadable
     if shape is None:
         raise unreadable
-    frequency, number = shape
+    frequency, number, interval, nth = shape
+    if anchor is not None and interval == 1:
+        raise TimeParseError(f"Only an every-other-week rule takes `from`. {_EXAMPLES}")
+    if nth is not None:
+        if clock.next_day:
+            raise TimeParseError(
+                f"For a monthly time, write midnight as `00:00` on the following day: try "
+                f"`monthly {NTH_NAMES[nth]} {WEEKDAY_ABBR[number]} 23:59` or `monthly {NTH_NAMES[nth]} "
+                f"{WEEKDAY_ABBR[number]} 8pm`."
+            )
+        return Recurrence("monthly", clock.at, zone.key, weekday=number, nth=nth)
     if frequency == "weekly":
         weekday = number
         if clock.next_day:  # "fri midnight" = the night into Saturday
             weekday = (weekday + 1) % 7
-        return Recurrence.weekly(weekday, clock.at, zone)
+            if anchor is not None:
+                anchor += timedelta(days=1)
+        if anchor is not None and anchor.weekday() != weekday:
+            raise TimeParseError(
+                f"{anchor.isoformat()} is a {WEEKDAY_NAMES[anchor.weekday()]}, not a {WEEKDAY_NAMES[weekday]}: "
+                f"`from` names one night of the rule. {_EXAMPLES}"
+            )
+        return Recurrence("weekly", clock.at, zone.key, weekday=weekday, interval=interval, anchor=anchor)
     if clock.next_day:
         raise TimeParseError(
             f"For a monthly time, write midnight as `00:00` on the following day: try "
@@ -272,15 +355,38 @@ def parse_recurrence(text: str, tz: ZoneInfo | str) -> Recurrence:
     return Recurrence.monthly(number, clock.at, zone)
 
 
-def _rule_shape(tokens: list[str]) -> tuple[Frequency, int] | None:
-    """The day part of a rule -> ("weekly", weekday) or ("monthly", day); None if not a rule.
+def _rule_shape(tokens: list[str]) -> tuple[Frequency, int, int, int | None] | None:
+    """The day part of a rule -> (frequency, weekday or day, interval, nth); None if not a rule.
 
+    ("weekly", weekday, 1 or 2, None), ("monthly", day, 1, None) or ("monthly", weekday, 1, nth).
     Raises for a recognised but impossible day (``monthly 32``).
     """
     toks = list(tokens)
     every = "every" in toks
     if every:
         toks.remove("every")
+    others = [t for t in toks if t in _OTHER_WORDS]
+    if others:  # every other fri / fortnightly fri / biweekly fri
+        if len(others) != 1 or (others[0] in ("other", "alternate") and not every):
+            return None
+        toks.remove(others[0])
+        for word in ("weekly", "week"):
+            if word in toks:
+                toks.remove(word)
+        if len(toks) != 1:
+            return None
+        (tok,) = toks
+        plural = tok.endswith("s") and tok[:-1] in WEEKDAYS
+        if tok not in WEEKDAYS and not plural:
+            return None
+        return "weekly", WEEKDAYS[tok[:-1] if plural else tok], 2, None
+    nths = [t for t in toks if t in NTH_WORDS]
+    if nths and any(t in WEEKDAYS for t in toks):  # monthly first sat / every month on the last fri
+        weekdays = [t for t in toks if t in WEEKDAYS]
+        rest = [t for t in toks if t not in nths and t not in weekdays]
+        if len(nths) != 1 or len(weekdays) != 1 or not (rest == ["monthly"] or (every and rest == ["month"])):
+            return None
+        return "monthly", WEEKDAYS[weekdays[0]], 1, NTH_WORDS[nths[0]]
     freq: Frequency | None = None
     if "weekly" in toks or (every and "week" in toks):
         freq = "weekly"
@@ -297,10 +403,10 @@ def _rule_shape(tokens: list[str]) -> tuple[Frequency, int] | None:
     if tok in WEEKDAYS or plural:
         if freq == "monthly" or (freq is None and not every and not plural):
             return None
-        return "weekly", WEEKDAYS[tok[:-1] if plural else tok]
+        return "weekly", WEEKDAYS[tok[:-1] if plural else tok], 1, None
     number = parse_day_number(tok)
     if number is None or freq == "weekly" or (freq is None and not every):
         return None
     if not 1 <= number <= 31:
         raise TimeParseError(f"A month has days 1 to 31, so there's no {_ordinal(number)}. {_EXAMPLES}")
-    return "monthly", number
+    return "monthly", number, 1, None

@@ -328,3 +328,73 @@ def test_where_cron_differs_the_member_rule_wins() -> None:
         "2026-04-30 20:00"
     )
     assert yearly_anniversary(2, 29, utc("2026-01-01 00:00"), "UTC") == utc("2026-02-28 10:00")
+
+
+# ------------------------------------------------------------------ series forms: every other week, nth weekday
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("every other fri 20:00", "every other fri 20:00"),
+        ("every other friday at 8pm", "every other fri 20:00"),
+        ("fortnightly fri 8pm", "every other fri 20:00"),
+        ("biweekly fridays 8pm", "every other fri 20:00"),
+        ("every other fri 20:00 from 2026-01-09", "every other fri 20:00 from 2026-01-09"),
+        ("monthly first sat 7pm", "monthly first sat 19:00"),
+        ("every month on the last fri 8pm", "monthly last fri 20:00"),
+        ("monthly 2nd tue 19:30", "monthly second tue 19:30"),
+        ("monthly fifth sun noon", "monthly fifth sun 12:00"),
+    ],
+)
+def test_parse_series_forms(text: str, canonical: str) -> None:
+    rule = parse_recurrence(text, LONDON)
+    assert rule.canonical() == canonical
+    assert parse_recurrence(canonical, LONDON) == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("other fri 8pm", "couldn't read"),
+        ("every other 15th 8pm", "couldn't read"),
+        ("monthly first 8pm", "couldn't read"),
+        ("weekly first sat 8pm", "couldn't read"),
+        ("monthly first sat second sun 8pm", "couldn't read"),
+        ("weekly fri 8pm from 2026-01-09", "Only an every-other-week"),
+        ("every other fri 8pm from 2026-01-10", "not a Friday"),
+        ("every other fri 8pm from soon", "year-month-day"),
+    ],
+)
+def test_series_form_errors(text: str, fragment: str) -> None:
+    with pytest.raises(TimeParseError, match=fragment):
+        parse_recurrence(text, LONDON)
+
+
+def test_every_other_week_follows_its_anchor_and_keeps_local_time_over_dst() -> None:
+    rule = parse_recurrence("every other fri 20:00", LONDON)
+    first = next_occurrence(rule, utc("2026-03-16 12:00"))  # a Monday: the first Friday after is the 20th
+    assert first == utc("2026-03-20 20:00")
+    pinned = rule.anchored(first)
+    assert pinned.canonical() == "every other fri 20:00 from 2026-03-20"
+    # London moves to BST on 29 March: 20:00 local is 19:00 UTC from then on.
+    assert walk(pinned, utc("2026-03-16 12:00"), 3) == [
+        utc("2026-03-20 20:00"), utc("2026-04-03 19:00"), utc("2026-04-17 19:00")
+    ]
+    # Asked from inside the off week, the anchor still decides.
+    assert next_occurrence(pinned, utc("2026-03-21 00:00")) == utc("2026-04-03 19:00")
+    assert next_occurrence(pinned, utc("2026-03-28 00:00")) == utc("2026-04-03 19:00")
+
+
+def test_nth_weekday_of_the_month() -> None:
+    first_sat = parse_recurrence("monthly first sat 7pm", LONDON)
+    assert walk(first_sat, utc("2026-01-01 00:00"), 4) == [
+        utc("2026-01-03 19:00"), utc("2026-02-07 19:00"), utc("2026-03-07 19:00"), utc("2026-04-04 18:00")
+    ]
+    last_fri = parse_recurrence("monthly last fri 8pm", LONDON)
+    assert walk(last_fri, utc("2026-01-01 00:00"), 2) == [utc("2026-01-30 20:00"), utc("2026-02-27 20:00")]
+    fifth_sun = parse_recurrence("monthly fifth sun 12:00", LONDON)
+    # 2026: Sundays fall five times in March (1, 8, 15, 22, 29), May and August; not in April.
+    assert walk(fifth_sun, utc("2026-03-01 00:00"), 2) == [utc("2026-03-29 11:00"), utc("2026-05-31 11:00")]
+    assert first_sat.describe() == "the first Saturday of each month at 19:00 (Europe/London)"
+    assert parse_recurrence("every other fri 8pm", LONDON).describe() == "every other Friday at 20:00 (Europe/London)"
