@@ -40,7 +40,6 @@ from cogs.screenings.service import (
     KIND_PERSONAL,
     KIND_REMINDER,
     KIND_START,
-    EventLimitReached,
     personal_prefix,
     prefix,
 )
@@ -237,41 +236,14 @@ class Screenings(MemberCommands):
             self.bot.store, guild_id, channel.id, starts_at, starts_at + minutes * 60
         )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        make_event = discord_event and self.service.can_make_events(guild, voice_channel)
-        if make_event:
+        if discord_event and self.service.can_make_events(guild, voice_channel):
             await self.service.check_event_room(guild)  # refuses at Discord's limit before anything is posted
-        s = await repo.create_screening(
-            self.bot.store, guild_id=guild_id, film_key=chosen.key, title=chosen.title, year=chosen.year,
-            runtime=minutes, starts_at=starts_at, channel_id=channel.id, created_by=interaction.user.id,
-            now=self.bot.now_ts(), location=where, voice_channel_id=voice_channel.id if voice_channel else None,
-            notes=notes, discussion_delay=int(delay.total_seconds()),
+        s, event_id, problem = await self.service.announce(
+            guild, channel, film_key=chosen.key, title=chosen.title, year=chosen.year, runtime=minutes,
+            starts_at=starts_at, created_by=interaction.user.id, reminder_offsets=settings.reminder_offsets,
+            location=where, voice_channel=voice_channel, notes=notes, discussion_delay=int(delay.total_seconds()),
+            discord_event=discord_event,
         )
-        embed, view = await self.service.render(s)
-        assert view is not None
-        try:
-            message = await channel.send(embed=embed, view=view)
-        except discord.HTTPException:
-            await repo.delete_screening(self.bot.store, s.id)
-            raise
-        await repo.set_message(self.bot.store, s.id, message.id, self.bot.now_ts())
-        await repo.set_rendered_hash(self.bot.store, s.id, self.service.digest(embed, view))
-        s = await screening_or_error(self.bot, guild_id, s.id)
-        event_id: int | None = None
-        problem: str | None = None
-        if discord_event:
-            try:
-                event_id, problem = await self.service.create_event(guild, s, voice_channel)
-            except EventLimitReached:  # someone else took the last place meanwhile: undo, change nothing
-                await repo.delete_screening(self.bot.store, s.id)
-                try:
-                    await message.delete()
-                except discord.HTTPException as exc:
-                    log.warning("could not remove the announcement of screening %s: %s", s.id, exc)
-                raise
-        async with self.bot.store.transaction() as tx:
-            await self.service.queue_all(tx, s, settings.reminder_offsets)
-        s = await screening_or_error(self.bot, guild_id, s.id)
-        self.bot.dispatch("screening_scheduled", s)
         lines = [
             f"Scheduled **{escape(s.label)}** (screening #{s.id}) for {ts_full(s.starts_at)} in {channel.mention}."
         ]
@@ -330,21 +302,15 @@ class Screenings(MemberCommands):
             raise UserError(f"Screening #{id} has already finished; there's nothing to cancel.")
         reason = rules.clean_text(reason)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        async with self.bot.store.transaction() as tx:
-            if not await repo.mark_cancelled(tx, s.id, reason, self.bot.now_ts()):
-                raise UserError(f"Screening #{id} was just cancelled or finished by someone else; nothing changed.")
-            dropped = await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
-        s = await screening_or_error(self.bot, guild_id, id)
-        await self.service.refresh_now(s.id)
-        await self.service.set_event_status(s, discord.EventStatus.cancelled)
-        going = await repo.going_members(self.bot.store, s.id)
         why = f" Reason: {escape(reason)}" if reason else ""
         text = f"❌ **{escape(s.label)}** on {ts_full(s.starts_at)} is cancelled.{why}"
-        told = await self._tell_going(s, text, going)
-        self.bot.dispatch("screening_cancelled", s)
+        done = await self.service.cancel(s, reason, text)
+        if done is None:
+            raise UserError(f"Screening #{id} was just cancelled or finished by someone else; nothing changed.")
+        dropped, told = done
         await interaction.followup.send(
             f"Cancelled **{escape(s.label)}** (#{s.id}); dropped {plural(len(dropped), 'pending post')}"
-            + (f" and told {plural(len(going), 'member')} who said Going." if told else "."),
+            + (f" and told {plural(len(told), 'member')} who said Going." if told else "."),
             ephemeral=True,
         )
 
@@ -382,7 +348,7 @@ class Screenings(MemberCommands):
         await self.service.refresh_now(s.id)
         problem = await self.service.move_event(s)
         going = await repo.going_members(self.bot.store, s.id)
-        await self._tell_going(
+        await self.service.tell_going(
             s, f"🔁 **{escape(s.label)}** has moved: it now starts {ts_full(s.starts_at)} (was {ts_full(old)}).", going
         )
         self.bot.dispatch("screening_rescheduled", s)
@@ -391,18 +357,6 @@ class Screenings(MemberCommands):
             lines.append(f"⚠️ {problem}")
         lines.extend(clash_lines(clashes, f"<#{s.channel_id}>"))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
-
-    async def _tell_going(self, s: Screening, text: str, going: list[int]) -> bool:
-        """One message in the screenings channel, pinging exactly the members who said Going."""
-        if not going:
-            return False
-        link = f"\n{s.jump_url}" if s.jump_url else ""
-        try:
-            await self.service.send_pings(s.channel_id, text + link, going, guild_id=s.guild_id)
-        except discord.HTTPException as exc:
-            log.warning("could not tell going members of screening %s: %s", s.id, exc)
-            return False
-        return True
 
     @screening.command(name="ics", description="Get a calendar file (.ics) for a screening")
     @app_commands.describe(id="The screening's number")

@@ -457,6 +457,108 @@ class ScreeningService:
             return "I couldn't move the Discord event; please edit it by hand."
         return None
 
+    # ------------------------------------------------------------------ announcing and cancelling
+    async def announce(
+        self,
+        guild: discord.Guild,
+        channel: discord.abc.Messageable,
+        *,
+        film_key: str,
+        title: str,
+        year: int | None,
+        runtime: int,
+        starts_at: int,
+        created_by: int,
+        reminder_offsets: str,
+        location: str | None = None,
+        voice_channel: discord.VoiceChannel | discord.StageChannel | None = None,
+        notes: str | None = None,
+        discussion_delay: int = int(rules.DEFAULT_DISCUSSION_DELAY.total_seconds()),
+        discord_event: bool = True,
+        existing: Screening | None = None,
+        nonce: str | None = None,
+    ) -> tuple[Screening, int | None, str | None]:
+        """Create (or, with ``existing``, finish creating) a screening: the row, the announcement with its RSVP
+        buttons, the native event when asked, and every scheduled post; then dispatch ``screening_scheduled``.
+        Returns (screening, event id, what went wrong with the event for the moderator).
+
+        Each step is skipped when already done, so a series night interrupted by a crash is finished at the next
+        start; ``nonce`` makes Discord drop a second copy of the announcement.
+        Raises :class:`EventLimitReached` (nothing kept) when Discord's limit of events refuses the event.
+        """
+        s = existing or await repo.create_screening(
+            self.bot.store, guild_id=guild.id, film_key=film_key, title=title, year=year, runtime=runtime,
+            starts_at=starts_at, channel_id=getattr(channel, "id", 0), created_by=created_by,
+            now=self.bot.now_ts(), location=location, voice_channel_id=voice_channel.id if voice_channel else None,
+            notes=notes, discussion_delay=discussion_delay,
+        )
+        message: discord.Message | None = None
+        if s.message_id is None:
+            embed, view = await self.render(s)
+            assert view is not None
+            try:
+                message = await channel.send(embed=embed, view=view, nonce=nonce)  # type: ignore[arg-type]
+            except discord.HTTPException:
+                if existing is None:
+                    await repo.delete_screening(self.bot.store, s.id)
+                raise
+            await repo.set_message(self.bot.store, s.id, message.id, self.bot.now_ts())
+            await repo.set_rendered_hash(self.bot.store, s.id, self.digest(embed, view))
+            s = await self._reload(s)
+        event_id: int | None = s.event_id
+        problem: str | None = None
+        if discord_event and event_id is None:
+            try:
+                event_id, problem = await self.create_event(guild, s, voice_channel)
+            except EventLimitReached:  # someone else took the last place meanwhile: undo, change nothing
+                if existing is None:
+                    await repo.delete_screening(self.bot.store, s.id)
+                    if message is not None:
+                        try:
+                            await message.delete()
+                        except discord.HTTPException as exc:
+                            log.warning("could not remove the announcement of screening %s: %s", s.id, exc)
+                raise
+        settings = await self.bot.settings.get(guild.id)
+        async with self.bot.store.transaction() as tx:
+            await self.queue_all(tx, await self._reload(s, tx), reminder_offsets or settings.reminder_offsets)
+        s = await self._reload(s)
+        self.bot.dispatch("screening_scheduled", s)
+        return s, event_id, problem
+
+    async def _reload(self, s: Screening, db: Executor | None = None) -> Screening:
+        fresh = await repo.get_screening(db or self.bot.store, s.id)
+        assert fresh is not None
+        return fresh
+
+    async def cancel(self, s: Screening, reason: str | None, text: str) -> tuple[list[int], list[int]] | None:
+        """Cancel a screening: its pending posts go, the announcement and event follow, and the members who said
+        Going are told ``text`` (pinged). Returns (dropped post ids, members told), or None when it was no longer
+        scheduled or live (someone else was first)."""
+        async with self.bot.store.transaction() as tx:
+            if not await repo.mark_cancelled(tx, s.id, reason, self.bot.now_ts()):
+                return None
+            dropped = await self.bot.scheduler.cancel_prefix(s.guild_id, prefix(s.id), db=tx)
+        s = await self._reload(s)
+        await self.refresh_now(s.id)
+        await self.set_event_status(s, discord.EventStatus.cancelled)
+        going = await repo.going_members(self.bot.store, s.id)
+        told = await self.tell_going(s, text, going)
+        self.bot.dispatch("screening_cancelled", s)
+        return dropped, (going if told else [])
+
+    async def tell_going(self, s: Screening, text: str, going: list[int]) -> bool:
+        """One message in the screenings channel, pinging exactly the members who said Going."""
+        if not going:
+            return False
+        link = f"\n{s.jump_url}" if s.jump_url else ""
+        try:
+            await self.send_pings(s.channel_id, text + link, going, guild_id=s.guild_id)
+        except discord.HTTPException as exc:
+            log.warning("could not tell going members of screening %s: %s", s.id, exc)
+            return False
+        return True
+
     # ------------------------------------------------------------------ scheduler handlers
     async def _live(self, post: ScheduledPost, *, allow: tuple[str, ...] = (repo.SCHEDULED,)) -> Screening:
         s = await repo.get_screening(self.bot.store, int(post.payload.get("screening_id", 0)), post.guild_id)
