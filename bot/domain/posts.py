@@ -12,7 +12,7 @@ expect of each post:
 * the next-day discussion thread is fine a day late: 1 day;
 * a pet's anniversary is still the right day for 12 hours;
 * a plain queued message (the schedule cog's own kind): 15 minutes;
-* closing a poll and finishing a screening (its bookkeeping) are never skipped: ``None`` means "always, however
+* closing a poll, finishing a screening and announcing a series' next night (bookkeeping) are never skipped: ``None`` means "always, however
   late".
 
 Pure data: no discord, aiosqlite or db imports.
@@ -35,6 +35,7 @@ TEASER_BEFORE: Final = "teaser.before"
 TEASER_CUSTOM: Final = "teaser.custom"
 TEASER_NOW: Final = "teaser.now"
 MESSAGE: Final = "message"
+SERIES_PLAN: Final = "series.plan"
 
 #: kind -> grace window; None = always sent, however late.
 GRACE: Final[dict[str, timedelta | None]] = {
@@ -50,6 +51,7 @@ GRACE: Final[dict[str, timedelta | None]] = {
     TEASER_CUSTOM: timedelta(hours=1),
     TEASER_NOW: timedelta(minutes=15),
     MESSAGE: timedelta(minutes=15),
+    SERIES_PLAN: None,
 }
 
 #: What the README and ``/schedule list`` call each kind.
@@ -66,6 +68,7 @@ LABELS: Final[dict[str, str]] = {
     TEASER_CUSTOM: "custom teaser",
     TEASER_NOW: "teaser sent now",
     MESSAGE: "queued message",
+    SERIES_PLAN: "announcing a series' next night",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -21,6 +22,7 @@ from bot.domain.screenings import ANSWER_LABELS, RatingSummary, RsvpCounts, Rsvp
 from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, ERROR_COLOUR, clip, escape, ts, ts_full
 from db.screenings import CANCELLED, FINISHED, LIVE, Rating, Screening
+from db.series import Night, Series
 
 if TYPE_CHECKING:
     from cogs.screenings.cog import Screenings
@@ -279,4 +281,51 @@ def mine_embed(ratings: Sequence[Rating]) -> discord.Embed:
             line += f"\n  “{escape(clip(r.review, 150))}”"
         lines.append(line)
     embed.description = clip("\n".join(lines), 4000)
+    return embed
+
+
+EVENT_MODES = {
+    "recurring": "one repeating Discord event",
+    "per_night": "a Discord event per night",
+    "none": "no Discord event",
+}
+
+
+def series_line(series: Series, next_start: datetime | None) -> str:
+    state = "" if series.is_active else f" · **{series.status}**"
+    nxt = f" · next {ts(next_start, 'f')}" if next_start and series.is_active else ""
+    return f"**#{series.id}** {escape(series.name)} · {escape(series.film_label)}{nxt}{state}"
+
+
+def series_list_embed(lines: Sequence[str]) -> discord.Embed:
+    embed = discord.Embed(title="Series", colour=CLUB_COLOUR)
+    embed.description = "\n".join(lines) if lines else (
+        "No series yet. Moderators start one with `/screening series create when film_source`."
+    )
+    return embed
+
+
+def series_info_embed(
+    series: Series, nights: Sequence[tuple[datetime, Screening | None]], skipped: Sequence[Night],
+) -> discord.Embed:
+    embed = discord.Embed(title=clip(f"Series #{series.id}: {series.name}", 256), colour=CLUB_COLOUR)
+    embed.add_field(name="Films", value=clip(escape(series.film_label), 1024))
+    ahead = f"{series.days_ahead} days ahead" if series.days_ahead else "the next night only"
+    embed.add_field(name="Announced", value=ahead)
+    embed.add_field(name="Discord event", value=EVENT_MODES.get(series.event_mode, series.event_mode))
+    if series.ends_after:
+        embed.add_field(name="Last night by", value=ts(series.ends_after, "D"))
+    embed.add_field(name="Status", value=series.status)
+    lines = []
+    for start, s in nights:
+        if s is None:
+            lines.append(f"{ts_full(int(start.timestamp()))}: not announced yet")
+        else:
+            lines.append(f"{ts_full(s.starts_at)}: **{escape(s.label)}** (screening #{s.id}, {s.status})")
+    embed.add_field(name="Next nights", value=clip("\n".join(lines) or "none", 1024), inline=False)
+    if skipped:
+        text = "\n".join(
+            f"{ts(n.starts_at, 'D')}" + (f": {escape(n.skip_reason)}" if n.skip_reason else "") for n in skipped
+        )
+        embed.add_field(name="Skipped", value=clip(text, 1024), inline=False)
     return embed

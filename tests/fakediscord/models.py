@@ -556,6 +556,7 @@ class ScheduledEvent:
     image: str | None = None
     subscriber_ids: list[int] = field(default_factory=list)
     deleted: bool = False
+    recurrence_rule: dict[str, Any] | None = None
 
     def to_dict(self, users: dict[int, User], *, with_user_count: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -573,7 +574,7 @@ class ScheduledEvent:
             "entity_id": None,
             "entity_metadata": {"location": self.location} if self.entity_type == 3 else None,
             "image": self.image,
-            "recurrence_rule": None,
+            "recurrence_rule": self.recurrence_rule,
         }
         if self.creator_id and self.creator_id in users:
             data["creator"] = users[self.creator_id].to_dict()

@@ -83,6 +83,98 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+# Discord's recurrence rules (docs: Resources > Guild Scheduled Event, "Guild Scheduled Event Recurrence Rule
+# Object", its structure, "System limitations" and the Frequency / Weekday / N_Weekday / Month tables).
+_YEARLY, _MONTHLY, _WEEKLY, _DAILY = 0, 1, 2, 3
+_DAILY_WEEKDAY_SETS = ({0, 1, 2, 3, 4}, {1, 2, 3, 4, 5}, {6, 0, 1, 2, 3}, {4, 5}, {5, 6}, {6, 0})
+_RULE_FIELDS = frozenset({"start", "end", "frequency", "interval", "by_weekday", "by_n_weekday", "by_month",
+                          "by_month_day", "by_year_day", "count"})
+
+
+def _rule_error(field: str, message: str) -> ApiError:
+    return form_error(f"recurrence_rule.{field}", "GUILD_SCHEDULED_EVENT_INVALID_RECURRENCE_RULE", message)
+
+
+def _int_list(rule: dict[str, Any], key: str, low: int, high: int) -> list[int] | None:
+    value = rule.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise _rule_error(key, "Must be a list of integers.")
+    if not all(low <= v <= high for v in value):
+        raise _rule_error(key, f"Values must be between {low} and {high}.")
+    return value
+
+
+def _check_recurrence(rule: Any) -> dict[str, Any] | None:
+    """A recurrence rule as Discord accepts it from an application, or the 400 it answers."""
+    if rule is None:
+        return None
+    if not isinstance(rule, dict):
+        raise form_error("recurrence_rule", "MODEL_TYPE_CONVERT", "Must be an object.")
+    unknown_keys = set(rule) - _RULE_FIELDS
+    if unknown_keys:
+        raise _rule_error(sorted(unknown_keys)[0], "Unknown field.")
+    for key in ("count", "end", "by_year_day"):  # "cannot be set by the client / application"
+        if rule.get(key) is not None:
+            raise _rule_error(key, "This field cannot be set by an application.")
+    for key in ("start", "frequency", "interval"):
+        if rule.get(key) is None:
+            raise _rule_error(key, "This field is required")
+    try:
+        start = _parse_time(rule["start"])
+    except ValueError:
+        raise _rule_error("start", "Must be an ISO8601 timestamp.") from None
+    if start is None or start.tzinfo is None:
+        raise _rule_error("start", "Must be an ISO8601 timestamp with a time zone.")
+    frequency, interval = rule["frequency"], rule["interval"]
+    if frequency not in (_YEARLY, _MONTHLY, _WEEKLY, _DAILY) or isinstance(frequency, bool):
+        raise _rule_error("frequency", "Value must be one of (0, 1, 2, 3).")
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+        raise _rule_error("interval", "Must be a positive integer.")
+    if interval != 1 and not (frequency == _WEEKLY and interval == 2):  # only "every other week"
+        raise _rule_error("interval", "Only a weekly rule may have an interval, and only 2.")
+    by_weekday = _int_list(rule, "by_weekday", 0, 6)
+    by_month = _int_list(rule, "by_month", 1, 12)
+    by_month_day = _int_list(rule, "by_month_day", 1, 31)
+    by_n_weekday = rule.get("by_n_weekday")
+    if by_n_weekday is not None:
+        if not isinstance(by_n_weekday, list) or not all(
+            isinstance(x, dict) and set(x) == {"n", "day"} and isinstance(x["n"], int) and isinstance(x["day"], int)
+            for x in by_n_weekday
+        ):
+            raise _rule_error("by_n_weekday", "Must be a list of {n, day} objects.")
+        if not all(1 <= x["n"] <= 5 and 0 <= x["day"] <= 6 for x in by_n_weekday):
+            raise _rule_error("by_n_weekday", "n must be 1-5 and day 0-6.")
+    used = [by_weekday is not None, by_n_weekday is not None, by_month is not None or by_month_day is not None]
+    if sum(used) > 1:
+        raise _rule_error("by_weekday", "by_weekday, by_n_weekday and by_month + by_month_day are mutually exclusive.")
+    if by_weekday is not None:
+        if frequency == _DAILY:
+            if set(by_weekday) not in _DAILY_WEEKDAY_SETS or len(set(by_weekday)) != len(by_weekday):
+                raise _rule_error("by_weekday", "A daily rule takes one of the known sets of weekdays.")
+        elif frequency == _WEEKLY:
+            if len(by_weekday) != 1:
+                raise _rule_error("by_weekday", "A weekly rule takes exactly one weekday.")
+        else:
+            raise _rule_error("by_weekday", "Only daily and weekly rules take by_weekday.")
+    if by_n_weekday is not None:
+        if frequency != _MONTHLY:
+            raise _rule_error("by_n_weekday", "Only monthly rules take by_n_weekday.")
+        if len(by_n_weekday) != 1:
+            raise _rule_error("by_n_weekday", "A monthly rule takes exactly one nth weekday.")
+    if by_month is not None or by_month_day is not None:
+        if frequency != _YEARLY:
+            raise _rule_error("by_month", "Only yearly rules take by_month and by_month_day.")
+        if by_month is None or by_month_day is None or len(by_month) != 1 or len(by_month_day) != 1:
+            raise _rule_error("by_month", "A yearly rule takes exactly one month and one day of the month.")
+    return {
+        "start": start.isoformat(), "end": None, "frequency": frequency, "interval": interval,
+        "by_weekday": by_weekday, "by_n_weekday": by_n_weekday, "by_month": by_month,
+        "by_month_day": by_month_day, "by_year_day": None, "count": None,
+    }
+
+
 class Response:
     """A non-JSON-body answer (status + optional JSON)."""
 
@@ -1466,6 +1558,8 @@ class RestMixin(FakeCore):
             raise form_error("privacy_level", "BASE_TYPE_CHOICES", "Value must be one of (2,).")
         if "image" in body:
             out["image"] = None if body["image"] is None else f"{self.next_id():x}"
+        if "recurrence_rule" in body:
+            out["recurrence_rule"] = _check_recurrence(body["recurrence_rule"])
         return out
 
     async def r_events(self, req: Req) -> Any:
@@ -1499,6 +1593,7 @@ class RestMixin(FakeCore):
             description=fields.get("description"),
             location=fields.get("location"),
             image=fields.get("image"),
+            recurrence_rule=fields.get("recurrence_rule"),
         )
         g.scheduled_events[e.id] = e
         self.dispatch("GUILD_SCHEDULED_EVENT_CREATE", e.to_dict(self.users), intent=Intents.GUILD_SCHEDULED_EVENTS)

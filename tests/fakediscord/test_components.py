@@ -257,3 +257,58 @@ async def test_interaction_tokens_expire_after_15_minutes(fake: FakeDiscord, fak
             assert resp.status == 401 and (await resp.json())["code"] == 50027
         async with session.patch(f"{base}/messages/@original", json={"content": "too late"}) as resp:
             assert resp.status == 401
+
+
+WEEKLY_WED = {"start": "2030-02-06T20:00:00+00:00", "frequency": 2, "interval": 1, "by_weekday": [2]}
+
+
+@pytest.mark.parametrize(
+    ("rule", "ok"),
+    [
+        (WEEKLY_WED, True),
+        ({**WEEKLY_WED, "interval": 2}, True),  # every other Wednesday
+        ({**WEEKLY_WED, "interval": 3}, False),  # only weekly, and only 2
+        ({"start": WEEKLY_WED["start"], "frequency": 1, "interval": 2, "by_n_weekday": [{"n": 1, "day": 2}]}, False),
+        ({**WEEKLY_WED, "by_weekday": [2, 4]}, False),  # weekly: one day only
+        ({"start": WEEKLY_WED["start"], "frequency": 3, "interval": 1, "by_weekday": [0, 1, 2, 3, 4]}, True),
+        ({"start": WEEKLY_WED["start"], "frequency": 3, "interval": 1, "by_weekday": [0, 2]}, False),  # no such set
+        ({"start": WEEKLY_WED["start"], "frequency": 1, "interval": 1, "by_n_weekday": [{"n": 1, "day": 2}]}, True),
+        ({"start": WEEKLY_WED["start"], "frequency": 1, "interval": 1, "by_n_weekday": [{"n": 6, "day": 2}]}, False),
+        ({"start": WEEKLY_WED["start"], "frequency": 1, "interval": 1, "by_month_day": [6]}, False),  # yearly only
+        ({"start": WEEKLY_WED["start"], "frequency": 0, "interval": 1, "by_month": [2], "by_month_day": [6]}, True),
+        ({"start": WEEKLY_WED["start"], "frequency": 0, "interval": 1, "by_month": [2]}, False),  # both needed
+        ({**WEEKLY_WED, "by_n_weekday": [{"n": 1, "day": 2}]}, False),  # mutually exclusive
+        ({**WEEKLY_WED, "count": 10}, False),  # count, end and by_year_day: not for applications
+        ({**WEEKLY_WED, "end": "2030-06-01T00:00:00+00:00"}, False),
+        ({**WEEKLY_WED, "by_year_day": [40]}, False),
+        ({"frequency": 2, "interval": 1, "by_weekday": [2]}, False),  # start is required
+    ],
+)
+async def test_recurrence_rules_follow_discords_documented_limits(
+    fake: FakeDiscord, rule: dict[str, Any], ok: bool
+) -> None:
+    """Docs: Resources > Guild Scheduled Event, "Guild Scheduled Event Recurrence Rule Object" ("System
+    limitations"): what an application may set, which fields exclude each other, by_weekday / by_n_weekday /
+    by_month rules per frequency, and interval 2 only for weekly rules. A refused rule is a 400 50035."""
+    import aiohttp
+
+    g = fake.standard_guild()
+    event = {"name": "Club night", "entity_type": 3, "privacy_level": 2, "entity_metadata": {"location": "Online"},
+             "scheduled_start_time": "2030-02-06T20:00:00+00:00", "scheduled_end_time": "2030-02-06T22:00:00+00:00",
+             "recurrence_rule": rule}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as session:
+        async with session.post(f"{fake.api_url}/guilds/{g.guild.id}/scheduled-events", json=event) as resp:
+            body = await resp.json()
+            if ok:
+                assert resp.status == 200, body
+                assert body["recurrence_rule"]["frequency"] == rule["frequency"]
+                assert body["recurrence_rule"]["count"] is None
+                # Editing keeps the rule; an edit with a bad rule is refused too.
+                path = f"{fake.api_url}/guilds/{g.guild.id}/scheduled-events/{body['id']}"
+                async with session.patch(path, json={"description": "x"}) as edit:
+                    assert (await edit.json())["recurrence_rule"] == body["recurrence_rule"]
+                async with session.patch(path, json={"recurrence_rule": {**rule, "count": 3}}) as edit:
+                    assert edit.status == 400
+            else:
+                assert resp.status == 400 and body["code"] == 50035, body
+                assert "recurrence_rule" in body["errors"]
