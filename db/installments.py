@@ -223,3 +223,9 @@ async def save_settings(db: Executor, settings: TeaserSettings, now: int) -> Non
         "updated_at = excluded.updated_at",
         (settings.guild_id, settings.offsets, 1 if settings.post_credits else 0, now),
     )
+
+
+async def last_added_id(db: Executor, guild_id: int) -> int:
+    """The id of the server's most recently added installment (queued or watched), 0 when none."""
+    row = await db.fetchone("SELECT MAX(id) AS n FROM installments WHERE guild_id = ?", (guild_id,))
+    return int(row["n"]) if row and row["n"] is not None else 0

@@ -67,6 +67,7 @@ class SeriesService:
         self.bot = bot
         self.screenings = screenings
         self._locks: dict[int, asyncio.Lock] = {}
+        self._event_problems: dict[int, str] = {}  # series id -> why Discord refused its recurring event
         bot.scheduler.register(KIND_PLAN, self.on_plan)
 
     # ------------------------------------------------------------------ the rule
@@ -139,11 +140,10 @@ class SeriesService:
                 channel_id=channel.id, days_ahead=days_ahead, event_mode=mode, created_by=created_by,
                 now=self.bot.now_ts(),
             )
-        await self.plan(series.id)  # the first night(s) first, so the event names the first film
-        if mode == series_repo.EVENT_RECURRING:
-            problem = await self._create_recurring_event(guild, series, first, sample)
-            if problem:
-                notes.append(problem)
+        await self.plan(series.id)  # the nights, then the recurring event (so it names the first film)
+        problem = self._event_problems.pop(series.id, None)
+        if problem:
+            notes.append(problem)
         fresh = await series_repo.get(self.bot.store, series.id)
         assert fresh is not None
         return fresh, notes
@@ -227,12 +227,13 @@ class SeriesService:
             )
             await series_repo.set_night_screening(tx, series.id, starts_at, s.id)
         if film_key == dom.TBA_KEY:
-            watched = await queue_repo.count_watched(self.bot.store, series.guild_id)
+            # Once per emptiness: a film added since makes the next empty queue worth telling again.
+            episode = await queue_repo.last_added_id(self.bot.store, series.guild_id)
             await self.bot.tell_moderators(
                 series.guild_id,
                 f"⚠️ Moderators: the installment queue is empty, so the night of {ts_full(starts_at)} in series "
                 f"#{series.id} is announced as **{dom.TBA_TITLE}**. Add films with `/installment add`.",
-                key=f"series:{series.id}:queue-empty:{watched}",
+                key=f"series:{series.id}:queue-empty:{episode}",
             )
         return await self._finish_night(series, s)
 
@@ -464,10 +465,15 @@ class SeriesService:
                 await series_repo.set_status(self.bot.store, series.id, series_repo.ENDED, self.bot.now_ts())
             await self._delete_event(series)
             return
-        if series.event_mode != series_repo.EVENT_RECURRING or series.event_id is None or live or not coming:
+        if series.event_mode != series_repo.EVENT_RECURRING or live or not coming:
             return
         guild = self.bot.get_guild(series.guild_id)
         if guild is None:
+            return
+        if series.event_id is None:  # new, or a crash came between the first night and its event
+            problem = await self._create_recurring_event(guild, series, coming[0], coming[1:])
+            if problem:
+                self._event_problems[series.id] = problem
             return
         start = coming[0]
         description = await self._describe_event(series, start)
