@@ -28,6 +28,7 @@ from bot.domain import markers, posts
 from bot.domain import screenings as rules
 from bot.domain.films import Film, load_catalogue
 from bot.domain.offsets import format_offset, parse_offsets
+from bot.domain.series import TBA_KEY
 from bot.errors import UserError
 from bot.render import clip, escape, ts, ts_full
 from bot.scheduler import PostObsolete, from_ts
@@ -245,6 +246,8 @@ class ScreeningService:
             guild_id=s.guild_id, kind=KIND_FINISH, key=f"{prefix(s.id)}finish@{s.ends_at}", due=s.end,
             channel_id=s.channel_id, payload={"screening_id": s.id, "label": f"Finished: {s.label}"}, db=db,
         )
+        if s.film_key == TBA_KEY:
+            return  # a series night whose film was never named: nothing to discuss or rate
         await self.bot.scheduler.schedule(
             guild_id=s.guild_id, kind=KIND_DISCUSSION, key=f"{prefix(s.id)}discussion@{s.discussion_at}",
             due=from_ts(s.discussion_at), channel_id=s.channel_id,

@@ -224,6 +224,10 @@ async def test_an_empty_queue_gives_film_to_be_announced_and_tells_moderators_on
     await club.clock.advance_to(NIGHT2 + timedelta(seconds=1))
     assert titles(club) == ["Her (2013)", "Film to be announced", "Film to be announced"]
     assert len(notices(club, "installment queue is empty")) == 1
+    # A night without a film opens no discussion and asks nobody to rate it.
+    await club.clock.advance_to(NIGHT2 + timedelta(days=2))
+    prompts = [m for m in club.fake.all_messages() if "what did we think" in m.content]
+    assert len(prompts) == 1 and "Her" in prompts[0].content
 
 
 # --------------------------------------------------------------------------- cancel and end
