@@ -167,6 +167,14 @@ class Screenings(MemberCommands):
     async def on_screening_finished(self, s: Screening) -> None:
         await self.series.after_night(s)
 
+    @commands.Cog.listener()
+    async def on_screening_cancelled(self, s: Screening) -> None:
+        await self.series.after_night(s)  # a night cancelled on its own: the series announces the next one
+
+    @commands.Cog.listener()
+    async def on_screening_rescheduled(self, s: Screening) -> None:
+        await self.series.after_night(s)
+
     # ------------------------------------------------------------------ buttons
     async def handle_rsvp(self, interaction: Interaction, screening_id: int, answer: str) -> None:
         guild_id = require_guild(interaction)

@@ -44,6 +44,7 @@ from db import series as series_repo
 from db.scheduled_posts import ScheduledPost
 from db.screenings import Screening
 from db.series import Night, Series
+from db.store import StoreError
 
 if TYPE_CHECKING:
     from bot.app import FilmClubBot
@@ -284,10 +285,14 @@ class SeriesService:
         return fresh
 
     async def after_night(self, s: Screening) -> None:
-        """A screening finished: if it was a series night, move the event on (or end the series)."""
-        night = await series_repo.night_of_screening(self.bot.store, s.id)
-        if night is not None:
-            await self.plan(night.series_id)
+        """A screening finished, was cancelled or moved: if it was a series night, plan again (the next night, the
+        event, the end of the series)."""
+        try:
+            night = await series_repo.night_of_screening(self.bot.store, s.id)
+            if night is not None:
+                await self.plan(night.series_id)
+        except StoreError as exc:  # shutting down meanwhile: the planner runs again at the next start
+            log.warning("series: could not plan after screening %s: %s", s.id, exc)
 
     async def start(self) -> None:
         """At startup (once Discord sent the servers): every active series plans (finishing interrupted nights)."""

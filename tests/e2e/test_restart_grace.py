@@ -67,7 +67,7 @@ async def test_every_kind_has_one_grace_window_and_the_bot_follows_it(club: Club
         assert len(notices(club, post_id)) == 1
     # "Always" kinds are never missed, however late.
     always = [kind for kind, grace in posts.GRACE.items() if grace is None]
-    assert set(always) == {posts.AWARD_CLOSE, posts.SCREENING_FINISH}
+    assert set(always) == {posts.AWARD_CLOSE, posts.SCREENING_FINISH, posts.SERIES_PLAN}
 
 
 async def schedule_with_alice_going(club: Club) -> tuple[int, int]:

@@ -193,6 +193,17 @@ async def test_skipping_an_announced_night_cancels_it_and_tells_going_members(cl
     assert not [m for m in club.fake.bot_messages(club.g.screenings) if "Now showing" in m.content]
 
 
+async def test_a_night_cancelled_on_its_own_brings_the_next_one(club: Club) -> None:
+    await create(club, film_source="Her (2013)")
+    first = await screening_at(club, NIGHT1)
+    reply = await run(club, club.mod, "screening cancel", id=first.id)
+    assert "Cancelled" in reply.content
+    await club.clock.advance(1)  # the series hears of it after the reply
+    assert (await screening_at(club, NIGHT2)).status == "scheduled"
+    cal = await series_ics(club)
+    assert ics_nights(cal, 2) == [NIGHT2, NIGHT3]
+
+
 # --------------------------------------------------------------------------- daylight saving
 
 
