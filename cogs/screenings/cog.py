@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import datetime
 from typing import Any
 
 import discord
@@ -28,17 +27,15 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild
 from bot.domain import screenings as rules
-from bot.domain import series as series_rules
-from bot.domain.dates import parse_date
 from bot.domain.films import resolve_film
 from bot.domain.ics import build_ics
 from bot.domain.offsets import parse_offsets
-from bot.domain.recurrence import parse_recurrence
 from bot.domain.timeparse import parse_when
-from bot.errors import NotSetUp, UserError
-from bot.render import clip, escape, missing_permissions, plural, ts_full
+from bot.errors import UserError
+from bot.render import clip, escape, plural, ts_full
 from cogs.screenings.members import Board, MemberCommands, catalogue_choices, screening_or_error
 from cogs.screenings.series import SeriesService
+from cogs.screenings.series_commands import SeriesCommands, screenings_channel
 from cogs.screenings.service import (
     KIND_DISCUSSION,
     KIND_FINISH,
@@ -53,22 +50,13 @@ from cogs.screenings.views import (
     RsvpButton,
     info_embed,
     list_embed,
-    series_info_embed,
-    series_line,
-    series_list_embed,
 )
 from db import screenings as repo
-from db import series as series_repo
 from db.cache import ReadCache
 from db.screenings import Screening
-from db.series import Series
 
 log = logging.getLogger(__name__)
 
-CHANNEL_NEEDS = (
-    "view_channel", "send_messages", "embed_links", "read_message_history",
-    "create_public_threads", "send_messages_in_threads",
-)
 Interaction = discord.Interaction[FilmClubBot]
 
 
@@ -88,7 +76,7 @@ def clash_lines(clashes: list[Screening], where: str) -> list[str]:
     return lines
 
 
-class Screenings(MemberCommands):
+class Screenings(SeriesCommands, MemberCommands):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         self.service = bot.screenings
@@ -207,6 +195,7 @@ class Screenings(MemberCommands):
 
     # ------------------------------------------------------------------ /screening
     screening = app_commands.Group(name="screening", description="Watch parties", guild_only=True)
+    screening.add_command(SeriesCommands.series_group)  # /screening series ... (cogs/screenings/series_commands.py)
 
     @screening.command(name="schedule", description="Moderators: schedule a watch party and announce it")
     @app_commands.describe(
@@ -238,7 +227,7 @@ class Screenings(MemberCommands):
         guild = interaction.guild
         assert guild is not None
         settings = await self.bot.settings.get(guild_id)
-        channel = self._screenings_channel(guild, settings.screenings_channel_id, "scheduled")
+        channel = screenings_channel(guild, settings.screenings_channel_id, "scheduled")
         chosen = resolve_film(rules.check_title(film), year, runtime)
         minutes = rules.check_runtime(runtime or chosen.runtime or rules.DEFAULT_RUNTIME)
         start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
@@ -268,23 +257,6 @@ class Screenings(MemberCommands):
             lines.append(f"⚠️ {problem}")
         lines.extend(clash_lines(clashes, channel.mention))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
-
-    @staticmethod
-    def _screenings_channel(guild: discord.Guild, channel_id: int | None, what: str) -> discord.TextChannel:
-        """The screenings channel, once it is sure the bot can announce there."""
-        if channel_id is None:
-            raise NotSetUp("screenings channel", "screenings")
-        channel = guild.get_channel(channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise UserError("I can't find the screenings channel any more. A moderator can set one with "
-                            "`/filmclub setup screenings:`.")
-        lacking = missing_permissions(channel.permissions_for(guild.me), CHANNEL_NEEDS)
-        if lacking:
-            raise UserError(
-                f"I can't announce screenings in {channel.mention}: I'm missing {', '.join(lacking)}. "
-                f"Grant those to my role there, then try again. Nothing was {what}."
-            )
-        return channel
 
     @schedule.autocomplete("film")
     async def _schedule_film_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -398,7 +370,7 @@ class Screenings(MemberCommands):
         if (id is None) == (series is None):
             raise UserError("Give either `id` (one screening) or `series` (every night of a series), not both.")
         if series is not None:
-            item = await self._series_or_error(guild_id, series)
+            item = await self.series.get_or_error(guild_id, series)
             data = await self.series.ics(item)
             await interaction.response.send_message(
                 f"📅 Series #{item.id}, {escape(item.name)}: open the file to add every night to your calendar "
@@ -427,6 +399,15 @@ class Screenings(MemberCommands):
             file=file, ephemeral=True,
         )
 
+    @ics.autocomplete("series")
+    async def _ics_series_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+        if interaction.guild_id is None:
+            return []
+        return [
+            app_commands.Choice(name=clip(name, 100), value=value)
+            for value, name in await self.series.choose_series(interaction.guild_id, current)
+        ]
+
     @info.autocomplete("id")
     @cancel.autocomplete("id")
     @reschedule.autocomplete("id")
@@ -441,187 +422,6 @@ class Screenings(MemberCommands):
             for s in items if not needle or needle in str(s.id) or needle in s.title.lower()
         ][:25]
 
-
-    # ------------------------------------------------------------------ /screening series
-    series_group = app_commands.Group(name="series", description="Club nights on a repeating rule", parent=screening)
-
-    async def _series_or_error(self, guild_id: int, series_id: int) -> Series:
-        found = await series_repo.get(self.bot.store, series_id, guild_id)
-        if found is None:
-            raise UserError(f"There is no series #{series_id} in this server. `/screening series list` shows them.")
-        return found
-
-    async def _active_series(self, guild_id: int, series_id: int) -> Series:
-        found = await self._series_or_error(guild_id, series_id)
-        if not found.is_active:
-            raise UserError(f"Series #{series_id} is {found.status}; nothing to change.")
-        return found
-
-    @series_group.command(name="create", description="Moderators: club nights on a repeating rule")
-    @app_commands.describe(
-        when="How it repeats, e.g. `every thu 8pm`, `every other fri 20:00`, `monthly first sat 7pm`",
-        film_source="`queue` (each night the next installment) or one film for every night",
-        where="Where you watch (shown on each night and the Discord event)",
-        voice_channel="A voice or stage channel: the Discord event happens there",
-        discord_event="Also a Discord event (default: yes)",
-        days_ahead="Announce nights this many days ahead (default: only the next night)",
-    )
-    @moderator_only()
-    async def series_create(
-        self,
-        interaction: Interaction,
-        when: app_commands.Range[str, 1, 100],
-        film_source: app_commands.Range[str, 1, 200],
-        where: app_commands.Range[str, 1, 100] | None = None,
-        voice_channel: discord.VoiceChannel | discord.StageChannel | None = None,
-        discord_event: bool = True,
-        days_ahead: app_commands.Range[int, 1, series_rules.MAX_DAYS_AHEAD] | None = None,
-    ) -> None:
-        guild_id = require_guild(interaction)
-        guild = interaction.guild
-        assert guild is not None
-        settings = await self.bot.settings.get(guild_id)
-        channel = self._screenings_channel(guild, settings.screenings_channel_id, "created")
-        rule = parse_recurrence(when, settings.timezone)
-        source = film_source.strip()
-        film = None if source.lower() == series_rules.FILM_QUEUE else resolve_film(rules.check_title(source))
-        ahead = series_rules.check_days_ahead(days_ahead)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        made, notes = await self.series.create(
-            guild, channel, rule=rule, film=film, location=rules.clean_text(where), voice_channel=voice_channel,
-            discord_event=discord_event, days_ahead=ahead, created_by=interaction.user.id,
-        )
-        nights = await series_repo.nights(self.bot.store, made.id)
-        firsts = [await repo.get_screening(self.bot.store, n.screening_id) for n in nights if n.screening_id]
-        lines = [f"Started series #{made.id}: {escape(made.name)}, films from {escape(made.film_label)}."]
-        for s in [x for x in firsts if x is not None][:5]:
-            lines.append(f"• {ts_full(s.starts_at)}: **{escape(s.label)}** (screening #{s.id}) in {channel.mention}")
-        if made.event_mode == "recurring" and made.event_id:
-            lines.append("One repeating Discord event follows the nights.")
-        lines.extend(f"⚠️ {note}" for note in notes)
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
-
-    @series_create.autocomplete("film_source")
-    async def _series_film_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        queue = app_commands.Choice(name="queue: each night the next film of the installment queue", value="queue")
-        return [queue, *catalogue_choices(current)][:25]
-
-    @series_group.command(name="list", description="The server's series of club nights")
-    async def series_list(self, interaction: Interaction) -> None:
-        guild_id = require_guild(interaction)
-        lines = []
-        for item in await series_repo.list_for_guild(self.bot.store, guild_id):
-            nights = await series_repo.nights(self.bot.store, item.id)
-            coming = self.series.upcoming(item, nights, count=1) if item.is_active else []
-            lines.append(series_line(item, coming[0] if coming else None))
-        await interaction.response.send_message(embed=series_list_embed(lines), ephemeral=True)
-
-    @series_group.command(name="info", description="A series: its rule, films and next nights")
-    @app_commands.describe(id="The series' number")
-    async def series_info(self, interaction: Interaction, id: app_commands.Range[int, 1]) -> None:
-        guild_id = require_guild(interaction)
-        item = await self._series_or_error(guild_id, id)
-        nights = await series_repo.nights(self.bot.store, item.id)
-        by_start = {n.starts_at: n for n in nights}
-        rows: list[tuple[datetime, Screening | None]] = []
-        for start in self.series.upcoming(item, nights, count=5) if item.is_active else []:
-            night = by_start.get(int(start.timestamp()))
-            s = await repo.get_screening(self.bot.store, night.screening_id) if night and night.screening_id else None
-            rows.append((start, s))
-        skipped = [n for n in nights if n.skipped and n.starts_at > self.bot.now_ts()]
-        await interaction.response.send_message(embed=series_info_embed(item, rows, skipped), ephemeral=True)
-
-    @series_group.command(name="skip", description="Moderators: skip one night of a series")
-    @app_commands.describe(
-        id="The series' number", night="The night's date, e.g. `2026-01-15` (start typing for a list)",
-        reason="Told to everyone who said Going",
-    )
-    @moderator_only()
-    async def series_skip(
-        self, interaction: Interaction, id: app_commands.Range[int, 1], night: app_commands.Range[str, 1, 40],
-        reason: app_commands.Range[str, 1, 300] | None = None,
-    ) -> None:
-        guild_id = require_guild(interaction)
-        item = await self._active_series(guild_id, id)
-        start = await self.series.find_night(item, night)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        announced, told = await self.series.skip(item, start, rules.clean_text(reason))
-        text = f"Skipped the night of {ts_full(int(start.timestamp()))} in series #{item.id}."
-        if announced:
-            text += " Its screening is cancelled" + (
-                f" and {plural(told, 'member')} who said Going were told." if told else "."
-            )
-        await interaction.followup.send(text, ephemeral=True)
-
-    @series_group.command(name="cancel", description="Moderators: cancel a series and its nights to come")
-    @app_commands.describe(id="The series' number", reason="Told to everyone who said Going")
-    @moderator_only()
-    async def series_cancel(
-        self, interaction: Interaction, id: app_commands.Range[int, 1],
-        reason: app_commands.Range[str, 1, 300] | None = None,
-    ) -> None:
-        guild_id = require_guild(interaction)
-        item = await self._active_series(guild_id, id)
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        nights, told = await self.series.cancel(item, rules.clean_text(reason))
-        text = f"Cancelled series #{item.id} and {plural(nights, 'night')} to come"
-        text += f"; told {plural(told, 'member')} who said Going." if told else "."
-        await interaction.followup.send(text, ephemeral=True)
-
-    @series_group.command(name="end", description="Moderators: end a series after a date")
-    @app_commands.describe(id="The series' number", after="The last day with a night, e.g. `2026-03-31`")
-    @moderator_only()
-    async def series_end(
-        self, interaction: Interaction, id: app_commands.Range[int, 1], after: app_commands.Range[str, 1, 40]
-    ) -> None:
-        guild_id = require_guild(interaction)
-        item = await self._active_series(guild_id, id)
-        zone = self.series.rule_of(item).zone
-        today = self.bot.clock.now().astimezone(zone).date()
-        last_day = parse_date(after, today)
-        if last_day < today:
-            raise UserError(f"{last_day.isoformat()} has passed; give today or a later day as the last one.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled, told, last = await self.series.end(item, self.series.day_end(item, last_day))
-        text = f"Series #{item.id} ends after {last_day.isoformat()}."
-        text += f" Its last night is {ts_full(int(last.timestamp()))}." if last else " It has no nights left."
-        if cancelled:
-            text += f" Cancelled {plural(cancelled, 'night')} after that"
-            text += f" and told {plural(told, 'member')} who said Going." if told else "."
-        await interaction.followup.send(text, ephemeral=True)
-
-    @series_info.autocomplete("id")
-    @ics.autocomplete("series")
-    @series_skip.autocomplete("id")
-    @series_cancel.autocomplete("id")
-    @series_end.autocomplete("id")
-    async def _series_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
-        if interaction.guild_id is None:
-            return []
-        needle = current.strip().lower().lstrip("#")
-        return [
-            app_commands.Choice(name=clip(f"#{item.id} {item.name} ({item.status})", 100), value=item.id)
-            for item in await series_repo.list_for_guild(self.bot.store, interaction.guild_id)
-            if not needle or needle in str(item.id) or needle in item.name.lower()
-        ][:25]
-
-    @series_skip.autocomplete("night")
-    async def _night_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        series_id = getattr(interaction.namespace, "id", None)
-        if interaction.guild_id is None or not isinstance(series_id, int):
-            return []
-        item = await series_repo.get(self.bot.store, series_id, interaction.guild_id)
-        if item is None or not item.is_active:
-            return []
-        zone = self.series.rule_of(item).zone
-        nights = await series_repo.nights(self.bot.store, item.id)
-        out = []
-        for start in self.series.upcoming(item, nights, count=25):
-            local = start.astimezone(zone)
-            value = local.date().isoformat()
-            if current.strip() in value or current.strip().lower() in f"{local:%a %d %b}".lower():
-                out.append(app_commands.Choice(name=f"{local:%a %d %b %Y %H:%M}", value=value))
-        return out
 
 async def setup(bot: FilmClubBot) -> None:
     await bot.add_cog(Screenings(bot))

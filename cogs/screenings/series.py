@@ -561,3 +561,63 @@ class SeriesService:
             description=f"{rule.describe()[:1].upper()}{rule.describe()[1:]}.", location=where,
             cancelled=series.status == series_repo.CANCELLED, sequence=max(0, series.updated_at - series.created_at),
         )
+
+    # ------------------------------------------------------------------ reads for the commands
+    async def get_or_error(self, guild_id: int, series_id: int, *, active: bool = False) -> Series:
+        """The server's series #``series_id`` (only an active one with ``active``), or a UserError saying why."""
+        found = await series_repo.get(self.bot.store, series_id, guild_id)
+        if found is None:
+            raise UserError(f"There is no series #{series_id} in this server. `/screening series list` shows them.")
+        if active and not found.is_active:
+            raise UserError(f"Series #{series_id} is {found.status}; nothing to change.")
+        return found
+
+    async def announced(self, series: Series) -> list[Screening]:
+        """The nights announced so far (their screenings), oldest first."""
+        return await self._night_screenings(await series_repo.nights(self.bot.store, series.id))
+
+    async def overview(self, guild_id: int) -> list[tuple[Series, datetime | None]]:
+        """Every series of the server with its next night (None when over)."""
+        out = []
+        for item in await series_repo.list_for_guild(self.bot.store, guild_id):
+            nights = await series_repo.nights(self.bot.store, item.id)
+            coming = self.upcoming(item, nights, count=1) if item.is_active else []
+            out.append((item, coming[0] if coming else None))
+        return out
+
+    async def details(self, series: Series) -> tuple[list[tuple[datetime, Screening | None]], list[Night]]:
+        """The next five nights (with their screening once announced) and the skipped nights still ahead."""
+        nights = await series_repo.nights(self.bot.store, series.id)
+        by_start = {n.starts_at: n for n in nights}
+        rows: list[tuple[datetime, Screening | None]] = []
+        for start in self.upcoming(series, nights, count=5) if series.is_active else []:
+            night = by_start.get(to_ts(start))
+            s = await repo.get_screening(self.bot.store, night.screening_id) if night and night.screening_id else None
+            rows.append((start, s))
+        skipped = [n for n in nights if n.skipped and n.starts_at > self.bot.now_ts()]
+        return rows, skipped
+
+    async def choose_series(self, guild_id: int, current: str) -> list[tuple[int, str]]:
+        """(id, name) of the server's series matching ``current``, for autocomplete."""
+        needle = current.strip().lower().lstrip("#")
+        return [
+            (item.id, f"#{item.id} {item.name} ({item.status})")
+            for item in await series_repo.list_for_guild(self.bot.store, guild_id)
+            if not needle or needle in str(item.id) or needle in item.name.lower()
+        ][:25]
+
+    async def choose_night(self, guild_id: int, series_id: int, current: str) -> list[tuple[str, str]]:
+        """(value, name) of the series' next nights matching ``current``: ``2026-01-15`` / ``Thu 15 Jan 2026 20:00``."""
+        item = await series_repo.get(self.bot.store, series_id, guild_id)
+        if item is None or not item.is_active:
+            return []
+        zone = self.rule_of(item).zone
+        nights = await series_repo.nights(self.bot.store, item.id)
+        out = []
+        wanted = current.strip().lower()
+        for start in self.upcoming(item, nights, count=25):
+            local = start.astimezone(zone)
+            value, name = local.date().isoformat(), f"{local:%a %d %b %Y %H:%M}"
+            if wanted in value or wanted in name.lower():
+                out.append((value, name))
+        return out
