@@ -12,8 +12,8 @@ expect of each post:
 * the next-day discussion thread is fine a day late: 1 day;
 * a pet's anniversary is still the right day for 12 hours;
 * a plain queued message (the schedule cog's own kind): 15 minutes;
-* closing a poll, finishing a screening and announcing a series' next night (bookkeeping) are never skipped: ``None`` means "always, however
-  late".
+* closing a poll, finishing a screening and announcing a series' next night (bookkeeping) are never skipped:
+  ``None`` means "always, however late".
 
 Pure data: no discord, aiosqlite or db imports.
 """
