@@ -224,7 +224,7 @@ class SeriesService:
                 tx, guild_id=series.guild_id, film_key=film_key, title=title, year=year, runtime=runtime,
                 starts_at=starts_at, channel_id=series.channel_id, created_by=series.created_by,
                 now=self.bot.now_ts(), location=series.location, voice_channel_id=series.voice_channel_id,
-                notes=f"Part of {series.name} (series #{series.id}).",
+                notes=f"A club night of series #{series.id}: {series.name}.",
             )
             await series_repo.set_night_screening(tx, series.id, starts_at, s.id)
         if film_key == dom.TBA_KEY:
