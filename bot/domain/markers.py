@@ -46,6 +46,28 @@ def screening_personal_prefix(screening_id: int, user_id: int) -> str:
     return f"{screening_key_prefix(screening_id)}personal:{user_id}:"
 
 
+# --------------------------------------------------------------------------- series of club nights
+def series_key_prefix(series_id: int) -> str:
+    """Every scheduled post of a series (its planner) has a key starting with this."""
+    return f"series:{series_id}:"
+
+
+def series_plan_key(series_id: int, due_ts: int) -> str:
+    """The planner's post that announces the series' next night(s), due at ``due_ts``."""
+    return f"{series_key_prefix(series_id)}plan@{due_ts}"
+
+
+def series_night_nonce(series_id: int, starts_at: int) -> str:
+    """A night's announcement nonce: the same night always sends the same one, so a resend after a crash is
+    dropped by Discord (at most 25 characters)."""
+    return f"s{series_id}n{starts_at}"[:25]
+
+
+def series_calendar_uid(series_id: int, guild_id: int) -> str:
+    """The series' calendar UID: a calendar app updates the same event when the file is imported again."""
+    return f"series-{series_id}-{guild_id}@filmclub"
+
+
 # --------------------------------------------------------------------------- scheduled posts
 def scheduled_post_nonce(post_id: int) -> str:
     """Sent with a scheduled post's message so Discord drops a second copy (``enforce_nonce``)."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.domain import posts
+from bot.domain import markers, posts
 from bot.domain import screenings as rules
 from bot.domain import series as dom
 from bot.domain.films import Film
@@ -54,13 +54,8 @@ log = logging.getLogger(__name__)
 KIND_PLAN = posts.SERIES_PLAN
 
 
-def plan_prefix(series_id: int) -> str:
-    return f"series:{series_id}:"
-
-
-def night_nonce(series_id: int, starts_at: int) -> str:
-    """The announcement's nonce: the same night always sends the same one (Discord drops a second copy)."""
-    return f"s{series_id}n{starts_at}"[:25]
+plan_prefix = markers.series_key_prefix
+night_nonce = markers.series_night_nonce
 
 
 class SeriesService:
@@ -186,7 +181,7 @@ class SeriesService:
             if decided.next_check is not None:
                 due = max(decided.next_check, now)
                 await self.bot.scheduler.schedule(
-                    guild_id=series.guild_id, kind=KIND_PLAN, key=f"{plan_prefix(series.id)}plan@{to_ts(due)}",
+                    guild_id=series.guild_id, kind=KIND_PLAN, key=markers.series_plan_key(series.id, to_ts(due)),
                     due=due, channel_id=series.channel_id,
                     payload={"series_id": series.id, "label": f"next night of series #{series.id}"},
                 )
@@ -555,7 +550,7 @@ class SeriesService:
         voice = self.bot.get_channel(series.voice_channel_id or 0)
         where = series.location or (f"#{voice.name}" if isinstance(voice, discord.abc.GuildChannel) else None)
         return build_series_ics(
-            uid=f"series-{series.id}-{series.guild_id}@filmclub", title=f"Club night: {series.film_label}",
+            uid=markers.series_calendar_uid(series.id, series.guild_id), title=f"Club night: {series.film_label}",
             first=first, duration=timedelta(minutes=series.runtime), tz=series.tz,
             rrule=dom.ical_rrule(rule, until), stamp=self.bot.clock.now(), exdates=exdates, overrides=overrides,
             description=f"{rule.describe()[:1].upper()}{rule.describe()[1:]}.", location=where,

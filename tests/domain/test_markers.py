@@ -27,6 +27,16 @@ def test_screening_and_post_markers_keep_their_exact_text() -> None:
     assert markers.scheduled_post_nonce(12) == "fcsp12"
 
 
+def test_series_markers_keep_their_exact_text() -> None:
+    assert markers.series_key_prefix(2) == "series:2:"
+    assert markers.series_plan_key(2, 1767902400) == "series:2:plan@1767902400"
+    assert markers.series_plan_key(2, 1767902400).startswith(markers.series_key_prefix(2))
+    assert not markers.series_plan_key(20, 1).startswith(markers.series_key_prefix(2))
+    assert markers.series_night_nonce(2, 1767902400) == "s2n1767902400"
+    assert len(markers.series_night_nonce(10**9, 10**12)) <= 25  # Discord's nonce limit
+    assert markers.series_calendar_uid(2, 99) == "series-2-99@filmclub"
+
+
 def test_the_code_uses_the_markers() -> None:
     """The entities and views build their markers here, so there is one place to keep stable."""
     from cogs.awards import views
