@@ -187,6 +187,18 @@ async def mark_cancelled(db: Executor, screening_id: int, reason: str | None, no
     return result.rowcount == 1
 
 
+async def set_film(
+    db: Executor, screening_id: int, *, film_key: str, title: str, year: int | None, runtime: int, now: int
+) -> bool:
+    """Name the film of a scheduled screening announced without one (a series night "to be announced")."""
+    result = await db.execute(
+        "UPDATE screenings SET film_key = ?, title = ?, year = ?, runtime = ?, ends_at = starts_at + ? * 60, "
+        "updated_at = ? WHERE id = ? AND status = 'scheduled'",
+        (film_key, title, year, runtime, runtime, now, screening_id),
+    )
+    return result.rowcount == 1
+
+
 async def reschedule(
     db: Executor, screening_id: int, starts_at: int, now: int, *, expected_starts_at: int | None = None
 ) -> bool:

@@ -201,6 +201,13 @@ async def set_night_screening(db: Executor, series_id: int, starts_at: int, scre
     )
 
 
+async def set_night_installment(db: Executor, series_id: int, starts_at: int, installment_id: int | None) -> None:
+    await db.execute(
+        "UPDATE series_nights SET installment_id = ? WHERE series_id = ? AND starts_at = ?",
+        (installment_id, series_id, starts_at),
+    )
+
+
 async def skip_night(db: Executor, series: Series, starts_at: int, reason: str | None, now: int) -> Night | None:
     """Mark the night skipped (creating its row if it was not created yet); returns the night as it was, or None
     when it had no row."""

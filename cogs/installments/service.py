@@ -301,6 +301,8 @@ class InstallmentService:
             screening = await self.find_unlinked_screening(tx, guild_id, film.key)
             if screening is not None:
                 await self.link(tx, inst, screening)
+        # A series night announced "to be announced" may take it (bot.series hears this after the reply).
+        self.bot.dispatch("installment_added", guild_id)
         return inst, where, len(order) + 1, screening
 
     async def move(self, guild_id: int, installment_id: int, position: int) -> Installment:

@@ -163,6 +163,12 @@ class Screenings(SeriesCommands, MemberCommands):
     async def on_screening_rescheduled(self, s: Screening) -> None:
         await self.series.after_night(s)
 
+    @commands.Cog.listener()
+    async def on_installment_added(self, guild_id: int) -> None:
+        filled = await self.series.fill_to_be_announced(guild_id)
+        if filled:
+            log.info("series in guild %s: %d night(s) to be announced got a film", guild_id, filled)
+
     # ------------------------------------------------------------------ buttons
     async def handle_rsvp(self, interaction: Interaction, screening_id: int, answer: str) -> None:
         guild_id = require_guild(interaction)

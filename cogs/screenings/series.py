@@ -289,6 +289,47 @@ class SeriesService:
         except StoreError as exc:  # shutting down meanwhile: the planner runs again at the next start
             log.warning("series: could not plan after screening %s: %s", s.id, exc)
 
+    async def fill_to_be_announced(self, guild_id: int) -> int:
+        """Films were added to the queue: nights announced as "to be announced" take them, in order (the
+        announcement, reminders, teasers and event follow). Returns how many nights got a film."""
+        filled = 0
+        for series in await series_repo.list_for_guild(self.bot.store, guild_id, active_only=True):
+            if not series.from_queue:
+                continue
+            async with self._locks.setdefault(series.id, asyncio.Lock()):
+                nights = await series_repo.nights(self.bot.store, series.id)
+                for s in await self._night_screenings(nights):
+                    if s.film_key != dom.TBA_KEY or s.status != repo.SCHEDULED:
+                        continue
+                    film_key, title, year, runtime, installment_id = await self._pick_film(series)
+                    if installment_id is None:
+                        break
+                    if not await self._name_film(series, s, film_key, title, year, runtime, installment_id):
+                        continue
+                    filled += 1
+            await self.plan(series.id)  # the recurring event names the film
+        return filled
+
+    async def _name_film(
+        self, series: Series, s: Screening, film_key: str, title: str, year: int | None, runtime: int,
+        installment_id: int,
+    ) -> bool:
+        settings = await self.bot.settings.get(series.guild_id)
+        async with self.bot.store.transaction() as tx:
+            if not await repo.set_film(
+                tx, s.id, film_key=film_key, title=title, year=year, runtime=runtime, now=self.bot.now_ts()
+            ):
+                return False
+            await series_repo.set_night_installment(tx, series.id, s.starts_at, installment_id)
+            await self.bot.scheduler.cancel_prefix(series.guild_id, markers.screening_key_prefix(s.id), db=tx)
+            named = await repo.get_screening(tx, s.id)
+            assert named is not None
+            await self.screenings.queue_all(tx, named, settings.reminder_offsets)
+        await self.screenings.refresh_now(named.id)
+        await self.screenings.rename_event(named)
+        self.bot.dispatch("screening_scheduled", named)  # the installment links to it, its teasers are queued
+        return True
+
     async def start(self) -> None:
         """At startup (once Discord sent the servers): every active series plans (finishing interrupted nights)."""
         for series in await series_repo.all_active(self.bot.store):

@@ -562,6 +562,16 @@ class ScreeningService:
             return False
         return True
 
+    async def rename_event(self, s: Screening) -> None:
+        """The native event of a screening whose film changed: its name and end follow."""
+        event = await self.fetch_event(s.guild_id, s.event_id)
+        if event is None:
+            return
+        try:
+            await event.edit(name=clip(s.label, 100), start_time=s.start, end_time=s.end)
+        except (discord.HTTPException, ValueError, TypeError) as exc:
+            log.info("could not rename event %s: %s", s.event_id, exc)
+
     # ------------------------------------------------------------------ scheduler handlers
     async def _live(self, post: ScheduledPost, *, allow: tuple[str, ...] = (repo.SCHEDULED,)) -> Screening:
         s = await repo.get_screening(self.bot.store, int(post.payload.get("screening_id", 0)), post.guild_id)

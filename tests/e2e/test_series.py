@@ -241,6 +241,29 @@ async def test_an_empty_queue_gives_film_to_be_announced_and_tells_moderators_on
     assert len(prompts) == 1 and "Her" in prompts[0].content
 
 
+async def test_a_film_added_later_fills_the_night_to_be_announced(club: Club) -> None:
+    await queue(club, "Her (2013)")
+    await create(club)
+    await club.clock.advance_to(NIGHT1 + timedelta(seconds=1))
+    night2 = await screening_at(club, NIGHT2)
+    assert night2.title == "Film to be announced"
+    await queue(club, "Rocky (1976)")
+    await club.clock.advance(1)  # the series hears of the new film after the reply
+    night2 = await screening_at(club, NIGHT2)
+    assert (night2.title, night2.year, night2.id) == ("Rocky", 1976, night2.id)
+    assert titles(club) == ["Her (2013)", "Rocky (1976)"]  # the announcement was edited, not posted again
+    rocky = (await queue_repo.queue(club.bot.store, club.guild_id))[-1]
+    assert rocky.screening_id == night2.id
+    await club.clock.advance_to(HER_END + timedelta(minutes=1))
+    (event,) = events(club)
+    assert event.name == "Club night: Rocky (1976)" and event.scheduled_start_time == NIGHT2
+    teasers = [m for m in club.fake.bot_messages(club.g.announcements) if m.content.startswith(ROCKY_TEASER)]
+    assert len(teasers) == 1 and f"rsvp:{night2.id}:going" in {b["custom_id"] for b in teasers[0].buttons()}
+    await club.clock.advance_to(NIGHT2 + timedelta(days=1))
+    prompts = [m for m in club.fake.all_messages() if "what did we think" in m.content]
+    assert [("Rocky" in m.content) for m in prompts] == [False, True]  # Her's, then Rocky's discussion
+
+
 # --------------------------------------------------------------------------- cancel and end
 
 
