@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cogs.installments.service import InstallmentService
     from cogs.newsletter.service import NewsletterService
     from cogs.schedule.service import ScheduleService
+    from cogs.screenings.series import SeriesService
     from cogs.screenings.service import ScreeningService
     from cogs.spreadsheet.service import SpreadsheetService
     from cogs.trivia.service import TriviaService
@@ -123,6 +124,7 @@ class FilmClubBot(commands.Bot):
     basil: BasilService
     newsletter: NewsletterService
     screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
+    series: SeriesService  # series of club nights; started by the Screenings cog once the servers are in
     spreadsheet: SpreadsheetService
     installments: InstallmentService
 
@@ -132,6 +134,7 @@ class FilmClubBot(commands.Bot):
         from cogs.installments.service import InstallmentService
         from cogs.newsletter.service import NewsletterService
         from cogs.schedule.service import ScheduleService
+        from cogs.screenings.series import SeriesService
         from cogs.screenings.service import ScreeningService
         from cogs.spreadsheet.service import SpreadsheetService
         from cogs.trivia.service import TriviaService
@@ -141,6 +144,7 @@ class FilmClubBot(commands.Bot):
         self.trivia = TriviaService(self)
         self.basil = BasilService(self)
         self.screenings = ScreeningService(self)
+        self.series = SeriesService(self, self.screenings)
         self.newsletter = NewsletterService(self)
         self.spreadsheet = SpreadsheetService(self)
         self.installments = InstallmentService(self)

@@ -34,7 +34,6 @@ from bot.domain.timeparse import parse_when
 from bot.errors import UserError
 from bot.render import clip, escape, plural, ts_full
 from cogs.screenings.members import Board, MemberCommands, catalogue_choices, screening_or_error
-from cogs.screenings.series import SeriesService
 from cogs.screenings.series_commands import SeriesCommands, screenings_channel
 from cogs.screenings.service import (
     KIND_DISCUSSION,
@@ -80,7 +79,7 @@ class Screenings(SeriesCommands, MemberCommands):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         self.service = bot.screenings
-        self.series = SeriesService(bot, self.service)
+        self.series = bot.series
         sched = bot.scheduler
         sched.register(KIND_REMINDER, self.service.on_reminder)
         sched.register(KIND_PERSONAL, self.service.on_personal_reminder)
