@@ -156,7 +156,7 @@ def letter_pages(letter: dom.Newsletter) -> list[discord.Embed]:
 
 
 def member_name(interaction: discord.Interaction[Any]) -> str:
-    return getattr(interaction.user, "display_name", None) or interaction.user.name
+    return interaction.user.display_name
 
 
 # ----------------------------------------------------------------------------- member modals
