@@ -190,7 +190,7 @@ class TriviaSession:
         """Wait on the bot clock until ``when`` or until woken. True if woken."""
         if self._wake.is_set():
             return True
-        sleeper = asyncio.ensure_future(self.bot.clock.sleep_until(when))
+        sleeper = asyncio.ensure_future(self.bot.scheduler.sleep_until(when))  # the one timer: APScheduler
         waker = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
