@@ -62,6 +62,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.installments",
     "cogs.spreadsheet",
     "cogs.newsletter",
+    "cogs.web",  # after cogs.admin: adds `/filmclub calendar` and `/filmclub web` to its group
 )
 
 
