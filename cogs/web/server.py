@@ -2,8 +2,9 @@
 
 Routes (``T`` a server's token, ``P`` a member's personal feed token):
 
-- ``/c/T/`` home · ``/c/T/spreadsheet`` · ``/c/T/ratings`` (+ ``ratings.png``) · ``/c/T/awards`` (+
-  ``awards/N.png``) · ``/c/T/basil`` (+ ``basil/N/photo``) · ``/c/T/newsletters`` (+ ``newsletters/N``)
+- ``/c/T/`` home · ``/c/T/spreadsheet`` (+ ``spreadsheet.png``) · ``/c/T/ratings`` (+ ``ratings.png``)
+- ``/c/T/awards`` (+ ``awards/N.png``) · ``/c/T/basil`` (+ ``basil/N/photo``)
+- ``/c/T/newsletters`` (+ ``newsletters/N``)
 - ``/c/T/screenings.ics`` the server's feed · ``/m/P.ics`` a member's feed
 
 Only GET and HEAD exist. A wrong or rotated token, pages turned off, or an unknown path all answer the same
@@ -37,7 +38,7 @@ PNG = "image/png"
 PHOTO_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'"
     ),
     "Referrer-Policy": "no-referrer",
@@ -119,6 +120,7 @@ class WebApp:
         r = self.app.router
         r.add_get("/c/{token}/", self.home)
         r.add_get("/c/{token}/spreadsheet", self.spreadsheet)
+        r.add_get("/c/{token}/spreadsheet.png", self.spreadsheet_png)
         r.add_get("/c/{token}/ratings", self.ratings)
         r.add_get("/c/{token}/ratings.png", self.ratings_png)
         r.add_get("/c/{token}/awards", self.awards)
@@ -197,9 +199,18 @@ class WebApp:
 
     async def spreadsheet(self, request: web.Request) -> web.Response:
         async def compute(site: Site) -> Answer:
-            return self._page("spreadsheet.html", "spreadsheet", site, data=await self.service.sheet(site))
+            data = await self.service.sheet(site)
+            chart = await self._chart(site, ("spreadsheet.png",), self.service.sheet_chart)
+            version = chart.etag.strip('"') if chart else None
+            return self._page("spreadsheet.html", "spreadsheet", site, data=data, chart=version)
 
         return await self._cached(request, ("sheet",), compute)
+
+    async def spreadsheet_png(self, request: web.Request) -> web.Response:
+        site = await self._site(request)
+        if site is None:
+            return self._not_found()
+        return self._send(request, await self._chart(site, ("spreadsheet.png",), self.service.sheet_chart))
 
     async def ratings(self, request: web.Request) -> web.Response:
         async def compute(site: Site) -> Answer:

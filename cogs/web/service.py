@@ -440,9 +440,7 @@ class WebService:
             queue=tuple(screening_rules.film_label(i.title, i.year) for i in queue[:QUEUE_SHOWN]),
         )
 
-    async def sheet(self, site: Site) -> SheetPage:
-        gid = site.guild_id
-        zone = await self.zone(gid)
+    async def _sheet(self, gid: int) -> tuple[Sheet, list[int]]:
         finished = await screenings_repo.finished_screenings(self.store, gid)
         checks = await sheet_repo.list_checks(self.store, gid)
         ratings = await screenings_repo.ratings_for_guild(self.store, gid)
@@ -461,12 +459,18 @@ class WebService:
             )
             if when is not None:
                 watched_at[key] = when
-        sheet: Sheet = build_sheet(
+        sheet = build_sheet(
             load_catalogue(), club_watched_at=watched_at,
             ratings=[(r.film_key, r.user_id, r.thumbs) for r in ratings],
             comments=[(c.film_key, c.user_id, c.body) for c in comments],
         )
-        names = await self.names(gid, [c.user_id for c in comments])
+        return sheet, [c.user_id for c in comments]
+
+    async def sheet(self, site: Site) -> SheetPage:
+        gid = site.guild_id
+        zone = await self.zone(gid)
+        sheet, commenters = await self._sheet(gid)
+        names = await self.names(gid, commenters)
         years = []
         for group in sheet.groups:
             lines = []
@@ -480,6 +484,15 @@ class WebService:
                 ))
             years.append(SheetYear(group.title, group.watched, group.total, tuple(lines)))
         return SheetPage(self.club_name(gid), sheet.progress_line, tuple(years))
+
+    async def sheet_chart(self, site: Site) -> bytes:
+        """The progress picture `/spreadsheet view` posts."""
+        from bot.progress_image import Cell, progress_png
+
+        sheet, _ = await self._sheet(site.guild_id)
+        rows = [(str(group.ceremony), [Cell(row.watched, row.film.is_winner) for row in group.rows])
+                for group in sheet.groups]
+        return await self.worker.run(progress_png, "The club's Best Picture journey", rows)
 
     async def board(self, site: Site) -> BoardPage:
         films = await screenings_repo.rating_distributions(self.store, site.guild_id)

@@ -28,7 +28,9 @@ START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 class StubDirectory:
     """What Discord's cache would know: the server's name and some members' display names."""
 
-    guilds: dict[int, str] = field(default_factory=lambda: {GUILD: "Kim's Film Club", OTHER_GUILD: "Other Club"})
+    guilds: dict[int, str] = field(
+        default_factory=lambda: {GUILD: "Kim's Film Club", OTHER_GUILD: "Thursday Film Club"}
+    )
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
 
@@ -80,7 +82,8 @@ async def web(tmp_path: Path) -> AsyncIterator[Web]:
     now = int(START.timestamp())
     seeded = await seed(store, GUILD, now)
     await seed(store, OTHER_GUILD, now, hostile=False)
-    directory = StubDirectory(members={(GUILD, ALICE): "Alice A.", (GUILD, BOB): "Bob <b>B</b>"})
+    directory = StubDirectory(members={(GUILD, ALICE): "Alice A.", (GUILD, BOB): "Bob <b>B</b>",
+                                       (OTHER_GUILD, ALICE): "Alice", (OTHER_GUILD, BOB): "Bob"})
     service = await make_service(store, clock, tmp_path, directory)
     await service.note_member(GUILD, CAROL, "Carol")  # not enabled yet: not written
     site = await service.switch(GUILD, True, MOD)
