@@ -76,7 +76,13 @@ class Web(commands.Cog):
         config = self.bot.config
         if config.web_port is None:
             return
-        keys = WebKeys.load_or_create(config.db_path.with_name(config.db_path.name + ".webkey"))
+        key_path = config.db_path.with_name(config.db_path.name + ".webkey")
+        try:
+            keys = WebKeys.load_or_create(key_path)
+        except (OSError, ValueError) as exc:
+            log.error("web pages are off: the key file %s cannot be used (%s); move it away to make a new one "
+                      "(every link then changes)", key_path, exc)
+            return
         self.server = WebServer(WebApp(self._new_service(keys, "")), config.web_host, config.web_port)
         try:
             await self.server.start()

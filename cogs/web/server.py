@@ -115,7 +115,8 @@ class WebApp:
     def __init__(self, service: WebService, limiter: RateLimiter | None = None) -> None:
         self.service = service
         self.limiter = limiter or RateLimiter()
-        self.cache: ReadCache[tuple[object, ...], Answer | None] = ReadCache(service.store, size=2048)
+        self.cache: ReadCache[tuple[object, ...], Answer | None] = ReadCache(service.store, size=4096)
+        self.feeds = feed.FeedBuilder(service.worker.run)
         self.app = web.Application(middlewares=[self._middleware])
         r = self.app.router
         r.add_get("/c/{token}/", self.home)
@@ -153,7 +154,9 @@ class WebApp:
                 # aiohttp's own 404/405 pages name the framework; ours are the same bare text everywhere.
                 response = self._not_found() if exc.status in (404, 405) else exc
             except Exception:
-                log.exception("web request %s failed", request.path)
+                # Never the path itself: it carries the token.
+                log.exception("web request failed (%s)", request.match_info.route.resource.canonical
+                              if request.match_info.route.resource else "no route")
                 response = web.Response(status=500, body=b"Something went wrong.\n", content_type="text/plain")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -295,8 +298,8 @@ class WebApp:
         async def compute(site: Site) -> Answer:
             screenings = await self.service.feed_screenings(site)
             name = f"{self.service.club_name(site.guild_id)}: screenings"
-            body = feed.build_feed(name, screenings, where=self.service.where,
-                                   page_url=self.service.page_url(self.service.site_token(site)))
+            body = await self.feeds.build(name, screenings, where=self.service.where,
+                                          page_url=self.service.page_url(self.service.site_token(site)))
             return answer(body, ICS)
 
         return await self._cached(request, ("feed",), compute)
@@ -310,7 +313,7 @@ class WebApp:
         async def compute() -> Answer:
             screenings = await self.service.member_feed_screenings(site, user_id)
             name = f"{self.service.club_name(site.guild_id)}: my screenings"
-            return answer(feed.build_feed(name, screenings, where=self.service.where), ICS)
+            return answer(await self.feeds.build(name, screenings, where=self.service.where), ICS)
 
         bucket = self.service.now() // PAGE_BUCKET
         key = ("member", site.guild_id, site.token_hash, user_id, request.match_info["token"], bucket)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import html5lib
 import pytest
@@ -11,6 +12,7 @@ from icalendar import Calendar
 from multidict import CIMultiDictProxy
 
 from cogs.web.server import RateLimiter, WebApp
+from cogs.web.service import WebKeys
 from db import screenings as screenings_repo
 from db import web as web_repo
 from tests.web.conftest import GUILD, OTHER_GUILD, Web
@@ -247,3 +249,27 @@ async def test_site_switch_keeps_one_row_per_server(web: Web) -> None:
     after = await web_repo.get_site(web.store, GUILD)
     assert after is not None and after.token_hash == before.token_hash
     assert len(await web.store.fetchall("SELECT guild_id FROM web_sites WHERE guild_id = ?", (GUILD,))) == 1
+
+
+async def test_a_failing_page_answers_500_and_never_logs_the_token(
+    web: Web, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(site: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(web.service, "home", broken)
+    status, body, _ = await get(web, web.base)
+    assert status == 500 and web.token.encode() not in body
+    assert "web request failed" in caplog.text and web.token not in caplog.text
+
+
+async def test_a_lost_key_file_makes_a_new_working_link(web: Web, tmp_path: Path) -> None:
+    site = await web.service.site(GUILD)
+    assert site is not None
+    web.service.keys = WebKeys.load_or_create(tmp_path / "another.webkey")  # the database moved without its key
+    fixed = await web.service.ensure_token(site)
+    assert fixed.token_hash != site.token_hash
+    assert (await get(web, f"/c/{web.service.site_token(fixed)}/"))[0] == 200
+    assert (await get(web, web.base))[0] == 404
+    with pytest.raises(ValueError):
+        WebKeys(b"short")
