@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from db.screenings import Screening
+from bot.domain.screenings import Screening
 from db.store import Executor, Store
 
 _SCREENING_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(Screening))

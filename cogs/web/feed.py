@@ -18,7 +18,7 @@ from icalendar import Calendar, Event
 from icalendar.prop import vDuration
 
 from bot.domain.films import load_catalogue
-from db.screenings import Screening
+from bot.domain.screenings import Screening
 
 PRODID = "-//filmclub//screenings feed//EN"
 REFRESH = timedelta(hours=1)  # what we suggest to calendar apps (RFC 7986 REFRESH-INTERVAL)

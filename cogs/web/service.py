@@ -33,6 +33,7 @@ from bot.domain import awards as award_rules
 from bot.domain import screenings as screening_rules
 from bot.domain.films import load_catalogue
 from bot.domain.newsletter import plain_times
+from bot.domain.screenings import Screening
 from bot.domain.spreadsheet import Check, Sheet, build_sheet, club_watched, format_average
 from bot.worker import Worker
 from db import awards as awards_repo
@@ -44,7 +45,6 @@ from db import spreadsheet as sheet_repo
 from db import theme as theme_repo
 from db import web as repo
 from db.awards import Poll
-from db.screenings import Screening
 from db.settings import SettingsRepo
 from db.store import Store
 from db.web import MemberToken, Site
