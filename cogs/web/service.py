@@ -364,6 +364,11 @@ class WebService:
         key = (guild_id, user_id)
         if self._names_written.get(key) == name:
             return
+        # Not written by this process yet: read first, so a restart does not rewrite every name (a write
+        # makes every read model compute again).
+        if key not in self._names_written and (await repo.names(self.store, guild_id, [user_id])).get(user_id) == name:
+            self._names_written[key] = name
+            return
         await repo.remember_names(self.store, [(guild_id, user_id, name, self.now())])
         if len(self._names_written) >= NAMES_REMEMBERED:
             self._names_written.clear()

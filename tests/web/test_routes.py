@@ -15,7 +15,7 @@ from cogs.web.server import RateLimiter, WebApp
 from cogs.web.service import WebKeys
 from db import screenings as screenings_repo
 from db import web as web_repo
-from tests.web.conftest import GUILD, OTHER_GUILD, Web
+from tests.web.conftest import GUILD, OTHER_GUILD, Web, make_service
 from tests.web.seed import ALICE, BOB, CAROL, MOD
 
 PAGES = ("", "spreadsheet", "ratings", "awards", "basil", "newsletters")
@@ -273,3 +273,26 @@ async def test_a_lost_key_file_makes_a_new_working_link(web: Web, tmp_path: Path
     assert (await get(web, web.base))[0] == 404
     with pytest.raises(ValueError):
         WebKeys(b"short")
+
+
+async def test_names_are_not_rewritten_after_a_restart(web: Web, tmp_path: Path) -> None:
+    await web.service.note_member(GUILD, ALICE, "Alice again")
+    restarted = await make_service(web.store, web.clock, tmp_path, web.directory)
+    before = web.store.version()
+    await restarted.note_member(GUILD, ALICE, "Alice again")  # the same name: nothing written
+    assert web.store.version() == before
+    await restarted.note_member(GUILD, ALICE, "Alice renamed")
+    assert web.store.version() != before
+    assert await restarted.names(GUILD, [ALICE]) == {ALICE: "Alice A."}  # Discord's cache comes first
+
+
+async def test_pages_load_nothing_from_elsewhere(web: Web) -> None:
+    import re
+
+    for path in (*PAGES, f"newsletters/{web.seeded.newsletter_id}"):
+        _, body, _ = await get(web, web.base + path)
+        text = body.decode()
+        for attr, url in re.findall(r'\b(src|href)="([^"]*)"', text):
+            if attr == "src" or not url.startswith("https://discord.com/channels/"):
+                assert url.startswith((web.base, "data:")), (path, attr, url)
+        assert "<link rel=\"stylesheet\"" not in text and "@import" not in text and "url(" not in text
