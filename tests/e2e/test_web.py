@@ -13,6 +13,7 @@ from icalendar import Calendar
 
 from cogs.web.cog import Web
 from cogs.web.server import RateLimiter
+from db import web as web_repo
 from tests.e2e.conftest import Club
 
 LINK = re.compile(r"<((?:https?|webcal)://[^>]+)>")
@@ -172,9 +173,16 @@ async def test_feed_follows_schedule_reschedule_cancel(webclub: tuple[Club, Test
 
 async def test_names_seen_in_interactions_show_on_pages(webclub: tuple[Club, TestClient]) -> None:  # type: ignore[type-arg]
     club, _ = webclub
+    g = club.g
+    await slash_text(club, g.alice, "filmclub calendar")  # pages off: her name is not kept
+    assert await web_repo.names(club.bot.store, club.guild_id, [g.alice.user.id]) == {}
     await slash_text(club, club.mod, "filmclub web", action="on")
-    await slash_text(club, club.g.alice, "filmclub calendar")
+    await slash_text(club, g.alice, "filmclub calendar")
+    assert await web_repo.names(club.bot.store, club.guild_id, [g.alice.user.id]) == {
+        g.alice.user.id: g.alice.display_name
+    }
+    rest_before = len(club.fake.rest_log)
     cog = web_cog(club)
     assert cog.service is not None
-    names = await cog.service.names(club.guild_id, [club.g.alice.user.id])
-    assert names == {club.g.alice.user.id: club.g.alice.display_name}
+    assert await cog.service.names(club.guild_id, [g.alice.user.id, 123]) == {g.alice.user.id: g.alice.display_name}
+    assert len(club.fake.rest_log) == rest_before  # names never cost a REST call
