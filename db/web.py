@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from bot.domain.screenings import Screening
+from db.basil import _COLUMNS as MEMORIAL_COLUMNS
+from db.basil import Memorial
+from db.basil import _from_row as memorial_from_row
 from db.store import Executor, Store
 
 _SCREENING_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(Screening))
@@ -183,6 +186,16 @@ async def rsvp_counts(db: Executor, screening_ids: Sequence[int]) -> dict[int, t
     ):
         counts[int(r[0])][1] += int(r[1])
     return {sid: (going, maybe) for sid, (going, maybe) in counts.items()}
+
+
+async def approved_memorials(db: Executor, guild_id: int, limit: int) -> list[Memorial]:
+    """The wall: approved memorials, most recently passed first (unknown dates last), at most ``limit``."""
+    rows = await db.fetchall(
+        f"SELECT {MEMORIAL_COLUMNS} FROM basil_memorials WHERE guild_id = ? AND status = 'approved' "
+        "ORDER BY passed IS NULL, passed DESC, name_key LIMIT ?",
+        (guild_id, limit),
+    )
+    return [memorial_from_row(r) for r in rows]
 
 
 async def memorials_with_photos(db: Executor, guild_id: int) -> dict[int, str]:

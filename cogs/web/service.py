@@ -37,7 +37,6 @@ from bot.domain.screenings import Screening
 from bot.domain.spreadsheet import Check, Sheet, build_sheet, club_watched, format_average
 from bot.worker import Worker
 from db import awards as awards_repo
-from db import basil as basil_repo
 from db import installments as installments_repo
 from db import newsletter as newsletter_repo
 from db import screenings as screenings_repo
@@ -57,6 +56,8 @@ FEED_LIMIT = 300  # events per feed
 HOME_UPCOMING = 10
 AWARDS_SHOWN = 50
 NEWSLETTERS_SHOWN = 25
+MEMORIALS_SHOWN = 200
+COMMENTS_SHOWN = 20  # per film on the Spreadsheet page
 QUEUE_SHOWN = 10
 CHART_FILMS = 20
 NAMES_REMEMBERED = 50_000  # (server, member) pairs the process remembers it has written
@@ -484,8 +485,10 @@ class WebService:
                     title=row.film.label, winner=row.film.is_winner, watched=row.watched,
                     watched_on=self.when(row.watched_at, zone, with_time=False).text if row.watched_at else None,
                     average=format_average(row.average), ratings=len(row.ratings),
-                    comments=tuple(SheetComment(names.get(uid, FORMER_MEMBER), text)
-                                   for uid, text in sorted(row.comments.items(), key=lambda kv: names.get(kv[0], ""))),
+                    comments=tuple(
+                        SheetComment(names.get(uid, FORMER_MEMBER), text)
+                        for uid, text in sorted(row.comments.items(), key=lambda kv: names.get(kv[0], ""))
+                    )[:COMMENTS_SHOWN],
                 ))
             years.append(SheetYear(group.title, group.watched, group.total, tuple(lines)))
         return SheetPage(self.club_name(gid), sheet.progress_line, tuple(years))
@@ -558,7 +561,7 @@ class WebService:
 
     async def basil(self, site: Site) -> BasilPage:
         gid = site.guild_id
-        memorials = await basil_repo.list_approved(self.store, gid)
+        memorials = await repo.approved_memorials(self.store, gid, MEMORIALS_SHOWN)
         photos = await repo.memorials_with_photos(self.store, gid)
         names = await self.names(gid, [m.author_id for m in memorials])
         cards = []
