@@ -28,6 +28,8 @@ from typing import Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 from bot.clock import Clock
 from bot.domain import awards as award_rules
 from bot.domain import screenings as screening_rules
@@ -36,6 +38,7 @@ from bot.domain.newsletter import plain_times
 from bot.domain.screenings import Screening
 from bot.domain.spreadsheet import Check, Sheet, build_sheet, club_watched, format_average
 from bot.worker import Worker
+from cogs.web.views import newsletter_html
 from db import awards as awards_repo
 from db import installments as installments_repo
 from db import newsletter as newsletter_repo
@@ -231,7 +234,7 @@ class NewsletterItem:
     id: int
     title: str
     published: When
-    body: str | None = None
+    body: Markup | None = None
 
 
 @dataclass(frozen=True)
@@ -589,6 +592,6 @@ class WebService:
         if row is None or not row.is_published:
             return None
         zone = await self.zone(site.guild_id)
-        body = plain_times(row.body_md or row.intro, str(zone))
+        body = newsletter_html(plain_times(row.body_md or row.intro, str(zone)))
         return NewsletterItem(row.id, row.title, self.when(row.published_at or row.updated_at, zone), body)
 

@@ -7,17 +7,54 @@ that would send the token elsewhere in a Referer (the server sends ``Referrer-Po
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from db.web import Site
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGES = (("", "Home"), ("spreadsheet", "Spreadsheet"), ("ratings", "Ratings"), ("awards", "Awards"),
          ("basil", "Basil's wall"), ("newsletters", "Newsletters"))
+
+
+_ESCAPED = re.compile(r"\\([\\*_~`|\[\]<>#])")
+_PLACEHOLDER = re.compile("\x00(\\d+)\x00")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITALIC = re.compile(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])")
+
+
+def _inline(text: str) -> str:
+    """One line of the newsletter's Markdown as safe HTML: escaped first, then bold and italics."""
+    held = _ESCAPED.sub(lambda m: f"\x00{ord(m.group(1))}\x00", text.replace("\x00", ""))
+    html = str(escape(held))
+    html = _BOLD.sub(r"<strong>\1</strong>", html)
+    html = _ITALIC.sub(r"<em>\1</em>", html)
+    return _PLACEHOLDER.sub(lambda m: str(escape(chr(int(m.group(1))))), html)
+
+
+def newsletter_html(markdown: str) -> Markup:
+    """The published newsletter (``render_markdown``'s document) as HTML: ``##`` headings, paragraphs, bold and
+    italics; everything else is text. The document's own ``#`` title is shown by the page already."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", markdown.strip()):
+        lines = block.splitlines()
+        if not lines:
+            continue
+        if lines[0].startswith("# "):
+            lines = lines[1:]
+            if not lines:
+                continue
+        if lines[0].startswith("## "):
+            out.append(f"<h3>{_inline(lines[0][3:])}</h3>")
+            lines = lines[1:]
+        if lines:
+            out.append("<p>" + "<br>\n".join(_inline(line) for line in lines) + "</p>")
+    return Markup("\n".join(out))
 
 
 @lru_cache(maxsize=1)

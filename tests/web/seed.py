@@ -97,6 +97,7 @@ async def seed(db: Executor, guild_id: int, now: int, *, hostile: bool = True, c
         covers_since=now - 5 * day, covers_until=now, created_by=MOD, now=now,
     )
     await newsletter_repo.claim_publish(db, letter.id, channel_id=channel, published_by=MOD, now=now, lease=60)
-    await newsletter_repo.finish_publish(db, letter.id, body_md=f"**Parasite night**\nStairs at <t:{now}:F>.{evil}",
-                                         published_by=MOD, now=now)
+    body = (f"# Parasite night\n\nWe watched it on {{{{t:{now}}}}}.\n\n## Verdicts\n\n**Alice**: *Stairs!*{evil}\n"
+            f"**Bob**: \\*not\\* bold \\<b\\>\n")
+    await newsletter_repo.finish_publish(db, letter.id, body_md=body, published_by=MOD, now=now)
     return Seeded(her.id, later.id, odd.id, done.id, poll.id, memorial.id, letter.id)

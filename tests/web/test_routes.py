@@ -296,3 +296,12 @@ async def test_pages_load_nothing_from_elsewhere(web: Web) -> None:
             if attr == "src" or not url.startswith("https://discord.com/channels/"):
                 assert url.startswith((web.base, "data:")), (path, attr, url)
         assert "<link rel=\"stylesheet\"" not in text and "@import" not in text and "url(" not in text
+
+
+async def test_newsletter_markdown_becomes_safe_html(web: Web) -> None:
+    _, body, _ = await get(web, web.base + f"newsletters/{web.seeded.newsletter_id}")
+    text = body.decode()
+    assert "<h3>Verdicts</h3>" in text and "<strong>Alice</strong>: <em>Stairs!</em>" in text
+    assert "*not* bold &lt;b&gt;" in text  # Markdown escapes shown as the characters they stand for
+    assert "We watched it on Monday 2 March 2026, 12:00 (UTC)." in text  # time tokens in the server's zone
+    assert "{{t:" not in text and "# Parasite" not in text
