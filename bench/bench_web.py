@@ -278,8 +278,8 @@ async def run_latency(servers: int = SERVERS, count: int = 300) -> dict[str, Any
                     catch_up = getattr(cog, "_catch_up", None)
                     if isinstance(catch_up, asyncio.Task):
                         await asyncio.wait([catch_up], timeout=120)
-                web_cog: Any = bot.get_cog("Web")
-                port = web_cog.server.port
+                assert bot.web.server is not None
+                port = bot.web.server.port
                 feeds = [f"http://127.0.0.1:{port}/c/{t}/screenings.ics" for t in tokens]
                 plan = [("about", "filmclub about", int(club["alice"]), {}, "filmclub"),
                         ("screening_list", "screening list", int(club["alice"]), {}, "Film number")]

@@ -1,4 +1,4 @@
-"""`/filmclub calendar` and `/filmclub web`, and the web server's life (started with the bot when configured).
+"""`/filmclub calendar` and `/filmclub web`, and the display names the pages show (the work is ``bot.web``).
 
 The two commands join the `/filmclub` group of ``cogs.admin`` (Discord allows one top-level `/filmclub`): they
 are built here, bound to this cog, and added to that group when this extension loads (``cogs.admin`` loads
@@ -18,8 +18,8 @@ from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild
 from bot.errors import UserError
 from cogs.web import views
-from cogs.web.server import RateLimiter, WebApp, WebServer
-from cogs.web.service import WebKeys, WebService
+from cogs.web.server import RateLimiter, WebApp
+from cogs.web.service import WebService
 from db.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -27,32 +27,10 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction[FilmClubBot]
 
 
-class BotDirectory:
-    """Names from the bot's Discord cache (no REST call is ever made for a web request)."""
-
-    def __init__(self, bot: FilmClubBot) -> None:
-        self.bot = bot
-
-    def guild_name(self, guild_id: int) -> str | None:
-        guild = self.bot.get_guild(guild_id)
-        return guild.name if guild else None
-
-    def member_name(self, guild_id: int, user_id: int) -> str | None:
-        guild = self.bot.get_guild(guild_id)
-        member = guild.get_member(user_id) if guild else None
-        return member.display_name if member else None
-
-    def channel_name(self, channel_id: int) -> str | None:
-        channel = self.bot.get_channel(channel_id)
-        return getattr(channel, "name", None)
-
-
 class Web(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
-        self.service: WebService | None = None
-        self.webapp: WebApp | None = None
-        self.server: WebServer | None = None
+        self.service: WebService = bot.web
         self._commands: list[app_commands.Command[Any, Any, Any]] = []
 
     # ------------------------------------------------------------------ life
@@ -73,40 +51,9 @@ class Web(commands.Cog):
         ]
         for command in self._commands:
             group.add_command(command)
-        config = self.bot.config
-        if config.web_port is None:
-            return
-        key_path = config.db_path.with_name(config.db_path.name + ".webkey")
-        try:
-            keys = WebKeys.load_or_create(key_path)
-        except (OSError, ValueError) as exc:
-            log.error("web pages are off: the key file %s cannot be used (%s); move it away to make a new one "
-                      "(every link then changes)", key_path, exc)
-            return
-        self.server = WebServer(WebApp(self._new_service(keys, "")), config.web_host, config.web_port)
-        try:
-            await self.server.start()
-        except OSError as exc:
-            log.error("web pages could not start on %s:%s (%s); the bot runs without them",
-                      config.web_host, config.web_port, exc)
-            self.server = None
-            return
-        port = self.server.port
-        base = config.public_url or f"http://{config.web_host}:{port}"
-        self.service = self.server.webapp.service
-        self.service.base_url = base.rstrip("/")
-        await self.service.load()
-        self.webapp = self.server.webapp
-
-    def _new_service(self, keys: WebKeys, base: str) -> WebService:
-        return WebService(
-            self.bot.store, self.bot.settings, self.bot.clock, self.bot.worker, keys, BotDirectory(self.bot), base
-        )
 
     def new_webapp(self, limiter: RateLimiter | None = None) -> WebApp:
         """Another application over the same service (tests drive it with aiohttp's test client)."""
-        if self.service is None:
-            raise RuntimeError("the web pages are not configured")
         return WebApp(self.service, limiter)
 
     async def cog_unload(self) -> None:
@@ -114,15 +61,12 @@ class Web(commands.Cog):
         if isinstance(group, app_commands.Group):
             for command in self._commands:
                 group.remove_command(command.name)
-        if self.server is not None:
-            await self.server.stop()
-            self.server = None
 
     # ------------------------------------------------------------------ display names
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Remember the display names pages show (servers with pages on only; written when a name changed)."""
-        if self.service is None or interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        if not self.service.running or interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
             return
         try:
             await self.service.note_member(interaction.guild_id, interaction.user.id, interaction.user.display_name)
@@ -131,7 +75,7 @@ class Web(commands.Cog):
 
     # ------------------------------------------------------------------ commands
     def _running(self) -> WebService:
-        if self.service is None:
+        if not self.service.running:
             raise UserError(views.WEB_OFF)
         return self.service
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,10 @@ from db.awards import Poll
 from db.settings import SettingsRepo
 from db.store import Store
 from db.web import MemberToken, Site
+
+if TYPE_CHECKING:
+    from bot.app import FilmClubBot
+    from cogs.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -243,23 +247,96 @@ class NewslettersPage:
     items: tuple[NewsletterItem, ...]
 
 
+class BotDirectory:
+    """Names from the bot's Discord cache (no REST call is ever made for a web request)."""
+
+    def __init__(self, bot: FilmClubBot) -> None:
+        self.bot = bot
+
+    def guild_name(self, guild_id: int) -> str | None:
+        guild = self.bot.get_guild(guild_id)
+        return guild.name if guild else None
+
+    def member_name(self, guild_id: int, user_id: int) -> str | None:
+        guild = self.bot.get_guild(guild_id)
+        member = guild.get_member(user_id) if guild else None
+        return member.display_name if member else None
+
+    def channel_name(self, channel_id: int) -> str | None:
+        channel = self.bot.get_channel(channel_id)
+        return getattr(channel, "name", None)
+
+
 class WebService:
+    """``bot.web``: the switch, tokens, names and page data; with ``port`` set, :meth:`load` also starts the
+    web server (``server.py``) and :meth:`close` stops it."""
+
     def __init__(
-        self, store: Store, settings: SettingsRepo, clock: Clock, worker: Worker, keys: WebKeys,
-        directory: Directory, base_url: str,
+        self, store: Store, settings: SettingsRepo, clock: Clock, worker: Worker, keys: WebKeys | Path,
+        directory: Directory, base_url: str, *, host: str = "127.0.0.1", port: int | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.worker = worker
-        self.keys = keys
+        self._keys = keys
         self.directory = directory
         self.base_url = base_url.rstrip("/")
+        self.host = host
+        self.port = port
+        self.server: WebServer | None = None
         self.enabled: set[int] = set()
         self._names_written: dict[tuple[int, int], str] = {}
 
+    @classmethod
+    def for_bot(cls, bot: FilmClubBot) -> WebService:
+        config = bot.config
+        return cls(
+            bot.store, bot.settings, bot.clock, bot.worker, config.db_path.with_name(config.db_path.name + ".webkey"),
+            BotDirectory(bot), config.public_url or "", host=config.web_host, port=config.web_port,
+        )
+
+    @property
+    def keys(self) -> WebKeys:
+        """The token key, read (or made) on first use: a bot with the pages off never writes a key file."""
+        if isinstance(self._keys, Path):
+            self._keys = WebKeys.load_or_create(self._keys)
+        return self._keys
+
+    @keys.setter
+    def keys(self, keys: WebKeys) -> None:
+        self._keys = keys
+
+    @property
+    def running(self) -> bool:
+        return self.server is not None
+
     async def load(self) -> None:
         self.enabled = set(await repo.enabled_guilds(self.store))
+        if self.port is None:
+            return
+        from cogs.web.server import WebApp, WebServer
+
+        try:
+            self.keys  # noqa: B018 (a key file that cannot be used stops the pages, not the bot)
+        except (OSError, ValueError) as exc:
+            log.error("web pages are off: the key file %s cannot be used (%s); move it away to make a new one "
+                      "(every link then changes)", self._keys, exc)
+            return
+        server = WebServer(WebApp(self), self.host, self.port)
+        try:
+            await server.start()
+        except OSError as exc:
+            log.error("web pages could not start on %s:%s (%s); the bot runs without them", self.host, self.port, exc)
+            return
+        self.server = server
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{server.port}"
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
 
     def now(self) -> int:
         return int(self.clock.now().timestamp())

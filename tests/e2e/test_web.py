@@ -3,6 +3,7 @@ following a screening through schedule -> reschedule -> cancel (read with aiohtt
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import unquote, urlsplit
@@ -23,7 +24,7 @@ LINK = re.compile(r"<((?:https?|webcal)://[^>]+)>")
 async def webclub(club: Club) -> AsyncIterator[tuple[Club, TestClient]]:  # type: ignore[type-arg]
     await club.restart(web_port=0)  # the system picks a free port on 127.0.0.1
     cog = web_cog(club)
-    assert cog.server is not None and cog.server.port > 0
+    assert club.bot.web.server is not None and club.bot.web.server.port > 0
     client = TestClient(TestServer(cog.new_webapp(RateLimiter(rate=1000, burst=1000)).app))
     await client.start_server()
     try:
@@ -54,7 +55,8 @@ async def test_commands_say_so_when_the_web_server_is_not_configured(club: Club)
     for who, command in ((club.g.alice, "filmclub calendar"), (club.g.admin, "filmclub web")):
         text, ephemeral = await slash_text(club, who, command)
         assert ephemeral and "FILMCLUB_WEB_PORT" in text and "Nothing was changed" in text
-    assert web_cog(club).server is None
+    assert not club.bot.web.running and web_cog(club).service is club.bot.web
+    assert not (club.config.db_path.with_name(club.config.db_path.name + ".webkey")).exists()  # no key file made
 
 
 async def test_web_switch_link_rotation_and_refusal(webclub: tuple[Club, TestClient]) -> None:  # type: ignore[type-arg]
@@ -65,8 +67,7 @@ async def test_web_switch_link_rotation_and_refusal(webclub: tuple[Club, TestCli
 
     text, ephemeral = await slash_text(club, g.alice, "filmclub web", action="on")
     assert ephemeral and "Only moderators" in text
-    service = web_cog(club).service
-    assert service is not None and await service.site(club.guild_id) is None
+    assert await club.bot.web.site(club.guild_id) is None
 
     text, ephemeral = await slash_text(club, club.mod, "filmclub web")  # show: off, nothing made
     assert ephemeral and "**off**" in text
@@ -178,11 +179,14 @@ async def test_names_seen_in_interactions_show_on_pages(webclub: tuple[Club, Tes
     assert await web_repo.names(club.bot.store, club.guild_id, [g.alice.user.id]) == {}
     await slash_text(club, club.mod, "filmclub web", action="on")
     await slash_text(club, g.alice, "filmclub calendar")
+    # The listener runs beside the command (discord.py dispatches it as its own task): wait for its write.
+    for _ in range(200):
+        if await web_repo.names(club.bot.store, club.guild_id, [g.alice.user.id]):
+            break
+        await asyncio.sleep(0.005)
     assert await web_repo.names(club.bot.store, club.guild_id, [g.alice.user.id]) == {
         g.alice.user.id: g.alice.display_name
     }
     rest_before = len(club.fake.rest_log)
-    cog = web_cog(club)
-    assert cog.service is not None
-    assert await cog.service.names(club.guild_id, [g.alice.user.id, 123]) == {g.alice.user.id: g.alice.display_name}
+    assert await club.bot.web.names(club.guild_id, [g.alice.user.id, 123]) == {g.alice.user.id: g.alice.display_name}
     assert len(club.fake.rest_log) == rest_before  # names never cost a REST call
