@@ -138,6 +138,10 @@ async def test_feed_follows_schedule_reschedule_cancel(webclub: tuple[Club, Test
     assert "Scheduled" in reply.content
     [first] = await read(feed_url)
     assert first["uid"].endswith("@filmclub") and first["status"] == "CONFIRMED"
+    # The same UID as the file `/screening ics` gives: a calendar that imported it is updated by the feed.
+    single = await (await club.slash(g.alice, g.general, "screening ics", id=1)).reply()
+    [vevent] = list(Calendar.from_ical(single.attachments[0].data).walk("VEVENT"))
+    assert str(vevent["UID"]) == first["uid"]
     assert first["summary"] == "Watch party: Her (2013)" and "discord.com/channels/" in first["url"]
     announcement = next(m for m in fake.bot_messages(g.screenings) if m.buttons())
     await (await fake.click(g.alice, announcement, "Going")).reply()
