@@ -8,8 +8,9 @@ for a smoke test; the full run takes about five minutes on 2 vCPUs.
 Benchmarks: interaction latency against a bare discord.py bot (``bench_latency``), vote ingest
 (``bench_votes``), scheduler rebuild and burst (``bench_scheduler``), 1,000-server scale (``bench_scale``),
 fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_timeparse``), the longest
-event-loop block under the worst inputs members can send (``bench_abuse``) and drawing the ratings chart
-(``bench_charts``).
+event-loop block under the worst inputs members can send (``bench_abuse``), drawing the ratings chart
+(``bench_charts``), and the web pages and calendar feeds with 1,000 servers, with the bot's latency while every
+feed is polled (``bench_web``).
 """
 
 from __future__ import annotations
@@ -159,8 +160,21 @@ def charts(quick: bool) -> list[Row]:
     return rows
 
 
+def web(quick: bool) -> list[Row]:
+    servers, count = (100, 100) if quick else (1000, 300)
+    r = child(
+        "import asyncio, logging\nlogging.basicConfig(level=logging.ERROR)\n"
+        "from bench.bench_web import run_throughput, run_latency, rows\n"
+        "if __name__ == '__main__':\n"
+        f"    t = asyncio.run(run_throughput({servers}))\n"
+        f"    l = asyncio.run(run_latency({servers}, {count}))\n"
+        + "\n".join("    " + line for line in emit("rows(t, l)").splitlines())
+    )
+    return list(r)
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse, "abuse": abuse, "charts": charts}
+           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web}
 
 
 # --------------------------------------------------------------------------- the table

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from cogs.screenings.service import ScreeningService
     from cogs.spreadsheet.service import SpreadsheetService
     from cogs.trivia.service import TriviaService
+    from cogs.web.service import WebService
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.installments",
     "cogs.spreadsheet",
     "cogs.newsletter",
+    "cogs.web",  # after cogs.admin: adds `/filmclub calendar` and `/filmclub web` to its group
 )
 
 
@@ -127,6 +129,7 @@ class FilmClubBot(commands.Bot):
     series: SeriesService  # series of club nights; started by the Screenings cog once the servers are in
     spreadsheet: SpreadsheetService
     installments: InstallmentService
+    web: WebService
 
     def _build_services(self) -> None:
         from cogs.awards.service import AwardService
@@ -138,6 +141,7 @@ class FilmClubBot(commands.Bot):
         from cogs.screenings.service import ScreeningService
         from cogs.spreadsheet.service import SpreadsheetService
         from cogs.trivia.service import TriviaService
+        from cogs.web.service import WebService
 
         self.schedule = ScheduleService(self)
         self.awards = AwardService(self)
@@ -148,8 +152,10 @@ class FilmClubBot(commands.Bot):
         self.newsletter = NewsletterService(self)
         self.spreadsheet = SpreadsheetService(self)
         self.installments = InstallmentService(self)
+        self.web = WebService.for_bot(self)  # the club's web pages (its server runs only with FILMCLUB_WEB_PORT)
         self._services = [
             self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet, self.installments,
+            self.web,
         ]
 
     # startup ---------------------------------------------------------------------------

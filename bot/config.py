@@ -26,11 +26,15 @@ class Config:
     dev_guild: int | None = None
     log_level: str = "INFO"
     message_content: bool = False
+    web_port: int | None = None  # the club's web pages and calendar feeds: off unless set
+    web_host: str = "127.0.0.1"
+    public_url: str | None = None  # the pages' address as people reach it (behind a reverse proxy)
 
     def __repr__(self) -> str:  # never show the token, even by accident
         return (
             f"Config(token=<hidden>, db_path={self.db_path!s}, dev_guild={self.dev_guild}, "
-            f"log_level={self.log_level}, message_content={self.message_content})"
+            f"log_level={self.log_level}, message_content={self.message_content}, web_port={self.web_port}, "
+            f"web_host={self.web_host}, public_url={self.public_url})"
         )
 
 
@@ -61,10 +65,25 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LEVELS)}; got {level!r}.")
 
     db_path = Path(values.get("FILMCLUB_DB", "").strip() or "./data/filmclub.db")
+
+    web_port_raw = values.get("FILMCLUB_WEB_PORT", "").strip()
+    web_port: int | None = None
+    if web_port_raw:
+        if not web_port_raw.isdigit() or not 0 < int(web_port_raw) < 65536:
+            raise ConfigError(
+                f"FILMCLUB_WEB_PORT must be a port number (1-65535), or left unset; got {web_port_raw!r}."
+            )
+        web_port = int(web_port_raw)
+    public_url = values.get("FILMCLUB_PUBLIC_URL", "").strip().rstrip("/") or None
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"FILMCLUB_PUBLIC_URL must start with https:// or http://; got {public_url!r}.")
     return Config(
         token=token,
         db_path=db_path,
         dev_guild=dev_guild,
         log_level=level,
         message_content=_truthy(values.get("FILMCLUB_MESSAGE_CONTENT")),
+        web_port=web_port,
+        web_host=values.get("FILMCLUB_WEB_HOST", "").strip() or "127.0.0.1",
+        public_url=public_url,
     )

@@ -107,3 +107,16 @@ def test_interaction_tokens_and_webhook_urls_are_redacted() -> None:
     text = stream.getvalue()
     assert token not in text
     assert "/interactions/123456789/<redacted>/callback" in text and "/webhooks/42/<redacted>/messages" in text
+
+
+def test_web_settings_off_by_default_and_checked() -> None:
+    config = load_config(env={"DISCORD_TOKEN": "t"}, env_file=None)
+    assert config.web_port is None and config.web_host == "127.0.0.1" and config.public_url is None
+    config = load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_WEB_PORT": "8080", "FILMCLUB_WEB_HOST": "0.0.0.0",
+                              "FILMCLUB_PUBLIC_URL": "https://club.example/films/"}, env_file=None)
+    assert (config.web_port, config.web_host, config.public_url) == (8080, "0.0.0.0", "https://club.example/films")
+    for bad in ("http", "0", "70000", "-1"):
+        with pytest.raises(ConfigError, match="FILMCLUB_WEB_PORT"):
+            load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_WEB_PORT": bad}, env_file=None)
+    with pytest.raises(ConfigError, match="FILMCLUB_PUBLIC_URL"):
+        load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_PUBLIC_URL": "club.example"}, env_file=None)

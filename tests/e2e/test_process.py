@@ -125,3 +125,34 @@ async def test_starting_without_discord_retries_with_one_line_and_stops_cleanly(
     lines = [line for line in output.splitlines() if "cannot reach Discord" in line]
     assert len(lines) == 1 and "retrying in 5 s" in lines[0], output
     assert "Traceback" not in output and "voice will NOT be supported" not in output
+
+
+async def test_web_pages_start_with_the_process_and_stop_on_sigterm(
+    fake: FakeDiscord, bot_process: Any, tmp_path: Path
+) -> None:
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:  # a free port for the pages
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    g = fake.standard_guild()
+    proc = bot_process("bot", env={
+        "FILMCLUB_DB": str(tmp_path / "club.db"), "FILMCLUB_DEV_GUILD": str(g.guild.id),
+        "FILMCLUB_WEB_PORT": str(port), "FILMCLUB_PUBLIC_URL": "https://films.example",
+    }, commands=True)
+    await proc.start()
+    reply = await (await fake.slash(g.admin, g.general, "filmclub web", action="on")).reply()
+    assert "https://films.example/c/" in reply.content
+    page = reply.content.split("<https://films.example", 1)[1].split(">", 1)[0]
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}{page}") as response:
+            assert response.status == 200 and "Next screenings" in await response.text()
+        async with session.get(f"http://127.0.0.1:{port}/c/{'A' * 32}/") as response:
+            assert response.status == 404
+    assert (tmp_path / "club.db.webkey").stat().st_mode & 0o077 == 0  # the key file is the owner's only
+    assert await proc.stop() == 0
+    assert page.split("/")[2] not in proc.output()  # the token never reaches the log
+    with socket.socket() as probe:  # the port is free again
+        probe.bind(("127.0.0.1", port))
