@@ -96,6 +96,9 @@ class FilmClubBot(commands.Bot):
             # Every command exists only in servers: never in DMs or group DMs, never through a user install.
             allowed_contexts=AppCommandContext(guild=True, dm_channel=False, private_channel=False),
             allowed_installs=AppInstallationType(guild=True, user=False),
+            # socket_raw_receive: the screenings hear "Interested" on a native event from members not in the
+            # cache (discord.py only dispatches scheduled_event_user_add for cached users; no members intent).
+            enable_debug_events=True,
             **options,
         )
         self.config = config

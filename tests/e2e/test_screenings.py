@@ -816,7 +816,7 @@ async def test_list_and_board_are_served_again_until_something_changes(screen: S
     """`/screening list` and `/ratings board` keep their answer while nothing changes (db/cache.py), and show
     an RSVP, a new screening or a rating at once."""
     c, g = screen, screen.g
-    cog: Any = c.bot.get_cog("Screenings")
+    cog = c.bot.screenings
     await schedule_her(c)
     [ann] = c.announcements()
     await c.click(g.alice, ann, "Going")
