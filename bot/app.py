@@ -126,8 +126,8 @@ class FilmClubBot(commands.Bot):
     schedule: ScheduleService
     basil: BasilService
     newsletter: NewsletterService
-    screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
-    series: SeriesService  # series of club nights; started by the Screenings cog once the servers are in
+    screenings: ScreeningService
+    series: SeriesService  # series of club nights; started by bot.screenings once the servers are in
     spreadsheet: SpreadsheetService
     installments: InstallmentService
 
@@ -152,7 +152,8 @@ class FilmClubBot(commands.Bot):
         self.spreadsheet = SpreadsheetService(self)
         self.installments = InstallmentService(self)
         self._services = [
-            self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet, self.installments,
+            self.schedule, self.awards, self.trivia, self.basil, self.screenings, self.newsletter, self.spreadsheet,
+            self.installments,
         ]
 
     # startup ---------------------------------------------------------------------------

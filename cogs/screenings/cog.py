@@ -15,7 +15,6 @@ the commands here read input and reply. The scheduled posts of a screening all h
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 
@@ -64,22 +63,8 @@ class Screenings(SeriesCommands, MemberCommands):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, RateButton)
-        self._catch_up = asyncio.create_task(self._catch_up_when_ready())
-
-    async def _catch_up_when_ready(self) -> None:
-        await self.bot.wait_until_ready()
-        try:
-            edited = await self.service.catch_up()
-            await self.series.start()
-        except Exception:  # a background task: log it, the bot carries on
-            log.exception("catching up on screenings at startup failed")
-            return
-        if edited:
-            log.info("brought %d screening announcements up to date", edited)
 
     async def cog_unload(self) -> None:
-        self._catch_up.cancel()
-        await self.service.flush()  # an RSVP count edit still waiting out its debounce goes out now
         self.bot.remove_dynamic_items(RsvpButton, RateButton)
 
     # ------------------------------------------------------------------ listeners

@@ -136,6 +136,7 @@ class ScreeningService:
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._catch_up: asyncio.Task[None] | None = None
         # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
         self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)
         self.board_cache: ReadCache[BoardKey, Board] = ReadCache(bot.store, size=64)
@@ -145,6 +146,27 @@ class ScreeningService:
         sched.register(KIND_START, self.on_start)
         sched.register(KIND_FINISH, self.on_finish)
         sched.register(KIND_DISCUSSION, self.on_discussion)
+
+    # ------------------------------------------------------------------ start and stop
+    async def load(self) -> None:
+        """Once the servers are in: catch up on what happened while away, then let the series plan."""
+        self._catch_up = asyncio.create_task(self._catch_up_when_ready(), name="filmclub-screenings-catch-up")
+
+    async def _catch_up_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            edited = await self.catch_up()
+            await self.bot.series.start()
+        except Exception:  # a background task: log it, the bot carries on
+            log.exception("catching up on screenings at startup failed")
+            return
+        if edited:
+            log.info("brought %d screening announcements up to date", edited)
+
+    async def close(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+        await self.flush()  # an RSVP count edit still waiting out its debounce goes out now
 
     # ------------------------------------------------------------------ reading screenings
     async def own(self, guild_id: int, screening_id: int) -> Screening:
@@ -432,7 +454,7 @@ class ScreeningService:
         finally:
             self._tasks.pop(screening_id, None)
 
-    def close(self) -> None:
+    def _stop_refreshers(self) -> None:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
@@ -440,7 +462,7 @@ class ScreeningService:
     async def flush(self) -> None:
         """At shutdown: send the edits still waiting out their debounce now instead of dropping them."""
         dirty = sorted(self._dirty)
-        self.close()
+        self._stop_refreshers()
         self._dirty.clear()
         for screening_id in dirty:
             try:
