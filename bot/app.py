@@ -98,6 +98,9 @@ class FilmClubBot(commands.Bot):
             # Every command exists only in servers: never in DMs or group DMs, never through a user install.
             allowed_contexts=AppCommandContext(guild=True, dm_channel=False, private_channel=False),
             allowed_installs=AppInstallationType(guild=True, user=False),
+            # socket_raw_receive: the screenings hear "Interested" on a native event from members not in the
+            # cache (discord.py only dispatches scheduled_event_user_add for cached users; no members intent).
+            enable_debug_events=True,
             **options,
         )
         self.config = config
@@ -125,8 +128,8 @@ class FilmClubBot(commands.Bot):
     schedule: ScheduleService
     basil: BasilService
     newsletter: NewsletterService
-    screenings: ScreeningService  # its start-up and shutdown work stays in the Screenings cog (cog_load/unload)
-    series: SeriesService  # series of club nights; started by the Screenings cog once the servers are in
+    screenings: ScreeningService
+    series: SeriesService  # series of club nights; started by bot.screenings once the servers are in
     spreadsheet: SpreadsheetService
     installments: InstallmentService
     web: WebService
@@ -154,8 +157,8 @@ class FilmClubBot(commands.Bot):
         self.installments = InstallmentService(self)
         self.web = WebService.for_bot(self)  # the club's web pages (its server runs only with FILMCLUB_WEB_PORT)
         self._services = [
-            self.schedule, self.awards, self.trivia, self.basil, self.newsletter, self.spreadsheet, self.installments,
-            self.web,
+            self.schedule, self.awards, self.trivia, self.basil, self.screenings, self.newsletter, self.spreadsheet,
+            self.installments, self.web,
         ]
 
     # startup ---------------------------------------------------------------------------

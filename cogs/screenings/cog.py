@@ -8,17 +8,15 @@ as it is after the change. Listen in another cog with ``@commands.Cog.listener()
 - ``on_screening_cancelled(screening)``
 - ``on_screening_finished(screening)``: start + runtime has passed (fired once, by a scheduled post)
 
-Read screenings and ratings through ``db.screenings`` (``get_screening``, ``list_screenings``,
-``finished_screenings_for_film``, ``ratings_for_film``, ``verdicts``...). The scheduled posts of a
-screening all have keys starting with ``screening:<id>:`` (see ``cogs/screenings/service.py``).
+Everything else goes through ``bot.screenings`` (:class:`cogs.screenings.service.ScreeningService`):
+the commands here read input and reply. The scheduled posts of a screening all have keys starting with
+``screening:<id>:`` (see ``cogs/screenings/service.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -28,31 +26,14 @@ from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild
 from bot.domain import screenings as rules
 from bot.domain.films import resolve_film
-from bot.domain.ics import build_ics
 from bot.domain.offsets import parse_offsets
 from bot.domain.timeparse import parse_when
 from bot.errors import UserError
 from bot.render import clip, escape, plural, ts_full
-from cogs.screenings.members import Board, MemberCommands, catalogue_choices, screening_or_error
+from cogs.screenings.members import MemberCommands, catalogue_choices
 from cogs.screenings.series_commands import SeriesCommands, screenings_channel
-from cogs.screenings.service import (
-    KIND_DISCUSSION,
-    KIND_FINISH,
-    KIND_PERSONAL,
-    KIND_REMINDER,
-    KIND_START,
-    personal_prefix,
-    prefix,
-)
-from cogs.screenings.views import (
-    RateButton,
-    RsvpButton,
-    info_embed,
-    list_embed,
-)
-from db import screenings as repo
-from db.cache import ReadCache
-from db.screenings import Screening
+from cogs.screenings.views import RateButton, RsvpButton, info_embed
+from db.screenings import CANCELLED, FINISHED, SCHEDULED, Screening
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +41,6 @@ Interaction = discord.Interaction[FilmClubBot]
 
 
 MAX_CLASH_LINES = 3
-LIST_SIZE = 20  # screenings shown by `/screening list`
 
 
 def clash_lines(clashes: list[Screening], where: str) -> list[str]:
@@ -80,75 +60,18 @@ class Screenings(SeriesCommands, MemberCommands):
         self.bot = bot
         self.service = bot.screenings
         self.series = bot.series
-        sched = bot.scheduler
-        sched.register(KIND_REMINDER, self.service.on_reminder)
-        sched.register(KIND_PERSONAL, self.service.on_personal_reminder)
-        sched.register(KIND_START, self.service.on_start)
-        sched.register(KIND_FINISH, self.service.on_finish)
-        sched.register(KIND_DISCUSSION, self.service.on_discussion)
-        self._parsers: dict[str, Any] = {}
-        # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
-        self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)
-        self.board_cache: ReadCache[tuple[int, str | None, str | None, int | None], Board] = ReadCache(
-            bot.store, size=64
-        )
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, RateButton)
-        self._hook_event_interest()
-        self._catch_up = asyncio.create_task(self._catch_up_when_ready())
-
-    async def _catch_up_when_ready(self) -> None:
-        await self.bot.wait_until_ready()
-        try:
-            edited = await self.service.catch_up()
-            await self.series.start()
-        except Exception:  # a background task: log it, the bot carries on
-            log.exception("catching up on screenings at startup failed")
-            return
-        if edited:
-            log.info("brought %d screening announcements up to date", edited)
 
     async def cog_unload(self) -> None:
-        self._catch_up.cancel()
-        await self.service.flush()  # an RSVP count edit still waiting out its debounce goes out now
         self.bot.remove_dynamic_items(RsvpButton, RateButton)
-        parsers = self.bot._connection.parsers
-        for name, original in self._parsers.items():
-            parsers[name] = original
 
-    # ------------------------------------------------------------------ event interest
-    def _hook_event_interest(self) -> None:
-        """Hear "Interested" on native events even when the member is not cached.
-
-        discord.py 2.7 only dispatches ``scheduled_event_user_add`` when the user is in its cache (no
-        members intent here), so we wrap the two gateway parsers and dispatch our own raw event.
-        """
-        parsers = self.bot._connection.parsers
-        for name, added in (("GUILD_SCHEDULED_EVENT_USER_ADD", True), ("GUILD_SCHEDULED_EVENT_USER_REMOVE", False)):
-            original = parsers.get(name)
-            self._parsers[name] = original
-
-            def parser(data: Any, original: Any = original, added: bool = added) -> None:
-                if original is not None:
-                    original(data)
-                self.bot.dispatch(
-                    "screening_event_interest", int(data["guild_scheduled_event_id"]), int(data["user_id"]), added
-                )
-
-            parsers[name] = parser
-
+    # ------------------------------------------------------------------ listeners
     @commands.Cog.listener()
-    async def on_screening_event_interest(self, event_id: int, user_id: int, added: bool) -> None:
-        s = await repo.get_by_event(self.bot.store, event_id)
-        if s is None or s.status != repo.SCHEDULED:
-            return
-        if added:
-            changed = await repo.add_interest(self.bot.store, s.id, user_id, self.bot.now_ts())
-        else:
-            changed = await repo.remove_interest(self.bot.store, s.id, user_id)
-        if changed:
-            self.service.request_refresh(s.id)
+    async def on_socket_raw_receive(self, msg: str | bytes) -> None:
+        """Every gateway frame (the bot enables discord.py's debug events): "Interested" on a native event."""
+        await self.service.on_gateway_frame(msg)
 
     @commands.Cog.listener()
     async def on_screening_finished(self, s: Screening) -> None:
@@ -167,36 +90,6 @@ class Screenings(SeriesCommands, MemberCommands):
         filled = await self.series.fill_to_be_announced(guild_id)
         if filled:
             log.info("series in guild %s: %d night(s) to be announced got a film", guild_id, filled)
-
-    # ------------------------------------------------------------------ buttons
-    async def handle_rsvp(self, interaction: Interaction, screening_id: int, answer: str) -> None:
-        guild_id = require_guild(interaction)
-        answer = rules.check_answer(answer)
-        s = await screening_or_error(self.bot, guild_id, screening_id)
-        if s.status == repo.CANCELLED:
-            raise UserError(f"**{s.label}** was cancelled, so there's nothing to answer.")
-        if s.status != repo.SCHEDULED:
-            raise UserError(f"**{s.label}** has already started, so RSVPs are closed.")
-        uid = interaction.user.id
-        async with self.bot.store.transaction() as tx:
-            before = await repo.set_rsvp(tx, s.id, uid, answer, self.bot.now_ts())
-            if before == "going" and answer != "going":
-                await self.bot.scheduler.cancel_prefix(guild_id, personal_prefix(s.id, uid), db=tx)
-            if answer == "going" and before != "going":
-                pref = await repo.get_reminder_pref(tx, guild_id, uid)
-                await self.service.queue_personal(tx, s, uid, pref)
-        label = rules.ANSWER_LABELS[answer]
-        if before == answer:
-            text = f"You're already down as **{label}** for **{escape(s.label)}**."
-        elif before is None:
-            text = f"Got it: **{label}** for **{escape(s.label)}**, {ts_full(s.starts_at)}."
-        else:
-            text = f"Changed from {rules.ANSWER_LABELS[before]} to **{label}** for **{escape(s.label)}**."
-        if answer == "going" and before != "going":
-            text += " I'll remind you before it starts (`/remind me` to choose when)."
-        await interaction.response.send_message(text, ephemeral=True)
-        if before != answer:
-            self.service.request_refresh(s.id)
 
     # ------------------------------------------------------------------ /screening
     screening = app_commands.Group(name="screening", description="Watch parties", guild_only=True)
@@ -239,9 +132,7 @@ class Screenings(SeriesCommands, MemberCommands):
         delay = rules.check_discussion_delay(parse_offsets(discussion_after) if discussion_after is not None else None)
         where, notes = rules.clean_text(where), rules.clean_text(notes)
         starts_at = int(start.timestamp())
-        clashes = await repo.overlapping(
-            self.bot.store, guild_id, channel.id, starts_at, starts_at + minutes * 60
-        )
+        clashes = await self.service.clashes(guild_id, channel.id, starts_at, minutes)
         await interaction.response.defer(ephemeral=True, thinking=True)
         if discord_event and self.service.can_make_events(guild, voice_channel):
             await self.service.check_event_room(guild)  # refuses at Discord's limit before anything is posted
@@ -270,27 +161,19 @@ class Screenings(SeriesCommands, MemberCommands):
     @screening.command(name="list", description="Upcoming screenings")
     async def list_(self, interaction: Interaction) -> None:
         guild_id = require_guild(interaction)
-        embed = await self.list_cache.get(guild_id, lambda: self._list_embed(guild_id))
+        embed = await self.service.list_page(guild_id)
         await interaction.response.send_message(embed=embed, ephemeral=True)
-
-    async def _list_embed(self, guild_id: int) -> discord.Embed:
-        # Three queries whatever the number of screenings (docs/benchmarks.md: interaction latency).
-        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=LIST_SIZE)
-        total = len(upcoming) if len(upcoming) < LIST_SIZE else await repo.count_upcoming(self.bot.store, guild_id)
-        answers, interested = await repo.rsvps_for(self.bot.store, [s.id for s in upcoming])
-        items = [(s, rules.count_rsvps(answers[s.id], interested[s.id])) for s in upcoming]
-        return list_embed(items, total=total)
 
     @screening.command(name="info", description="Details of a screening (moderators also see who's coming)")
     @app_commands.describe(id="The screening's number (start typing for a list)")
     async def info(self, interaction: Interaction, id: app_commands.Range[int, 1]) -> None:
         guild_id = require_guild(interaction)
-        s = await screening_or_error(self.bot, guild_id, id)
+        s = await self.service.own(guild_id, id)
         lists = raters = None
         if await is_moderator(interaction):
             lists = await self.service.lists(s.id)
-            if s.status == repo.FINISHED:
-                raters = await repo.ratings_for_film(self.bot.store, guild_id, s.film_key)
+            if s.status == FINISHED:
+                raters = await self.service.raters(s)
         embed = info_embed(s, await self.service.counts(s.id), lists=lists, raters=raters)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -302,10 +185,10 @@ class Screenings(SeriesCommands, MemberCommands):
         reason: app_commands.Range[str, 1, 300] | None = None,
     ) -> None:
         guild_id = require_guild(interaction)
-        s = await screening_or_error(self.bot, guild_id, id)
-        if s.status == repo.CANCELLED:
+        s = await self.service.own(guild_id, id)
+        if s.status == CANCELLED:
             raise UserError(f"Screening #{id} is already cancelled.")
-        if s.status == repo.FINISHED:
+        if s.status == FINISHED:
             raise UserError(f"Screening #{id} has already finished; there's nothing to cancel.")
         reason = rules.clean_text(reason)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -326,39 +209,19 @@ class Screenings(SeriesCommands, MemberCommands):
     @moderator_only()
     async def reschedule(self, interaction: Interaction, id: app_commands.Range[int, 1], when: str) -> None:
         guild_id = require_guild(interaction)
-        s = await screening_or_error(self.bot, guild_id, id)
-        if s.status == repo.CANCELLED:
+        s = await self.service.own(guild_id, id)
+        if s.status == CANCELLED:
             raise UserError(f"Screening #{id} was cancelled; schedule a new one with `/screening schedule`.")
-        if s.status != repo.SCHEDULED:
+        if s.status != SCHEDULED:
             raise UserError(f"Screening #{id} has already started, so it can't be moved.")
         settings = await self.bot.settings.get(guild_id)
         start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
         starts_at = int(start.timestamp())
         if starts_at == s.starts_at:
             raise UserError(f"Screening #{id} already starts at {ts_full(starts_at)}.")
-        clashes = await repo.overlapping(
-            self.bot.store, guild_id, s.channel_id, starts_at, starts_at + s.runtime * 60, exclude_id=s.id
-        )
+        clashes = await self.service.clashes(guild_id, s.channel_id, starts_at, s.runtime, exclude_id=s.id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        old = s.starts_at
-        async with self.bot.store.transaction() as tx:
-            if not await repo.reschedule(tx, s.id, starts_at, self.bot.now_ts(), expected_starts_at=old):
-                raise UserError(
-                    f"Screening #{id} was just moved, started or cancelled by someone else; nothing changed. "
-                    f"`/screening info id:{id}` shows where it stands."
-                )
-            await self.bot.scheduler.cancel_prefix(guild_id, prefix(s.id), db=tx)
-            moved = await repo.get_screening(tx, s.id)
-            assert moved is not None
-            await self.service.queue_all(tx, moved, settings.reminder_offsets)
-        s = moved
-        await self.service.refresh_now(s.id)
-        problem = await self.service.move_event(s)
-        going = await repo.going_members(self.bot.store, s.id)
-        await self.service.tell_going(
-            s, f"🔁 **{escape(s.label)}** has moved: it now starts {ts_full(s.starts_at)} (was {ts_full(old)}).", going
-        )
-        self.bot.dispatch("screening_rescheduled", s)
+        s, problem = await self.service.reschedule(s, starts_at, settings.reminder_offsets)
         lines = [f"Moved **{escape(s.label)}** (#{s.id}) to {ts_full(s.starts_at)}; reminders follow it."]
         if problem:
             lines.append(f"⚠️ {problem}")
@@ -384,20 +247,10 @@ class Screenings(SeriesCommands, MemberCommands):
             )
             return
         assert id is not None
-        s = await screening_or_error(self.bot, guild_id, id)
-        if s.status == repo.CANCELLED:
+        s = await self.service.own(guild_id, id)
+        if s.status == CANCELLED:
             raise UserError(f"Screening #{id} was cancelled, so there's nothing to put in your calendar.")
-        film = self.service.film_for(s)
-        description = "\n\n".join(
-            x for x in ((film.premise if film else None), s.notes, s.jump_url and f"RSVP: {s.jump_url}") if x
-        )
-        voice = self.bot.get_channel(s.voice_channel_id or 0)
-        where = s.location or (f"#{voice.name}" if isinstance(voice, discord.abc.GuildChannel) else None)
-        data = build_ics(
-            uid=f"screening-{s.id}-{s.guild_id}@filmclub", title=f"Watch party: {s.label}", start=s.start,
-            end=s.end, stamp=self.bot.clock.now(), description=description or None, location=where,
-            url=s.jump_url, sequence=max(0, s.updated_at - s.created_at),
-        )
+        data = self.service.ics(s)
         file = discord.File(io.BytesIO(data), filename=f"screening-{s.id}.ics")
         await interaction.response.send_message(
             f"📅 **{escape(s.label)}**, {ts_full(s.starts_at)}: open the file to add it to your calendar.",
@@ -420,7 +273,7 @@ class Screenings(SeriesCommands, MemberCommands):
     async def _id_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
         if interaction.guild_id is None:
             return []
-        items = await repo.list_upcoming(self.bot.store, interaction.guild_id, limit=25)
+        items = await self.service.upcoming(interaction.guild_id, limit=25)
         needle = current.strip().lower().lstrip("#")
         return [
             app_commands.Choice(name=clip(f"#{s.id} {s.label}, {s.start:%Y-%m-%d %H:%M} UTC", 100), value=s.id)

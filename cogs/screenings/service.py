@@ -19,24 +19,36 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
+from bot.charts import bar_chart_png
 from bot.domain import markers, posts
 from bot.domain import screenings as rules
-from bot.domain.films import Film, load_catalogue
+from bot.domain.films import Film, is_choice_for, load_catalogue, normalize_title, parse_title_year
+from bot.domain.ics import build_ics
 from bot.domain.offsets import format_offset, parse_offsets
 from bot.domain.series import TBA_KEY
 from bot.errors import UserError
 from bot.render import clip, escape, ts, ts_full
 from bot.scheduler import PostObsolete, from_ts
-from cogs.screenings.views import announcement_embed, rating_view, rsvp_view
+from cogs.screenings.views import (
+    CHART_FILMS,
+    announcement_embed,
+    board_pages,
+    film_board_embed,
+    list_embed,
+    rating_view,
+    rsvp_view,
+)
 from db import dm_channels as dm_repo
 from db import screenings as repo
+from db.cache import ReadCache
 from db.scheduled_posts import ScheduledPost
-from db.screenings import ReminderPref, Screening
+from db.screenings import Rating, ReminderPref, Screening
 from db.store import Executor, StoreError
 
 if TYPE_CHECKING:
@@ -51,6 +63,8 @@ THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 DM_CLOSED_MEMORY = 7 * 86400  # seconds a refused DM is remembered before trying the member's DMs again
 EVENT_LIMIT = 30038  # "Maximum number of uncompleted guild scheduled events reached"
 CATCH_UP_DAYS = 3  # at startup, also redraw announcements whose screening changed this recently
+LIST_SIZE = 20  # screenings shown by `/screening list`
+INTEREST_EVENTS = {"GUILD_SCHEDULED_EVENT_USER_ADD": True, "GUILD_SCHEDULED_EVENT_USER_REMOVE": False}
 
 KIND_REMINDER = posts.SCREENING_REMINDER
 KIND_PERSONAL = posts.SCREENING_PERSONAL_REMINDER
@@ -89,6 +103,18 @@ def personal_offsets(pref: ReminderPref | None) -> list[timedelta] | None:
         return None
 
 
+@dataclass(frozen=True)
+class Board:
+    """A drawn ratings board: its pages (each showing the chart) and the chart's PNG."""
+
+    pages: tuple[discord.Embed, ...]
+    png: bytes
+
+
+BoardKey = tuple[int, str | None, str | None, int | None]
+FilmRef = tuple[str, str, int | None]  # (film key, title, year)
+
+
 class NoThread(Exception):
     """A screening without an announcement to hang a thread on."""
 
@@ -110,6 +136,254 @@ class ScreeningService:
         self._dirty: set[int] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._catch_up: asyncio.Task[None] | None = None
+        # Read models served again until the database changes (db/cache.py; docs/benchmarks.md).
+        self.list_cache: ReadCache[int, discord.Embed] = ReadCache(bot.store, size=256)
+        self.board_cache: ReadCache[BoardKey, Board] = ReadCache(bot.store, size=64)
+        sched = bot.scheduler
+        sched.register(KIND_REMINDER, self.on_reminder)
+        sched.register(KIND_PERSONAL, self.on_personal_reminder)
+        sched.register(KIND_START, self.on_start)
+        sched.register(KIND_FINISH, self.on_finish)
+        sched.register(KIND_DISCUSSION, self.on_discussion)
+
+    # ------------------------------------------------------------------ start and stop
+    async def load(self) -> None:
+        """Once the servers are in: catch up on what happened while away, then let the series plan."""
+        self._catch_up = asyncio.create_task(self._catch_up_when_ready(), name="filmclub-screenings-catch-up")
+
+    async def _catch_up_when_ready(self) -> None:
+        await self.bot.wait_until_ready()
+        try:
+            edited = await self.catch_up()
+            await self.bot.series.start()
+        except Exception:  # a background task: log it, the bot carries on
+            log.exception("catching up on screenings at startup failed")
+            return
+        if edited:
+            log.info("brought %d screening announcements up to date", edited)
+
+    async def close(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+        await self.flush()  # an RSVP count edit still waiting out its debounce goes out now
+
+    # ------------------------------------------------------------------ reading screenings
+    async def own(self, guild_id: int, screening_id: int) -> Screening:
+        """This server's screening #id, or a clear error (another server's number reads as unknown)."""
+        s = await repo.get_screening(self.bot.store, screening_id, guild_id)
+        if s is None:
+            raise UserError(f"There is no screening #{screening_id} on this server. `/screening list` shows them.")
+        return s
+
+    async def upcoming(self, guild_id: int, limit: int = 25) -> list[Screening]:
+        return await repo.list_upcoming(self.bot.store, guild_id, limit=limit)
+
+    async def clashes(
+        self, guild_id: int, channel_id: int, starts_at: int, runtime: int, *, exclude_id: int | None = None
+    ) -> list[Screening]:
+        """Other screenings in the channel overlapping ``starts_at`` for ``runtime`` minutes."""
+        return await repo.overlapping(
+            self.bot.store, guild_id, channel_id, starts_at, starts_at + runtime * 60, exclude_id=exclude_id
+        )
+
+    async def list_page(self, guild_id: int) -> discord.Embed:
+        """The `/screening list` embed, kept until the database changes."""
+        return await self.list_cache.get(guild_id, lambda: self._list_embed(guild_id))
+
+    async def _list_embed(self, guild_id: int) -> discord.Embed:
+        # Three queries whatever the number of screenings (docs/benchmarks.md: interaction latency).
+        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=LIST_SIZE)
+        total = len(upcoming) if len(upcoming) < LIST_SIZE else await repo.count_upcoming(self.bot.store, guild_id)
+        answers, interested = await repo.rsvps_for(self.bot.store, [s.id for s in upcoming])
+        items = [(s, rules.count_rsvps(answers[s.id], interested[s.id])) for s in upcoming]
+        return list_embed(items, total=total)
+
+    async def raters(self, s: Screening) -> list[Rating]:
+        return await repo.ratings_for_film(self.bot.store, s.guild_id, s.film_key)
+
+    def ics(self, s: Screening) -> bytes:
+        """A calendar file for one screening."""
+        film = self.film_for(s)
+        description = "\n\n".join(
+            x for x in ((film.premise if film else None), s.notes, s.jump_url and f"RSVP: {s.jump_url}") if x
+        )
+        voice = self.bot.get_channel(s.voice_channel_id or 0)
+        where = s.location or (f"#{voice.name}" if isinstance(voice, discord.abc.GuildChannel) else None)
+        return build_ics(
+            uid=f"screening-{s.id}-{s.guild_id}@filmclub", title=f"Watch party: {s.label}", start=s.start,
+            end=s.end, stamp=self.bot.clock.now(), description=description or None, location=where,
+            url=s.jump_url, sequence=max(0, s.updated_at - s.created_at),
+        )
+
+    # ------------------------------------------------------------------ members' answers
+    async def set_rsvp(self, s: Screening, user_id: int, answer: str) -> str | None:
+        """Record a member's answer (their personal reminders follow Going); returns the answer before."""
+        async with self.bot.store.transaction() as tx:
+            before = await repo.set_rsvp(tx, s.id, user_id, answer, self.bot.now_ts())
+            if before == "going" and answer != "going":
+                await self.bot.scheduler.cancel_prefix(s.guild_id, personal_prefix(s.id, user_id), db=tx)
+            if answer == "going" and before != "going":
+                pref = await repo.get_reminder_pref(tx, s.guild_id, user_id)
+                await self.queue_personal(tx, s, user_id, pref)
+        if before != answer:
+            self.request_refresh(s.id)
+        return before
+
+    async def on_gateway_frame(self, msg: str | bytes) -> None:
+        """A raw gateway frame (discord.py's debug events): hear "Interested" on native events even when the
+        member is not cached (discord.py only dispatches ``scheduled_event_user_add`` for cached users, and this
+        bot has no members intent)."""
+        text = msg.decode() if isinstance(msg, bytes) else msg
+        if "GUILD_SCHEDULED_EVENT_USER_" not in text:
+            return
+        try:
+            frame: dict[str, Any] = json.loads(text)
+        except ValueError:
+            return
+        added = INTEREST_EVENTS.get(frame.get("t") or "")
+        data = frame.get("d")
+        if added is None or not isinstance(data, dict):
+            return
+        await self.event_interest(int(data["guild_scheduled_event_id"]), int(data["user_id"]), added)
+
+    async def event_interest(self, event_id: int, user_id: int, added: bool) -> None:
+        """A member marked (or unmarked) "Interested" on a screening's native event: counted as Maybe until
+        they answer with a button."""
+        s = await repo.get_by_event(self.bot.store, event_id)
+        if s is None or s.status != repo.SCHEDULED:
+            return
+        if added:
+            changed = await repo.add_interest(self.bot.store, s.id, user_id, self.bot.now_ts())
+        else:
+            changed = await repo.remove_interest(self.bot.store, s.id, user_id)
+        if changed:
+            self.request_refresh(s.id)
+
+    # ------------------------------------------------------------------ personal reminder settings
+    async def reminder_pref(self, guild_id: int, user_id: int) -> ReminderPref | None:
+        return await repo.get_reminder_pref(self.bot.store, guild_id, user_id)
+
+    async def set_reminder_pref(
+        self, guild_id: int, user_id: int, offsets: str | None, via: str
+    ) -> ReminderPref | None:
+        """Save a member's reminder settings (``offsets`` None: back to the server's) and queue their reminders
+        again for every upcoming screening they are Going to. Returns the settings now stored."""
+        async with self.bot.store.transaction() as tx:
+            await dm_repo.forget_closed(tx, user_id)  # changed settings: the next DM reminder tries their DMs again
+            if offsets is None:
+                await repo.clear_reminder_pref(tx, guild_id, user_id)
+            else:
+                await repo.set_reminder_pref(tx, guild_id, user_id, offsets, via, self.bot.now_ts())
+            pref = await repo.get_reminder_pref(tx, guild_id, user_id)
+            for s in await repo.upcoming_going_for_member(tx, guild_id, user_id):
+                await self.bot.scheduler.cancel_prefix(guild_id, personal_prefix(s.id, user_id), db=tx)
+                await self.queue_personal(tx, s, user_id, pref)
+        return pref
+
+    # ------------------------------------------------------------------ ratings
+    async def rate(
+        self, guild_id: int, film: FilmRef, user_id: int, thumbs: int, review: str | None,
+        *, screening_id: int | None = None,
+    ) -> tuple[Rating, bool]:
+        """Save a member's rating of a film; returns (the rating, whether it is new)."""
+        key, title, year = film
+        return await repo.set_rating(
+            self.bot.store, guild_id, key, user_id, thumbs, review, self.bot.now_ts(),
+            title=title, year=year, screening_id=screening_id,
+        )
+
+    async def screened_films(self, guild_id: int) -> list[FilmRef]:
+        return await repo.screened_films(self.bot.store, guild_id)
+
+    async def rated_films(self, guild_id: int) -> list[FilmRef]:
+        return await repo.rated_films(self.bot.store, guild_id)
+
+    async def ratings_of(self, guild_id: int, user_id: int) -> list[Rating]:
+        return await repo.ratings_for_member(self.bot.store, guild_id, user_id)
+
+    async def screened_film(self, guild_id: int, text: str) -> FilmRef:
+        """The screened film a member means by ``text`` (a choice from the list, or a title and maybe a year)."""
+        films = await repo.screened_films(self.bot.store, guild_id)
+        for key, title, year in films:
+            if is_choice_for(key, text):
+                return key, title, year
+        bare, year_given = parse_title_year(text)
+        wanted = normalize_title(bare)
+        hits = [f for f in films if normalize_title(f[1]) == wanted and (year_given is None or f[2] == year_given)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise UserError(f"Several screened films are called `{escape(bare)}`: pick one from the list.")
+        upcoming = await repo.list_upcoming(self.bot.store, guild_id, limit=100)
+        if any(normalize_title(s.title) == wanted for s in upcoming):
+            raise UserError(f"You can rate `{escape(bare)}` once its screening has finished.")
+        raise UserError(
+            f"`{escape(clip(bare, 80))}` hasn't been screened on this server yet. Pick a film from the list."
+        )
+
+    async def rated_film(self, guild_id: int, text: str) -> FilmRef:
+        films = await repo.rated_films(self.bot.store, guild_id)
+        bare, year_given = parse_title_year(text)
+        wanted = normalize_title(bare)
+        for f in films:
+            if is_choice_for(f[0], text):
+                return f
+        hits = [f for f in films if normalize_title(f[1]) == wanted and (year_given is None or f[2] == year_given)]
+        if len(hits) == 1:
+            return hits[0]
+        raise UserError(f"Nobody has rated `{escape(clip(bare, 80))}` here yet. Pick a film from the list.")
+
+    async def has_ratings(self, guild_id: int) -> bool:
+        return await repo.has_ratings(self.bot.store, guild_id)
+
+    async def board(self, guild_id: int, film: FilmRef | None) -> Board:
+        """The ratings board (one film's, or the club's), drawn off the event loop and kept until the database
+        changes. The title shown is part of the key, so a board is only served with the title it was drawn for."""
+        if film is not None:
+            key, title, year = film
+            return await self.board_cache.get(
+                (guild_id, key, title, year), lambda: self._film_board(guild_id, key, title, year)
+            )
+        return await self.board_cache.get((guild_id, None, None, None), lambda: self._club_board(guild_id))
+
+    async def _draw_board(
+        self, pages: list[discord.Embed], title: str, labels: list[str], values: list[float], highlight: set[int],
+    ) -> Board:
+        png = await self.bot.worker.run(bar_chart_png, title, labels, values, highlight=highlight)
+        for page in pages:
+            page.set_image(url="attachment://ratings.png")
+        return Board(tuple(pages), png)
+
+    async def _film_board(self, guild_id: int, key: str, title: str, year: int | None) -> Board:
+        ratings = await repo.ratings_for_film(self.bot.store, guild_id, key)
+        summary = rules.summarize(r.thumbs for r in ratings)
+        label = rules.film_label(title, year)
+        labels = [f"{i} thumb{'s' if i > 1 else ''}" for i in range(1, 6)]
+        most = max(summary.distribution)
+        return await self._draw_board(
+            [film_board_embed(label, summary, ratings)],
+            f"{clip(label, 60)}: {summary.count} ratings, {summary.average_text} average", labels,
+            list(summary.distribution), {i for i, n in enumerate(summary.distribution) if n == most and n},
+        )
+
+    async def _club_board(self, guild_id: int) -> Board:
+        films = await repo.rating_distributions(self.bot.store, guild_id)
+        if not films:
+            raise UserError("No ratings yet. After a screening, rate it with the buttons or `/rate`.")
+        rows = sorted(
+            ((rules.film_label(title, year),
+              rules.summarize(thumbs for thumbs, n in enumerate(dist, start=1) for _ in range(n)))
+             for _, title, year, dist in films),
+            key=lambda row: (-row[1].average, -row[1].count, row[0].lower()),
+        )
+        leaders = rows[:CHART_FILMS]
+        best = leaders[0][1].average
+        title = "Average thumbs per film" if len(rows) <= CHART_FILMS else f"Average thumbs: top {CHART_FILMS}"
+        return await self._draw_board(
+            board_pages(rows), title, [clip(label, 40) for label, _ in leaders],
+            [round(s.average, 2) for _, s in leaders], {i for i, (_, s) in enumerate(leaders) if s.average == best},
+        )
 
     # ------------------------------------------------------------------ films & counts
     @staticmethod
@@ -180,7 +454,7 @@ class ScreeningService:
         finally:
             self._tasks.pop(screening_id, None)
 
-    def close(self) -> None:
+    def _stop_refreshers(self) -> None:
         for task in self._tasks.values():
             task.cancel()
         self._tasks.clear()
@@ -188,7 +462,7 @@ class ScreeningService:
     async def flush(self) -> None:
         """At shutdown: send the edits still waiting out their debounce now instead of dropping them."""
         dirty = sorted(self._dirty)
-        self.close()
+        self._stop_refreshers()
         self._dirty.clear()
         for screening_id in dirty:
             try:
@@ -549,6 +823,31 @@ class ScreeningService:
         told = await self.tell_going(s, text, going)
         self.bot.dispatch("screening_cancelled", s)
         return dropped, (going if told else [])
+
+    async def reschedule(self, s: Screening, starts_at: int, reminder_offsets: str) -> tuple[Screening, str | None]:
+        """Move a screening: its posts are queued again, the announcement and event follow, and the members who
+        said Going are told (pinged); then ``screening_rescheduled`` is dispatched. Returns (the moved screening,
+        what went wrong with the event for the moderator). Refuses when someone else changed it first."""
+        old = s.starts_at
+        async with self.bot.store.transaction() as tx:
+            if not await repo.reschedule(tx, s.id, starts_at, self.bot.now_ts(), expected_starts_at=old):
+                raise UserError(
+                    f"Screening #{s.id} was just moved, started or cancelled by someone else; nothing changed. "
+                    f"`/screening info id:{s.id}` shows where it stands."
+                )
+            await self.bot.scheduler.cancel_prefix(s.guild_id, prefix(s.id), db=tx)
+            moved = await self._reload(s, tx)
+            await self.queue_all(tx, moved, reminder_offsets)
+        await self.refresh_now(moved.id)
+        problem = await self.move_event(moved)
+        going = await repo.going_members(self.bot.store, moved.id)
+        await self.tell_going(
+            moved,
+            f"🔁 **{escape(moved.label)}** has moved: it now starts {ts_full(moved.starts_at)} (was {ts_full(old)}).",
+            going,
+        )
+        self.bot.dispatch("screening_rescheduled", moved)
+        return moved, problem
 
     async def tell_going(self, s: Screening, text: str, going: list[int]) -> bool:
         """One message in the screenings channel, pinging exactly the members who said Going."""

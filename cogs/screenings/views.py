@@ -4,7 +4,7 @@ Buttons are ``DynamicItem``s whose state lives in the custom_id, so they keep wo
 restart without any view being re-created:
 - ``rsvp:<screening id>:<going|maybe|cant>`` on the announcement
 - ``rate:<screening id>:<1-5>`` on the next-day rating prompt
-The callbacks hand over to the ``Screenings`` cog (``handle_rsvp`` / ``handle_rate_button``).
+The callbacks reach the feature as ``interaction.client.screenings`` (:func:`answer_rsvp`, :func:`answer_rating`).
 """
 
 from __future__ import annotations
@@ -17,15 +17,26 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.cards import film_card as film_card  # shared with the theme shelf; re-exported for this feature
+from bot.checks import require_guild
 from bot.domain.films import Film
-from bot.domain.screenings import ANSWER_LABELS, RatingSummary, RsvpCounts, RsvpLists, distribution_bar, thumbs_text
+from bot.domain.screenings import (
+    ANSWER_LABELS,
+    RatingSummary,
+    RsvpCounts,
+    RsvpLists,
+    check_answer,
+    distribution_bar,
+    thumbs_text,
+    validate_rating,
+)
+from bot.errors import UserError
 from bot.handlers import guarded
 from bot.render import CLUB_COLOUR, ERROR_COLOUR, clip, escape, ts, ts_full
-from db.screenings import CANCELLED, FINISHED, LIVE, Rating, Screening
+from db.screenings import CANCELLED, FINISHED, LIVE, SCHEDULED, Rating, Screening
 from db.series import Night, Series
 
 if TYPE_CHECKING:
-    from cogs.screenings.cog import Screenings
+    from cogs.screenings.service import ScreeningService
 
 ANSWER_STYLE: dict[str, tuple[discord.ButtonStyle, str]] = {
     "going": (discord.ButtonStyle.success, "✅"),
@@ -34,11 +45,47 @@ ANSWER_STYLE: dict[str, tuple[discord.ButtonStyle, str]] = {
 }
 
 
-def _cog(interaction: discord.Interaction[Any]) -> Screenings:
-    cog = interaction.client.get_cog("Screenings")
-    if cog is None:  # pragma: no cover - the cog is always loaded with its buttons
-        raise RuntimeError("screenings cog not loaded")
-    return cog  # type: ignore[return-value]
+async def answer_rsvp(interaction: discord.Interaction[Any], screening_id: int, answer: str) -> None:
+    """A click on Going / Maybe / Can't."""
+    service: ScreeningService = interaction.client.screenings
+    guild_id = require_guild(interaction)
+    answer = check_answer(answer)
+    s = await service.own(guild_id, screening_id)
+    if s.status == CANCELLED:
+        raise UserError(f"**{s.label}** was cancelled, so there's nothing to answer.")
+    if s.status != SCHEDULED:
+        raise UserError(f"**{s.label}** has already started, so RSVPs are closed.")
+    before = await service.set_rsvp(s, interaction.user.id, answer)
+    label = ANSWER_LABELS[answer]
+    if before == answer:
+        text = f"You're already down as **{label}** for **{escape(s.label)}**."
+    elif before is None:
+        text = f"Got it: **{label}** for **{escape(s.label)}**, {ts_full(s.starts_at)}."
+    else:
+        text = f"Changed from {ANSWER_LABELS[before]} to **{label}** for **{escape(s.label)}**."
+    if answer == "going" and before != "going":
+        text += " I'll remind you before it starts (`/remind me` to choose when)."
+    await interaction.response.send_message(text, ephemeral=True)
+
+
+async def answer_rating(interaction: discord.Interaction[Any], screening_id: int, thumbs: int) -> None:
+    """A click on one of the 1 to 5 thumbs buttons under the discussion prompt."""
+    service: ScreeningService = interaction.client.screenings
+    guild_id = require_guild(interaction)
+    s = await service.own(guild_id, screening_id)
+    if s.status == CANCELLED:
+        raise UserError(f"The screening of **{escape(s.label)}** was cancelled, so there's nothing to rate here.")
+    if s.status != FINISHED:
+        raise UserError(f"You can rate **{escape(s.label)}** once its screening has finished.")
+    thumbs, _ = validate_rating(thumbs, None)
+    rating, new = await service.rate(
+        guild_id, (s.film_key, s.title, s.year), interaction.user.id, thumbs, None, screening_id=s.id
+    )
+    verb = "Thanks! You gave" if new else "Changed: you now give"
+    extra = "" if rating.review else " Add a few words with `/rate`."
+    await interaction.response.send_message(
+        f"{verb} **{escape(s.label)}** {thumbs_text(thumbs)} ({thumbs}/5).{extra}", ephemeral=True
+    )
 
 
 class RsvpButton(
@@ -63,7 +110,7 @@ class RsvpButton(
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        await _cog(interaction).handle_rsvp(interaction, self.screening_id, self.answer)
+        await answer_rsvp(interaction, self.screening_id, self.answer)
 
 
 class RateButton(
@@ -89,7 +136,7 @@ class RateButton(
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
-        await _cog(interaction).handle_rate_button(interaction, self.screening_id, self.thumbs)
+        await answer_rating(interaction, self.screening_id, self.thumbs)
 
 
 def rsvp_view(screening_id: int) -> discord.ui.View:

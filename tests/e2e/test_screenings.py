@@ -6,6 +6,7 @@ The fake clock starts on Monday 2026-01-05 12:00 UTC; the server's time zone is 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -381,6 +382,25 @@ async def test_event_interest_counts_as_maybe_until_a_button_answer(screen: Scre
     text = ann.text()
     assert "Going: **1**" in text and "Maybe: **0**" in text and "interested on the event" not in text
     assert await repo.interested_members(c.bot.store, 1) == {g.alice.user.id}
+
+
+async def test_only_interest_frames_count_whatever_else_mentions_them(screen: Screen) -> None:
+    """The raw gateway frames (discord.py's debug events) are read as text or bytes; a message that merely
+    quotes the event's name changes nothing."""
+    c, g = screen, screen.g
+    await schedule_her(c)
+    event_id = c.event().id
+    service = c.bot.screenings
+    quoted = {"t": "MESSAGE_CREATE", "d": {"content": "GUILD_SCHEDULED_EVENT_USER_ADD", "user_id": "1"}}
+    await service.on_gateway_frame(json.dumps(quoted))
+    await service.on_gateway_frame("GUILD_SCHEDULED_EVENT_USER_ADD but not JSON")
+    assert await repo.interested_members(c.bot.store, 1) == set()
+    added = {"op": 0, "t": "GUILD_SCHEDULED_EVENT_USER_ADD",
+             "d": {"guild_scheduled_event_id": str(event_id), "user_id": str(g.bob.user.id), "guild_id": "1"}}
+    await service.on_gateway_frame(json.dumps(added).encode())
+    assert await repo.interested_members(c.bot.store, 1) == {g.bob.user.id}
+    await service.on_gateway_frame(json.dumps({**added, "t": "GUILD_SCHEDULED_EVENT_USER_REMOVE"}))
+    assert await repo.interested_members(c.bot.store, 1) == set()
 
 
 async def test_remind_me_shows_and_resets(screen: Screen) -> None:
@@ -816,7 +836,7 @@ async def test_list_and_board_are_served_again_until_something_changes(screen: S
     """`/screening list` and `/ratings board` keep their answer while nothing changes (db/cache.py), and show
     an RSVP, a new screening or a rating at once."""
     c, g = screen, screen.g
-    cog: Any = c.bot.get_cog("Screenings")
+    cog = c.bot.screenings
     await schedule_her(c)
     [ann] = c.announcements()
     await c.click(g.alice, ann, "Going")
