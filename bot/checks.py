@@ -67,33 +67,51 @@ def moderator_only() -> Callable[[T], T]:
 POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
-async def announcements_channel(
-    interaction_or_bot: Any, guild: discord.Guild, *, doing: str, needs: tuple[str, ...] = POST_NEEDS
+def configured_channel(
+    guild: discord.Guild,
+    channel_id: int | None,
+    *,
+    what: str,
+    setting: str,
+    doing: str,
+    needs: tuple[str, ...] = POST_NEEDS,
 ) -> discord.TextChannel:
-    """The announcements channel, once it is sure the bot can post there; else a UserError saying how to fix it.
+    """A channel the server configured (``what``, set with ``/filmclub setup <setting>:``), once it is sure the
+    bot can ``doing`` there; else a UserError saying how to fix it. One wording for every feature.
 
     ``doing`` completes "I can't ... in #channel", e.g. "post teasers".
     """
     from bot.errors import NotSetUp
     from bot.render import missing_permissions
 
-    bot = interaction_or_bot.client if isinstance(interaction_or_bot, discord.Interaction) else interaction_or_bot
-    settings = await bot.settings.get(guild.id)
-    if settings.announcements_channel_id is None:
-        raise NotSetUp("announcements channel", "announcements")
-    channel = guild.get_channel(settings.announcements_channel_id)
+    if channel_id is None:
+        raise NotSetUp(what, setting)
+    channel = guild.get_channel(channel_id)
     if not isinstance(channel, discord.TextChannel):
         raise UserError(
-            "I can't find the announcements channel any more (was it deleted?). A moderator can pick "
-            "another with `/filmclub setup announcements:`. Nothing was changed."
+            f"I can't find the {what} any more (was it deleted?). A moderator can pick "
+            f"another with `/filmclub setup {setting}:`. Nothing was changed."
         )
     lacking = missing_permissions(channel.permissions_for(guild.me), needs)
     if lacking:
         raise UserError(
             f"I can't {doing} in {channel.mention}: I need {', '.join(lacking)} there. A moderator can give "
-            "my role those permissions in that channel, or pick another with `/filmclub setup announcements:`."
+            f"my role those permissions in that channel, or pick another with `/filmclub setup {setting}:`. "
+            "Nothing was changed."
         )
     return channel
+
+
+async def announcements_channel(
+    interaction_or_bot: Any, guild: discord.Guild, *, doing: str, needs: tuple[str, ...] = POST_NEEDS
+) -> discord.TextChannel:
+    """The announcements channel, once it is sure the bot can post there (:func:`configured_channel`)."""
+    bot = interaction_or_bot.client if isinstance(interaction_or_bot, discord.Interaction) else interaction_or_bot
+    settings = await bot.settings.get(guild.id)
+    return configured_channel(
+        guild, settings.announcements_channel_id, what="announcements channel", setting="announcements",
+        doing=doing, needs=needs,
+    )
 
 
 def require_member_can_post(interaction: discord.Interaction[Any]) -> None:

@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.checks import configured_channel
 from bot.domain import awards as aw
 from bot.domain import markers, posts
 from bot.domain.films import load_catalogue
-from bot.errors import NotSetUp, UserError
-from bot.render import escape, missing_permissions
+from bot.errors import UserError
+from bot.render import escape
 from bot.scheduler import PostObsolete
 from cogs.awards import views
 from db import awards as repo
@@ -688,21 +689,9 @@ class AwardService:
         """Where a poll goes (``chosen`` or the polls channel), checked: a text channel the bot can run it in."""
         settings = await self.bot.settings.get(guild.id)
         channel_id = chosen.id if chosen is not None else settings.polls_channel_id
-        if channel_id is None:
-            raise NotSetUp("polls channel", "polls")
-        target = guild.get_channel(channel_id)
-        if not isinstance(target, discord.TextChannel):
-            raise UserError(
-                f"I can't see <#{channel_id}> as a text channel. Pick a text channel I can read with `channel:`, "
-                "or set another polls channel with `/filmclub setup polls:`."
-            )
-        lacking = missing_permissions(target.permissions_for(guild.me), POLL_NEEDS)
-        if lacking:
-            raise UserError(
-                f"I can't run a poll in {target.mention}: I'm missing {', '.join(lacking)} there. "
-                "Grant those to my role, or pick another channel."
-            )
-        return target
+        return configured_channel(
+            guild, channel_id, what="polls channel", setting="polls", doing="run a poll", needs=POLL_NEEDS
+        )
 
     async def open_poll(
         self,

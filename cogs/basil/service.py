@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from bot.checks import configured_channel
 from bot.domain import posts
 from bot.domain.basil import (
     BasilError,
@@ -36,8 +37,8 @@ from bot.domain.basil import (
     photo_filename,
     thread_name,
 )
-from bot.errors import NotSetUp, UserError
-from bot.render import escape, missing_permissions, plural
+from bot.errors import UserError
+from bot.render import escape, plural
 from bot.scheduler import PostObsolete, from_ts
 from cogs.basil.views import card_embed, card_view, photo_files
 from db import basil as repo
@@ -163,23 +164,14 @@ class BasilService:
     async def corner(self, guild_id: int, *, photo: bool = False) -> discord.TextChannel:
         """Basil's Corner, checked: it exists and the bot may post cards, reactions and threads there."""
         settings = await self.bot.settings.get(guild_id)
-        if settings.basil_channel_id is None:
-            raise NotSetUp("Basil's Corner channel", "basil")
-        channel = self.bot.get_channel(settings.basil_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise BasilError(
-                "The Basil's Corner channel was deleted, or I can no longer see it. A moderator can choose "
-                "one with `/filmclub setup basil:`. Nothing was posted."
-            )
-        lacking = missing_permissions(
-            channel.permissions_for(channel.guild.me), CORNER_NEEDS + (("attach_files",) if photo else ())
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            raise BasilError("I can't see this server right now; please try again in a minute. Nothing was posted.")
+        needs = CORNER_NEEDS + (("attach_files",) if photo else ())
+        return configured_channel(
+            guild, settings.basil_channel_id, what="Basil's Corner channel", setting="basil",
+            doing="post in Basil's Corner", needs=needs,
         )
-        if lacking:
-            raise BasilError(
-                f"I'm missing these permissions in {channel.mention}: {', '.join(lacking)}. A moderator can "
-                "grant them to my role (or choose another channel with `/filmclub setup basil:`). Nothing was posted."
-            )
-        return channel
 
     # drafts -------------------------------------------------------------------------
     async def check_daily_limit(self, guild_id: int, member_id: int) -> None:

@@ -12,14 +12,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import FilmClubBot
-from bot.checks import moderator_only, require_guild
+from bot.checks import configured_channel, moderator_only, require_guild
 from bot.domain import screenings as rules
 from bot.domain import series as series_rules
 from bot.domain.dates import parse_date
 from bot.domain.films import resolve_film
 from bot.domain.recurrence import parse_recurrence
-from bot.errors import NotSetUp, UserError
-from bot.render import clip, escape, missing_permissions, plural, ts_full
+from bot.errors import UserError
+from bot.render import clip, escape, plural, ts_full
 from cogs.screenings.members import catalogue_choices
 from cogs.screenings.series import SeriesService
 from cogs.screenings.views import series_info_embed, series_line, series_list_embed
@@ -34,19 +34,10 @@ CHANNEL_NEEDS = (
 
 def screenings_channel(guild: discord.Guild, channel_id: int | None, what: str) -> discord.TextChannel:
     """The screenings channel, once it is sure the bot can announce there (else a UserError saying what to fix)."""
-    if channel_id is None:
-        raise NotSetUp("screenings channel", "screenings")
-    channel = guild.get_channel(channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        raise UserError("I can't find the screenings channel any more. A moderator can set one with "
-                        "`/filmclub setup screenings:`.")
-    lacking = missing_permissions(channel.permissions_for(guild.me), CHANNEL_NEEDS)
-    if lacking:
-        raise UserError(
-            f"I can't announce screenings in {channel.mention}: I'm missing {', '.join(lacking)}. "
-            f"Grant those to my role there, then try again. Nothing was {what}."
-        )
-    return channel
+    return configured_channel(
+        guild, channel_id, what="screenings channel", setting="screenings", doing="announce screenings",
+        needs=CHANNEL_NEEDS,
+    )
 
 
 class SeriesCommands(commands.Cog):

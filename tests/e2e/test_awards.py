@@ -461,7 +461,7 @@ async def test_missing_add_reactions_is_checked_before_posting(club: Club) -> No
     fake = club.fake
     fake.set_overwrites(club.polls, [fake.overwrite(club.g.bot_role, deny=P.ADD_REACTIONS)])
     text = await error_of(club, "award open", category="x", nominees="a;b", closes="in 1 hour")
-    assert "missing Add Reactions" in text
+    assert "I need Add Reactions" in text
     assert fake.messages_in(club.polls) == []
     assert await repo.list_open(club.bot.store) == []
 
@@ -853,7 +853,7 @@ async def test_channel_option_posts_there_and_is_checked(club: Club) -> None:
     assert (await poll_row(club, poll_id)).channel_id == snacks.id
     text = await error_of(club, "award open", category="x", nominees="a; b", closes="in 1 hour",
                           channel=club.g.staff)
-    assert "missing" in text and "View Channel" in text
+    assert "I need" in text and "View Channel" in text
     assert fake.messages_in(club.g.staff) == []
 
 
