@@ -17,10 +17,9 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild
 from bot.domain import awards as aw
-from bot.domain.films import format_choice, load_catalogue
 from bot.errors import UserError
 from bot.render import escape, plural, ts_full
-from bot.transformers import SemicolonList, When
+from bot.transformers import SemicolonList, When, catalogue_choices
 from bot.ui import send_pages
 from cogs.awards import views
 from cogs.awards.service import REOPEN_WINDOW, AwardService, ResultsUndeliverable
@@ -124,10 +123,7 @@ class Awards(commands.Cog):
     async def film_autocomplete(
         self, interaction: discord.Interaction[FilmClubBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=format_choice(f), value=format_choice(f))
-            for f in load_catalogue().search(current)
-        ]
+        return catalogue_choices(current)
 
     # ------------------------------------------------------------------ closing
 

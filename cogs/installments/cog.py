@@ -25,10 +25,10 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import moderator_only, require_guild, require_member_can_post
 from bot.domain import installments as dom
-from bot.domain.films import CHOICE_LIMIT, format_choice, load_catalogue, resolve_film
+from bot.domain.films import Film
 from bot.domain.timeparse import format_full
 from bot.render import clip, plural, ts
-from bot.transformers import When
+from bot.transformers import FilmOption, When
 from bot.ui import send_pages
 from cogs.installments import views
 from cogs.installments.service import InstallmentService
@@ -49,12 +49,6 @@ class Installments(commands.Cog):
         self.service: InstallmentService = bot.installments
 
     # autocomplete ---------------------------------------------------------------------
-    async def film_autocomplete(
-        self, interaction: discord.Interaction[FilmClubBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        films = load_catalogue().search(current, limit=CHOICE_LIMIT)
-        return [app_commands.Choice(name=format_choice(f), value=format_choice(f)) for f in films]
-
     async def queued_autocomplete(
         self, interaction: discord.Interaction[FilmClubBot], current: str
     ) -> list[app_commands.Choice[int]]:
@@ -76,20 +70,18 @@ class Installments(commands.Cog):
         note="A short note shown in the queue",
         year="The film's year, for films not in the catalogue",
     )
-    @app_commands.autocomplete(film=film_autocomplete)
     @moderator_only()
     async def add(
         self,
         interaction: discord.Interaction[FilmClubBot],
-        film: app_commands.Range[str, 1, 200],
+        film: app_commands.Transform[Film, FilmOption],
         position: int | None = None,
         note: str | None = None,
         year: int | None = None,
     ) -> None:
         guild_id = require_guild(interaction)
-        chosen = resolve_film(film, year)
         inst, where, size, screening = await self.service.add(
-            guild_id, chosen, note=dom.check_note(note), position=position, added_by=interaction.user.id
+            guild_id, film, note=dom.check_note(note), position=position, added_by=interaction.user.id
         )
         text = f"Added {views.label(inst)} to the queue as #{inst.id}, at position {where} of {size}."
         if screening is not None:

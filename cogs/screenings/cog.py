@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import datetime
 
 import discord
 from discord import app_commands
@@ -25,12 +26,12 @@ from discord.ext import commands
 from bot.app import FilmClubBot
 from bot.checks import is_moderator, moderator_only, require_guild
 from bot.domain import screenings as rules
-from bot.domain.films import resolve_film
+from bot.domain.films import Film
 from bot.domain.offsets import parse_offsets
-from bot.domain.timeparse import parse_when
 from bot.errors import UserError
 from bot.render import clip, escape, plural, ts_full
-from cogs.screenings.members import MemberCommands, catalogue_choices
+from bot.transformers import FilmOption, When
+from cogs.screenings.members import MemberCommands
 from cogs.screenings.series_commands import SeriesCommands, screenings_channel
 from cogs.screenings.views import RateButton, RsvpButton, info_embed
 from db.screenings import CANCELLED, FINISHED, SCHEDULED, Screening
@@ -38,6 +39,8 @@ from db.screenings import CANCELLED, FINISHED, SCHEDULED, Screening
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[FilmClubBot]
+FilmChoice = app_commands.Transform[Film, FilmOption]
+StartsAt = app_commands.Transform[datetime, When(max_ahead=rules.MAX_AHEAD)]
 
 
 MAX_CLASH_LINES = 3
@@ -111,8 +114,8 @@ class Screenings(SeriesCommands, MemberCommands):
     async def schedule(
         self,
         interaction: Interaction,
-        film: str,
-        when: str,
+        film: FilmChoice,
+        when: StartsAt,
         year: app_commands.Range[int, 1870, 2100] | None = None,
         runtime: app_commands.Range[int, 1, 1440] | None = None,
         where: app_commands.Range[str, 1, 100] | None = None,
@@ -126,9 +129,9 @@ class Screenings(SeriesCommands, MemberCommands):
         assert guild is not None
         settings = await self.bot.settings.get(guild_id)
         channel = screenings_channel(guild, settings.screenings_channel_id, "scheduled")
-        chosen = resolve_film(rules.check_title(film), year, runtime)
+        chosen = film
         minutes = rules.check_runtime(runtime or chosen.runtime or rules.DEFAULT_RUNTIME)
-        start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
+        start = when
         delay = rules.check_discussion_delay(parse_offsets(discussion_after) if discussion_after is not None else None)
         where, notes = rules.clean_text(where), rules.clean_text(notes)
         starts_at = int(start.timestamp())
@@ -153,10 +156,6 @@ class Screenings(SeriesCommands, MemberCommands):
             lines.append(f"⚠️ {problem}")
         lines.extend(clash_lines(clashes, channel.mention))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
-
-    @schedule.autocomplete("film")
-    async def _schedule_film_ac(self, interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
-        return catalogue_choices(current)
 
     @screening.command(name="list", description="Upcoming screenings")
     async def list_(self, interaction: Interaction) -> None:
@@ -207,7 +206,7 @@ class Screenings(SeriesCommands, MemberCommands):
     @screening.command(name="reschedule", description="Moderators: move a screening to another time")
     @app_commands.describe(id="The screening's number", when="The new start, e.g. `sat 8pm`")
     @moderator_only()
-    async def reschedule(self, interaction: Interaction, id: app_commands.Range[int, 1], when: str) -> None:
+    async def reschedule(self, interaction: Interaction, id: app_commands.Range[int, 1], when: StartsAt) -> None:
         guild_id = require_guild(interaction)
         s = await self.service.own(guild_id, id)
         if s.status == CANCELLED:
@@ -215,8 +214,7 @@ class Screenings(SeriesCommands, MemberCommands):
         if s.status != SCHEDULED:
             raise UserError(f"Screening #{id} has already started, so it can't be moved.")
         settings = await self.bot.settings.get(guild_id)
-        start = parse_when(when, self.bot.clock.now(), settings.timezone, max_ahead=rules.MAX_AHEAD)
-        starts_at = int(start.timestamp())
+        starts_at = int(when.timestamp())
         if starts_at == s.starts_at:
             raise UserError(f"Screening #{id} already starts at {ts_full(starts_at)}.")
         clashes = await self.service.clashes(guild_id, s.channel_id, starts_at, s.runtime, exclude_id=s.id)

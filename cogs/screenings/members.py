@@ -16,7 +16,6 @@ from bot.checks import require_guild, require_member_can_post
 from bot.domain import screenings as rules
 from bot.domain.films import (
     choice_value,
-    format_choice,
     load_catalogue,
     normalize_title,
     parse_title_year,
@@ -24,6 +23,7 @@ from bot.domain.films import (
 from bot.domain.offsets import format_offsets, parse_offsets
 from bot.errors import UserError
 from bot.render import clip, escape
+from bot.transformers import catalogue_choices
 from bot.ui import Paginator
 from cogs.screenings.service import ScreeningService
 from cogs.screenings.views import film_card, mine_pages
@@ -160,11 +160,6 @@ class MemberCommands(commands.Cog):
             await interaction.response.send_message(embed=pages[0], view=view, ephemeral=True)
         else:
             await interaction.response.send_message(embed=pages[0], ephemeral=True)
-
-
-def catalogue_choices(current: str) -> list[app_commands.Choice[str]]:
-    films = load_catalogue().search(current)
-    return [app_commands.Choice(name=format_choice(f), value=format_choice(f)) for f in films]
 
 
 def film_key_choices(films: list[tuple[str, str, int | None]], current: str) -> list[app_commands.Choice[str]]:

@@ -20,7 +20,7 @@ from bot.domain.films import resolve_film
 from bot.domain.recurrence import parse_recurrence
 from bot.errors import UserError
 from bot.render import clip, escape, plural, ts_full
-from cogs.screenings.members import catalogue_choices
+from bot.transformers import catalogue_choices
 from cogs.screenings.series import SeriesService
 from cogs.screenings.views import series_info_embed, series_line, series_list_embed
 

@@ -940,8 +940,8 @@ async def test_user_text_is_escaped_trimmed_and_never_pings(screen: Screen) -> N
     ("options", "pattern"),
     [
         ({"film": "   ", "when": "tomorrow 8pm"}, "Give me a film title"),
-        ({"film": "x" * 6000, "year": 2020, "when": "tomorrow 8pm"}, "too long"),
-        ({"film": "Her (2013)", "when": "x" * 6000}, "couldn't read"),
+        ({"film": "x" * 90, "when": "tomorrow 8pm"}, "I don't know"),
+        ({"film": "Her (2013)", "when": "x" * 100}, "couldn't read"),
         ({"film": "Her (2013)", "when": "   "}, "Tell me when"),
         ({"film": "Her (2013)", "when": "tomorrow 8pm", "discussion_after": "30d"}, "within 7 days"),
         ({"film": "Her (2013)", "when": "tomorrow 8pm", "discussion_after": "1h,2h"}, "one delay"),
@@ -953,6 +953,17 @@ async def test_bad_schedule_input_is_refused(screen: Screen, options: dict[str, 
     reply = await screen.slash(screen.g.admin, "screening schedule", **options)
     await assert_refused(screen, reply, pattern)
     assert len(reply.content) <= 2000
+
+
+async def test_film_and_time_options_declare_their_lengths_so_discord_refuses_longer_text(screen: Screen) -> None:
+    """Discord itself refuses text longer than an option's max_length before the bot sees it."""
+    from tests.fakediscord.interactions import FakeDiscordUsageError
+
+    too_long = ({"film": "x" * 201, "year": 2020, "when": "tomorrow 8pm"}, {"film": "Her (2013)", "when": "x" * 101})
+    for options in too_long:
+        with pytest.raises(FakeDiscordUsageError, match="longer than max_length"):
+            await screen.slash(screen.g.admin, "screening schedule", **options)
+    assert screen.announcements() == []
 
 
 async def test_bad_cancel_and_reschedule_input(screen: Screen) -> None:
