@@ -1674,7 +1674,9 @@ class RestMixin(FakeCore):
         old = self._event_tasks.pop(e.id, None)
         if old is not None:
             old.cancel()
-        if e.entity_type != 3 or e.deleted or e.status in (3, 4):
+        if e.entity_type != 3 or e.deleted or e.status in (3, 4) or e.recurrence_rule:
+            # A repeating event moves on to its next occurrence instead of completing; the fake leaves that to
+            # the bot (which keeps it on the next night), so only one-off external events run themselves.
             return
         try:
             loop = asyncio.get_running_loop()
