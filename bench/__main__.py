@@ -9,8 +9,9 @@ Benchmarks: interaction latency against a bare discord.py bot (``bench_latency``
 (``bench_votes``), scheduler rebuild and burst (``bench_scheduler``), 1,000-server scale (``bench_scale``),
 fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_timeparse``), the longest
 event-loop block under the worst inputs members can send (``bench_abuse``), drawing the ratings chart
-(``bench_charts``), and the web pages and calendar feeds with 1,000 servers, with the bot's latency while every
-feed is polled (``bench_web``).
+(``bench_charts``), REST calls and 429s of the bulk jobs under the fake's rate limits (``bench_bulk``), and
+the web pages and calendar feeds with 1,000 servers, with the bot's latency while every feed is polled
+(``bench_web``).
 """
 
 from __future__ import annotations
@@ -173,8 +174,26 @@ def web(quick: bool) -> list[Row]:
     return list(r)
 
 
+def bulk(quick: bool) -> list[Row]:
+    going, servers = (100, 100) if quick else (500, 1000)
+    r = child(
+        "import asyncio, logging\nlogging.basicConfig(level=logging.ERROR)\n"
+        f"from bench.bench_bulk import run\nr = asyncio.run(run({going}, {servers}))\n" + emit("r"),
+        timeout=3600,
+    )
+    out = []
+    for job in r:
+        details = "; ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in job.items()
+                            if k not in ("job", "rest_calls", "rate_limited", "seconds", "interaction_calls"))
+        out.append({"bench": "bulk", "measure": f"{job['job']}: REST calls / 429s",
+                    "figure": f"{job['rest_calls']:,} / {job['rate_limited']} ({job['seconds']} s"
+                              f"{'; ' + details if details else ''})",
+                    "target": "0 429s", "met": job["rate_limited"] == 0})
+    return out
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web}
+           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web, "bulk": bulk}
 
 
 # --------------------------------------------------------------------------- the table

@@ -20,6 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain.recurrence import next_occurrence, parse_recurrence
 from bot.handlers import report_error
+from bot.pacing import PacedConnector, Pacer
 from bot.scheduler import SchedulerService
 from bot.ui import ExpiredPages, forget_live_pages
 from bot.worker import Worker
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from cogs.web.service import WebService
 
 log = logging.getLogger(__name__)
+#: JSON code of "Max number of daily application command creates has been reached (200)".
+DAILY_COMMAND_CREATES = 30034
 
 
 def next_from_rule(rule: dict[str, Any], after: datetime) -> datetime | None:
@@ -117,6 +120,8 @@ class FilmClubBot(commands.Bot):
         self.schema_version = 0
         self.commands_synced = False
         self._sync_task: asyncio.Task[None] | None = None
+        #: Every REST request waits for a slot under Discord's global limit (bot/pacing.py).
+        self.pacer = Pacer()
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._services: list[Any] = []
 
@@ -162,6 +167,11 @@ class FilmClubBot(commands.Bot):
         ]
 
     # startup ---------------------------------------------------------------------------
+    async def login(self, token: str) -> None:
+        if self.http.connector is discord.utils.MISSING:  # each login attempt opens a new session
+            self.http.connector = PacedConnector(self.pacer, limit=0)
+        await super().login(token)
+
     async def setup_hook(self) -> None:
         await self.store.open()
         self.schema_version = await migrate(self.store)
@@ -192,6 +202,10 @@ class FilmClubBot(commands.Bot):
                 )
                 return
             except discord.HTTPException as exc:
+                if exc.code == DAILY_COMMAND_CREATES:
+                    log.warning("Discord's limit of 200 new slash commands a day is reached; the commands stay as "
+                                "they were and the sync is tried again in the background (attempt %d)", attempt + 1)
+                    continue
                 if exc.status == 400:
                     log.error("Discord refused the command tree (400 %s): %s. Fix the command and restart.",
                               exc.code, _form_errors(exc))

@@ -43,6 +43,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED
 from apscheduler.triggers.date import DateTrigger
 
+from bot import pacing
 from bot.clock import Clock
 from bot.domain import posts as post_kinds
 from db import scheduled_posts as posts_repo
@@ -460,7 +461,8 @@ class SchedulerService:
             log.exception("storage error while claiming %d posts; retrying shortly", len(post_ids))
             self._retry_later(post_ids, self.now_ts() + BACKOFF_SECONDS[0])
             return
-        await asyncio.gather(*(self._fire(post) for post in _round_robin(claimed)))
+        with pacing.bulk():  # a backlog of posts yields to members' commands under the global limit
+            await asyncio.gather(*(self._fire(post) for post in _round_robin(claimed)))
         await self._flush_sent()
 
     @staticmethod

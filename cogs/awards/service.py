@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import pacing
 from bot.checks import configured_channel
 from bot.domain import awards as aw
 from bot.domain import markers, posts
@@ -436,7 +437,10 @@ class AwardService:
             # A few polls at a time: each reads its own message's reactions (its own rate-limit bucket),
             # so a restart with many open polls does not catch them up strictly one after another.
             limit = asyncio.Semaphore(CATCH_UP_CONCURRENCY)
-            await asyncio.gather(*(self._catch_up_limited(poll, limit) for poll in list(self.open_polls.values())))
+            with pacing.bulk():  # under Discord's global limit, behind members' commands (bot/pacing.py)
+                await asyncio.gather(
+                    *(self._catch_up_limited(poll, limit) for poll in list(self.open_polls.values()))
+                )
             orphans, self._orphans = self._orphans, []
             for poll in orphans:
                 await self._recover_orphan(poll)

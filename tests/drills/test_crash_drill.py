@@ -187,6 +187,7 @@ def assert_no_loss(fake: FakeDiscord, r: dict[str, Any], kills: int) -> None:
     assert "unexpected error" not in output
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # a dozen posts due at once in one channel
 async def test_crash_drill_short(fake: FakeDiscord, bot_process: Any, tmp_path: Path) -> None:
     started = time.monotonic()
     kills = 50 if os.environ.get("FILMCLUB_DRILL_LONG") == "1" else 3
@@ -205,6 +206,7 @@ async def test_crash_drill_50_kills(fake: FakeDiscord, bot_process: Any, tmp_pat
     assert r["down_votes"] > 0
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # 100 posts due at once in each channel
 async def test_sigkill_while_a_thousand_posts_are_due_sends_each_once(
     fake: FakeDiscord, bot_process: Any, tmp_path: Path
 ) -> None:

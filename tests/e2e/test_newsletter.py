@@ -291,6 +291,7 @@ def _with_buttons(message: Message) -> Message:
 # --------------------------------------------------------------------------- splitting
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # dozens of posts in one channel
 async def test_long_newsletter_is_split_within_discord_limits_with_the_file(club: Club) -> None:
     fake, g = club.fake, club.g
     await schedule(club, "Her (2013)", "tomorrow 8pm")
@@ -504,6 +505,7 @@ def check_limits(post: Message) -> None:
     assert not post.pings_anyone
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # dozens of posts in one channel
 async def test_pathological_texts_many_members_markdown_and_mentions(club: Club) -> None:
     """One 1,500-character preview without a sentence break, Markdown and mentions in names and texts, and
     a crowd of members: every message within Discord's limits, every text whole, nobody pinged."""
@@ -605,6 +607,7 @@ async def test_announcements_channel_gone_or_closed_at_publish(club: Club) -> No
     assert len([m for m in fake.bot_messages(news) if m.embeds and m.embeds[0].get("title", "").startswith("📰")]) == 1
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # dozens of posts in one channel
 async def test_posting_stopped_midway_resumes_or_discards_cleanly(club: Club) -> None:
     fake, g = club.fake, club.g
     await long_her(club)
@@ -647,6 +650,7 @@ async def test_posting_stopped_midway_resumes_or_discards_cleanly(club: Club) ->
     assert list(published.message_ids) == [p.id for p in posts]
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # dozens of posts in one channel
 async def test_channel_deleted_midway_starts_over_in_the_new_channel(club: Club) -> None:
     fake, g = club.fake, club.g
     await long_her(club)
@@ -784,6 +788,7 @@ async def test_draft_reads_the_trivia_packs_off_the_event_loop(club: Club, monke
 
 
 @pytest.mark.process
+@pytest.mark.usefixtures("short_rate_windows")  # dozens of posts in one channel
 async def test_sigkill_mid_publish_resumes_without_duplicates(
     fake: FakeDiscord, bot_process: Any, tmp_path: Path
 ) -> None:

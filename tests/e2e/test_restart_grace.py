@@ -10,6 +10,8 @@ import asyncio
 import json
 from datetime import timedelta
 
+import pytest
+
 from bot.domain import posts
 from db import scheduled_posts as posts_repo
 from tests.e2e.conftest import Club
@@ -38,6 +40,7 @@ async def queue_raw(club: Club, kind: str, due_in: int, label: str) -> int:
     return post.id
 
 
+@pytest.mark.usefixtures("short_rate_windows")  # a notice per missed kind, in one channel
 async def test_every_kind_has_one_grace_window_and_the_bot_follows_it(club: Club) -> None:
     # The table is the whole truth: every kind the bot registers is in it, and nothing else is.
     assert set(club.bot.scheduler._kinds) == set(posts.GRACE)

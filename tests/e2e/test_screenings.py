@@ -1121,3 +1121,50 @@ async def test_dm_reminders_cost_one_request_and_closed_dms_are_tried_once(scree
     assert len(fake.bot_messages(alice_dm)) == 2
     in_thread = [m for m in c.public_bot_messages() if m.pinged_user_ids == {closed.user.id}]
     assert len(in_thread) == 2 and all(m.channel_id == ann.id for m in in_thread)
+
+
+async def test_a_reminder_to_many_going_members_stays_under_discords_limits(screen: Screen) -> None:
+    """60 Going members reminded by DM, 3 of them with closed DMs, twice (1h and 10m before): no user fetch,
+    each DM opened once from the member's id and remembered, closed DMs tried once in all, and not one 429 (the
+    second round sends 57 DMs at once, more than Discord's 50 per second: the bot paces itself)."""
+    c, g, fake = screen, screen.g, screen.fake
+    await schedule_her(c)
+    [ann] = c.announcements()
+    members = [fake.add_member(g.guild, f"fan{i}", [g.member_role], dms_closed=i % 20 == 0) for i in range(60)]
+    closed = [m for i, m in enumerate(members) if i % 20 == 0]
+    for who in members:
+        await c.slash(who, "remind me", offsets="1h,10m", via="dm")
+        await c.click(who, ann, "Going")
+    open_dms = [m for m in members if m not in closed]
+
+    def reminded(times: int) -> bool:
+        in_thread = [m for m in c.public_bot_messages() if m.pinged_user_ids & {m.user.id for m in closed}]
+        return len(in_thread) == times * len(closed) and all(
+            len(fake.bot_messages(fake.dm_channel(m))) == times for m in open_dms)
+
+    before, invalid_before = len(fake.rest_log), fake.invalid_requests
+    await c.clock.advance_to(START - timedelta(minutes=30))  # the first round (1h before)
+    await fake.wait_until(lambda: reminded(1), 20, "the first round")  # it takes real seconds: DM opens are paced
+    middle = len(fake.rest_log)
+    await c.clock.advance_to(START - timedelta(minutes=5))  # the second round (10m before)
+    await fake.wait_until(lambda: reminded(2), 20, "the second round")
+    await fake.settle()
+    first, second = fake.rest_log[before:middle], fake.rest_log[middle:]
+
+    def count(calls: list[Any], method: str, pattern: str, status: int | None = None) -> int:
+        return sum(1 for call in calls if call.method == method and re.fullmatch(pattern, call.path)
+                   and (status is None or call.status == status))
+
+    assert fake.rate_limited == []  # not one 429, global or per route
+    assert count(first + second, "GET", r"/users/(?!@me)\d+") == 0  # no user fetch
+    assert count(first, "POST", "/users/@me/channels") == 60 and count(second, "POST", "/users/@me/channels") == 0
+    dm_ids = {fake.dm_channel(m).id for m in members}
+    dm_sends = [call for call in first + second if call.method == "POST" and call.path.startswith("/channels/")
+                and int(call.path.split("/")[2]) in dm_ids]
+    assert sum(1 for call in dm_sends if call.status == 200) == 2 * 57
+    assert sum(1 for call in dm_sends if call.status == 403) == 3  # closed DMs: one attempt each, in all
+    assert fake.invalid_requests - invalid_before == 3
+    for member in closed:  # reminded in the thread both times instead
+        in_thread = [m for m in c.public_bot_messages() if m.pinged_user_ids == {member.user.id}]
+        assert len(in_thread) == 2
+    assert all(len(fake.bot_messages(fake.dm_channel(m))) == 2 for m in members if m not in closed)

@@ -85,3 +85,23 @@ async def test_a_refused_sync_is_one_line_and_the_bot_keeps_working(
     assert post is not None
     await fake_clock.advance(31)
     assert [m.content for m in fake.bot_messages(g.general)] == ["still here"]
+
+
+async def test_the_daily_command_create_limit_is_one_warning_and_a_retry_later(
+    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The fake's own count (200 new commands a day per scope, 400 30034) refuses the sync: one warning saying
+    so, no error, and the bot serves anyway (the sync is tried again in the background)."""
+    caplog.set_level(logging.INFO, logger="bot")
+    g = fake.standard_guild()
+    fake._command_creates[g.guild.id] = [fake_clock.now()] * 200  # today's creates used up by earlier syncs
+    bot = FilmClubBot(Config(token=fake.token, db_path=tmp_path / "club.db", dev_guild=int(g.guild.id)),
+                      clock=fake_clock)
+    await fake.run_bot(bot)
+    await fake.settle()
+    [refused] = [c for c in fake.calls("PUT", r"/commands$")]
+    assert refused.status == 400 and refused.response["code"] == 30034
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.app" and r.levelno == logging.WARNING]
+    assert any("200 new slash commands a day" in w for w in warnings), warnings
+    assert not [r for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.ERROR]
+    assert bot.is_ready() and fake.command_names(g.guild) == []

@@ -63,15 +63,27 @@ class Intents:
 class ApiError(Exception):
     """An error answer, shaped like Discord's ``{"message": ..., "code": ...}``."""
 
-    def __init__(self, status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status = status
         self.code = code
         self.message = message
         self.errors = errors
+        #: More body fields (a 429's ``retry_after`` and ``global``) and headers of the answer.
+        self.extra = extra or {}
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"message": self.message, "code": self.code}
+        data: dict[str, Any] = {"message": self.message, "code": self.code, **self.extra}
         if self.errors:
             data["errors"] = self.errors
         return data
@@ -139,6 +151,8 @@ class RestCall:
     response: Any = None
     authorized: bool = True
     at: float = field(default_factory=time.monotonic)
+    #: ``X-RateLimit-Scope`` of a 429 ("user", "global", "shared"), else None.
+    scope: str | None = None
 
     def __repr__(self) -> str:
         return f"<RestCall {self.method} {self.path} -> {self.status}>"
@@ -247,7 +261,7 @@ class FakeCore:
         ban; docs: Topics > Rate Limits, "Invalid Request Limit"): 401, 403 and 429 (not a shared-scope 429)."""
         return sum(
             1 for call in self.rest_log
-            if call.status in (401, 403) or (call.status == 429 and "shared" not in str(call.response))
+            if call.status in (401, 403) or (call.status == 429 and call.scope != "shared")
         )
 
     def now(self) -> datetime:

@@ -37,6 +37,7 @@ from .models import (
     parse_emoji,
 )
 from .permissions import P
+from .ratelimits import RateLimiter
 
 
 @dataclass
@@ -193,7 +194,26 @@ class RestMixin(FakeCore):
         self.global_commands: list[dict[str, Any]] = []
         self._guild_commands: dict[int, list[dict[str, Any]]] = {}
         self._nonces: dict[tuple[int, int, str], Message] = {}
+        #: Per-route buckets and the global limit (``ratelimits.py``); strict unless a test turns it off.
+        self.limiter = RateLimiter()
+        self._event_tasks: dict[int, asyncio.Task[None]] = {}
+        self._command_creates: dict[int | None, list[datetime]] = {}
         self._register_routes()
+
+    @property
+    def rate_limits(self) -> bool:
+        """Whether the fake enforces rate limits (answers 429). Headers are sent either way. A test that needs
+        leniency says so by name: ``fake.rate_limits = False``."""
+        return self.limiter.enabled
+
+    @rate_limits.setter
+    def rate_limits(self, on: bool) -> None:
+        self.limiter.enabled = on
+
+    @property
+    def rate_limited(self) -> list[RestCall]:
+        """Every call answered 429 so far (by the limits or by an injected fault)."""
+        return [c for c in self.rest_log if c.status == 429]
 
     # ------------------------------------------------------------------ routing
     def route(self, method: str, template: str, handler: Handler, *, auth: bool = True) -> None:
@@ -254,7 +274,7 @@ class RestMixin(FakeCore):
             if asyncio.iscoroutine(outcome):
                 await outcome
 
-    def _injected(self, method: str, path: str) -> web.Response | None:
+    def _injected(self, method: str, path: str, call: RestCall | None = None) -> web.Response | None:
         for inj in self.injections:
             if inj.remaining <= 0:
                 continue
@@ -281,6 +301,9 @@ class RestMixin(FakeCore):
                 }
                 if inj.is_global:
                     headers["X-RateLimit-Global"] = "true"
+                if call is not None:
+                    call.scope = headers["X-RateLimit-Scope"]
+                    call.response = body
                 return json_response(body, status=429, headers=headers)
             defaults = {
                 400: (50035, "Invalid Form Body"),
@@ -355,18 +378,37 @@ class RestMixin(FakeCore):
             return json_response(call.response, status=404)
         route, params = found
         call.route = f"{route.method} {route.template}"
-        if route.auth and request.headers.get("Authorization") != f"Bot {self.token}":
+        is_bot = request.headers.get("Authorization") == f"Bot {self.token}"
+        if route.auth and not is_bot:
             call.authorized = False
             call.response = {"message": "401: Unauthorized", "code": 0}
             return json_response(call.response, status=401)
-        injected = self._injected(call.method, call.path)
+        injected = self._injected(call.method, call.path, call)  # a fault a test asked for uses up no bucket
         if injected is not None:
             return injected
+        verdict = self.limiter.check(
+            call.route, params, token=self.token if is_bot else None, now=asyncio.get_running_loop().time()
+        )
+        if verdict.refused is not None:
+            call.scope = verdict.scope
+            call.response = verdict.refused
+            return json_response(call.response, status=429, headers=verdict.headers)
+        resp = await self._answer(route, params, call, body, files)
+        for name, value in verdict.headers.items():
+            resp.headers.setdefault(name, value)
+        return resp
+
+    async def _answer(
+        self, route: Route, params: dict[str, str], call: RestCall, body: Any, files: list[UploadedFile]
+    ) -> web.Response:
         req = Req(call.method, call.path, params, call.query, body, files, call)
         try:
             result = await route.handler(req)
         except ApiError as exc:
             call.response = exc.body()
+            if exc.status == 429:
+                call.scope = "user"
+                return json_response(call.response, status=429, headers=exc.headers)
             return json_response(call.response, status=exc.status)
         if self.after_hooks:
             await self._run_after_hooks(call)
@@ -636,9 +678,26 @@ class RestMixin(FakeCore):
                 raise form_error("_", "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Duplicate command name {key[0]!r}")
             keys.add(key)
             new.append(self._normalise_command(raw, gid, by_key.get(key)))
+        self._count_creates(gid, sum(1 for key in keys if key not in by_key))
         current[:] = new
         self.command_syncs.append((gid, new))
         return new
+
+    #: Application command creates per day per scope (docs: Application Commands, "Registering a Command").
+    DAILY_COMMAND_CREATES = 200
+
+    def _count_creates(self, guild_id: int | None, count: int) -> None:
+        """Count ``count`` new commands in a scope (the application's global commands or one guild's) against
+        the 200 creates a day, over a rolling day of the fake's clock. Past it the whole request is refused with
+        JSON code 30034; the docs give no status, and Discord answers it as HTTP 400 (bots' reports)."""
+        if count <= 0:
+            return
+        now = self.now()
+        day = [t for t in self._command_creates.get(guild_id, []) if (now - t).total_seconds() < 86400]
+        if len(day) + count > self.DAILY_COMMAND_CREATES:
+            self._command_creates[guild_id] = day
+            raise ApiError(400, 30034, "Max number of daily application command creates has been reached (200)")
+        self._command_creates[guild_id] = day + [now] * count
 
     async def r_upsert_command(self, req: Req) -> Any:
         current = self._command_list(req)
@@ -649,6 +708,7 @@ class RestMixin(FakeCore):
         if prev is not None:
             current[current.index(prev)] = cmd
             return cmd
+        self._count_creates(gid, 1)
         current.append(cmd)
         return Response(201, cmd)
 
@@ -699,6 +759,9 @@ class RestMixin(FakeCore):
             is_owner = ch.owner_id == self.bot_user.id
             if "locked" in body or "invitable" in body or not is_owner:
                 self.require(ch, P.MANAGE_THREADS)
+            # Same limits as creating one (docs: Channel, "Modify Channel", JSON Params (Thread)).
+            self._validate_thread_body({"name": body.get("name", ch.name),
+                                        "auto_archive_duration": body.get("auto_archive_duration", 1440)})
             for key in ("name", "archived", "locked", "invitable", "auto_archive_duration", "rate_limit_per_user"):
                 if key in body:
                     setattr(ch, key, body[key])
@@ -1518,6 +1581,9 @@ class RestMixin(FakeCore):
             location = (meta or {}).get("location") if meta is not None else (event.location if event else None)
             if not location:
                 raise form_error("entity_metadata.location", "BASE_TYPE_REQUIRED", "This field is required")
+            if not isinstance(location, str) or len(location) > 100:
+                raise form_error("entity_metadata.location", "BASE_TYPE_BAD_LENGTH",
+                                 "Must be between 1 and 100 in length.")
             out["location"] = location
             out["channel_id"] = None
         else:
@@ -1536,8 +1602,8 @@ class RestMixin(FakeCore):
             out["name"] = name
         if "description" in body:
             desc = body["description"]
-            if desc is not None and len(desc) > 1000:
-                raise form_error("description", "BASE_TYPE_MAX_LENGTH", "Must be 1000 or fewer in length.")
+            if desc is not None and not 1 <= len(desc) <= 1000:
+                raise form_error("description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 1000 in length.")
             out["description"] = desc
         start = _parse_time(body["scheduled_start_time"]) if "scheduled_start_time" in body else None
         if start is not None:
@@ -1597,8 +1663,42 @@ class RestMixin(FakeCore):
         )
         g.scheduled_events[e.id] = e
         self.dispatch("GUILD_SCHEDULED_EVENT_CREATE", e.to_dict(self.users), intent=Intents.GUILD_SCHEDULED_EVENTS)
+        self.automate_event(e)
         self.touch()
         return e.to_dict(self.users)
+
+    def automate_event(self, e: ScheduledEvent) -> None:
+        """External events start and end by themselves (docs: Guild Scheduled Event, "Guild Scheduled Event
+        Status Update Automation"): ACTIVE at ``scheduled_start_time``, COMPLETED at ``scheduled_end_time``, each
+        with GUILD_SCHEDULED_EVENT_UPDATE. Timed on the fake clock when the fake has one (else real time)."""
+        old = self._event_tasks.pop(e.id, None)
+        if old is not None:
+            old.cancel()
+        if e.entity_type != 3 or e.deleted or e.status in (3, 4) or e.recurrence_rule:
+            # A repeating event moves on to its next occurrence instead of completing; the fake leaves that to
+            # the bot (which keeps it on the next night), so only one-off external events run themselves.
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the world built outside a running loop: nothing can watch the time there
+            return
+        self._event_tasks[e.id] = loop.create_task(
+            self._run_event(e), name=f"fakediscord-event-{e.id}"
+        )
+
+    async def _run_event(self, e: ScheduledEvent) -> None:
+        for status, when in ((2, e.scheduled_start_time), (3, e.scheduled_end_time)):
+            if when is None or e.status >= status:
+                continue
+            if self.clock is not None:
+                await self.clock.sleep_until(when)
+            else:
+                await asyncio.sleep(max(0.0, (when - self.now()).total_seconds()))
+            if e.deleted or e.status in (3, 4) or e.status >= status:
+                return
+            e.status = status
+            self.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", e.to_dict(self.users), intent=Intents.GUILD_SCHEDULED_EVENTS)
+            self.touch()
 
     _STATUS_MOVES = {1: {1, 2, 4}, 2: {2, 3}, 3: {3}, 4: {4}}
 
@@ -1618,6 +1718,7 @@ class RestMixin(FakeCore):
         for key, value in fields.items():
             setattr(e, key, value)
         self.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", e.to_dict(self.users), intent=Intents.GUILD_SCHEDULED_EVENTS)
+        self.automate_event(e)
         self.touch()
         return e.to_dict(self.users)
 
@@ -1626,6 +1727,7 @@ class RestMixin(FakeCore):
         ch = self.channels.get(e.channel_id) if e.channel_id else None
         self._event_perm(g, ch, False, e)
         e.deleted = True
+        self.automate_event(e)
         self.dispatch("GUILD_SCHEDULED_EVENT_DELETE", e.to_dict(self.users), intent=Intents.GUILD_SCHEDULED_EVENTS)
         self.touch()
         return NO_CONTENT

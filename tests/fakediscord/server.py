@@ -135,6 +135,8 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
     async def stop(self) -> None:
         for client, _task in list(self._bots):
             await self.stop_bot(client)
+        for task in self._event_tasks.values():
+            task.cancel()
         await self.close_all_sockets()
         for s in self.sessions.values():
             if s.writer is not None and not s.writer.done():
@@ -210,22 +212,45 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
                 pass
 
     # ------------------------------------------------------------------ quiescence
+    RATE_LIMIT_PATIENCE = 15.0
+
+    def held_back(self) -> int:
+        """Requests in-process bots hold back for rate limits right now: waiting for (or inside) a discord.py
+        bucket, or for a slot of the bot's own pacer (any ``client.pacer`` with a ``waiting`` count)."""
+        count = 0
+        for client, _task in self._bots:
+            buckets = getattr(getattr(client, "http", None), "_buckets", {})
+            for limit in list(buckets.values()):
+                # A bucket sleeping until its reset always has a caller waiting on it (discord.py sleeps inside
+                # the request that used its last slot, or inside the next one's acquire).
+                count += limit.outgoing + limit._sleeping.locked()
+                count += sum(1 for f in limit._pending_requests if not f.done())
+            count += int(getattr(getattr(client, "pacer", None), "waiting", 0))
+        return count
+
     async def settle(self, idle: float | None = None, timeout: float = 5.0) -> None:
         """Wait until gateway frames are delivered and no REST call has been in flight for ``idle`` seconds
-        (default ``fake.settle_idle``, 0.02 s; raise it for slow subprocess bots)."""
+        (default ``fake.settle_idle``, 0.02 s; raise it for slow subprocess bots). A request an in-process bot
+        holds back for a rate limit (discord.py waiting out a bucket, or the bot pacing itself) counts as in
+        flight, so settling outlasts a bucket's window (up to ``RATE_LIMIT_PATIENCE`` seconds more)."""
         if idle is None:
             idle = self.settle_idle
         await self.flush(timeout)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        patience = loop.time() + timeout + self.RATE_LIMIT_PATIENCE
         last = (self._activity, self.in_flight)
         quiet_since = loop.time()
-        while loop.time() < deadline:
+        held_at = quiet_since if self.held_back() else -1.0
+        while loop.time() < deadline or (loop.time() < patience and loop.time() - held_at < 1.0):
             for _ in range(5):
                 await asyncio.sleep(0)
             await asyncio.sleep(0.002)
             now_state = (self._activity, self.in_flight)
-            if now_state != last or self.in_flight:
+            held = self.held_back()
+            if held:
+                held_at = loop.time()
+            if now_state != last or self.in_flight or held:
                 last = now_state
                 quiet_since = loop.time()
                 continue
@@ -564,6 +589,7 @@ class FakeDiscord(InteractionMixin, GatewayMixin):
         self._event_if_bot_in(
             guild, "GUILD_SCHEDULED_EVENT_CREATE", e.to_dict(self.users), Intents.GUILD_SCHEDULED_EVENTS
         )
+        self.automate_event(e)
         self.touch()
         return e
 
