@@ -13,6 +13,16 @@ from icalendar import Calendar, Event
 PRODID = "-//filmclub//screenings//EN"
 
 
+
+def _calendar(cancelled: bool) -> Calendar:
+    """An empty VCALENDAR with the bot's product id; ``METHOD:CANCEL`` when the event it will hold is called off."""
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    return cal
+
 def build_ics(
     *,
     uid: str,
@@ -27,11 +37,7 @@ def build_ics(
     sequence: int = 0,
 ) -> bytes:
     """One VEVENT in a VCALENDAR; all times in UTC."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    cal = _calendar(cancelled)
     event = Event()
     event.add("uid", uid)
     event.add("summary", title)
@@ -82,11 +88,7 @@ def build_series_ics(
     announced are overrides of the same ``UID`` (``RECURRENCE-ID``) carrying their film. A ``VTIMEZONE`` for
     ``tz`` is included."""
     zone = ZoneInfo(tz)
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    cal = _calendar(cancelled)
     master = Event()
     master.add("uid", uid)
     master.add("summary", title)
