@@ -97,12 +97,19 @@ def scheduler(quick: bool) -> list[Row]:
     return [
         {"bench": "scheduler", "measure": f"startup rebuild of {rebuild['pending']:,.0f} pending posts",
          "figure": f"{rebuild['rebuild_s']:.3f} s", "target": "< 2 s", "met": rebuild["rebuild_s"] < 2},
-        {"bench": "scheduler", "measure": f"{b['burst']:,.0f} posts due in the same second: lateness p50 / p99",
-         "figure": f"{b['p50_s'] * 1000:.0f} / {b['p99_s'] * 1000:.0f} ms (max {b['max_s'] * 1000:.0f} ms)",
-         "target": "p99 < 1 s", "met": b["p99_s"] < 1},
-        {"bench": "scheduler", "measure": "posts sent / duplicates",
-         "figure": f"{b['sent']:,.0f} of {b['burst']:,.0f} / {b['duplicates']:.0f}", "target": "all / 0",
-         "met": b["sent"] == b["burst"] and b["duplicates"] == 0},
+        {"bench": "scheduler",
+         "measure": f"{b['burst']:,.0f} posts due in the same second ({b['servers']:.0f} servers × "
+                    f"{b['channels']:.0f} channels): timer lateness, due → hand-off, p50 / p99",
+         "figure": f"{b['handoff_p50_s'] * 1000:.0f} / {b['handoff_p99_s'] * 1000:.0f} ms "
+                   f"(max {b['handoff_max_s'] * 1000:.0f} ms)",
+         "target": "p99 < 1 s", "met": b["handoff_p99_s"] < 1},
+        {"bench": "scheduler", "measure": "same burst: delivery lateness p50 / p99 (Discord's global limit: 50/s)",
+         "figure": f"{b['p50_s']:.1f} / {b['p99_s']:.1f} s (floor {b['floor_s']:.0f} s)",
+         "target": "p99 < 1.5 × floor", "met": b["p99_s"] < 1.5 * b["floor_s"]},
+        {"bench": "scheduler", "measure": "same burst: posts sent / duplicates / 429s",
+         "figure": f"{b['sent']:,.0f} of {b['burst']:,.0f} / {b['duplicates']:.0f} / {b['rate_limited']:.0f}",
+         "target": "all / 0 / 0",
+         "met": b["sent"] == b["burst"] and b["duplicates"] == 0 and b["rate_limited"] == 0},
     ]
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,9 @@ class SchedulerService:
         self._waiting: dict[str, asyncio.Future[None]] = {}
         self._waits = 0
         self.sent_count = 0
+        #: Seconds from each post's due time to its hand-off (claimed, in the send queue), newest last: the
+        #: timer's own lateness, apart from the wait for Discord's rate limits that follows (bench_scheduler).
+        self.handoff_lateness: deque[float] = deque(maxlen=10_000)
 
     def _new_timer(self) -> AsyncIOScheduler:
         timer = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
@@ -461,6 +465,8 @@ class SchedulerService:
             log.exception("storage error while claiming %d posts; retrying shortly", len(post_ids))
             self._retry_later(post_ids, self.now_ts() + BACKOFF_SECONDS[0])
             return
+        handed_off = self.clock.now().timestamp()
+        self.handoff_lateness.extend(handed_off - post.next_attempt_at for post in claimed)
         with pacing.bulk():  # a backlog of posts yields to members' commands under the global limit
             await asyncio.gather(*(self._fire(post) for post in _round_robin(claimed)))
         await self._flush_sent()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from yarl import URL
 
@@ -25,8 +26,9 @@ async def test_window_caps_requests_per_period() -> None:
 
 async def test_bulk_work_leaves_room_for_the_rest() -> None:
     loop = asyncio.get_running_loop()
-    pacer = Pacer(rate=6, bulk_rate=3, per=0.2)
+    pacer = Pacer(rate=6, bulk_rate=3, per=0.6)
     with bulk():
+        first = loop.time()
         for _ in range(3):
             await pacer.acquire()
         start = loop.time()
@@ -37,7 +39,25 @@ async def test_bulk_work_leaves_room_for_the_rest() -> None:
         await pacer.acquire()
     assert loop.time() - start < 0.05
     await waiting
-    assert loop.time() - start >= 0.15
+    assert loop.time() - first >= 0.6  # the window: at most 3 bulk requests in any 0.6 s
+
+
+async def test_bulk_slots_are_spread_evenly_not_clumped() -> None:
+    """One bulk slot every per / bulk_rate seconds, so a delayed clump cannot meet the next window's clump at
+    Discord (which counts arrivals); interactive slots are not spaced."""
+    loop = asyncio.get_running_loop()
+    pacer = Pacer(rate=10, bulk_rate=5, per=0.25)
+    times = []
+    with bulk():
+        for _ in range(6):
+            await pacer.acquire()
+            times.append(loop.time())
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.05 for gap in gaps), gaps
+    start = loop.time()
+    for _ in range(4):
+        await pacer.acquire()
+    assert loop.time() - start < 0.02
 
 
 def test_interaction_answers_and_gateway_are_exempt() -> None:

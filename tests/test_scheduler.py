@@ -351,3 +351,26 @@ async def test_a_job_that_errors_fails_its_post_and_tells_moderators_once(store:
     await clock.advance(3600)
     assert len(rec.notices) == 1
     await service.stop()
+
+
+async def test_hand_off_lateness_is_recorded_per_claimed_post(store: Store) -> None:
+    """The timer's own lateness (due -> claimed and queued to send) is kept per post: what the scheduler
+    benchmark reports apart from the wait for Discord's rate limits that follows."""
+    clock, rec = FakeClock(), Recorder()
+    service = await make(store, clock, rec)
+    due = clock.now() + timedelta(seconds=10)
+    for i in range(3):
+        await service.schedule(guild_id=1, kind="test", key=f"k{i}", due=due)
+    await clock.advance(10)
+    assert len(rec.calls) == 3
+    assert len(service.handoff_lateness) == 3
+    assert all(0 <= late < 1 for late in service.handoff_lateness)
+    # A post taken up late (the timer was paused while it came due) counts its real lateness.
+    service._aps.pause()
+    await service.schedule(guild_id=1, kind="test", key="late", due=clock.now() + timedelta(seconds=5))
+    await clock.advance(65)
+    service._aps.resume()
+    service.wakeup()
+    await clock.advance(0)
+    assert len(rec.calls) == 4
+    assert 59 <= service.handoff_lateness[-1] < 61
