@@ -1,4 +1,12 @@
-"""The bot: opens the store, migrates, starts the scheduler, loads the cogs, syncs commands."""
+"""The bot: opens the store, migrates, starts the scheduler, loads the cogs, syncs commands.
+
+Shards and clusters. The bot is an ``AutoShardedBot``: with ``FILMCLUB_SHARDS`` unset, one process runs every
+shard Discord recommends (``GET /gateway/bot``). With ``FILMCLUB_SHARDS=FIRST-LAST/COUNT`` this process is one
+"cluster" of several sharing one database: it connects only those shards, so it only hears its own servers, and
+it does the background work (the scheduler's jobs, catch-up after downtime, anniversaries, reconciliation) only
+for them (:meth:`FilmClubBot.owns`; the repositories' startup scans take ``shards=``). Only the cluster running
+shard 0 syncs the slash commands (and gets DMs: Discord sends events without a server to shard 0).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ from bot import __version__
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain.recurrence import next_occurrence, parse_recurrence
+from bot.domain.shards import ShardRange
 from bot.handlers import report_error
 from bot.pacing import PacedConnector, Pacer
 from bot.scheduler import SchedulerService
@@ -45,6 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: JSON code of "Max number of daily application command creates has been reached (200)".
 DAILY_COMMAND_CREATES = 30034
+#: Discord's window for ``max_concurrency`` identifies per rate-limit bucket (docs: Events → Gateway,
+#: "Session Start Limit Object").
+IDENTIFY_WINDOW = 5.0
 
 
 def next_from_rule(rule: dict[str, Any], after: datetime) -> datetime | None:
@@ -81,7 +93,7 @@ def build_intents(config: Config) -> discord.Intents:
     return intents
 
 
-class FilmClubBot(commands.Bot):
+class FilmClubBot(commands.AutoShardedBot):
     def __init__(
         self,
         config: Config,
@@ -93,6 +105,9 @@ class FilmClubBot(commands.Bot):
         # The bot never joins voice: no "PyNaCl/davey is not installed" warnings at every start.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
+        if config.shards is not None:  # a cluster: exactly these shards (else discord.py asks Discord how many)
+            options.setdefault("shard_ids", config.shards.ids)
+            options.setdefault("shard_count", config.shards.count)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=build_intents(config),
@@ -108,12 +123,14 @@ class FilmClubBot(commands.Bot):
         )
         self.config = config
         self.clock: Clock = clock or SystemClock()
+        #: This cluster's shards; None: one process with every shard, so every server is this process's.
+        self.shard_range: ShardRange | None = config.shards
         self.store = Store(config.db_path)
         self.worker = Worker()  # CPU work members can trigger: off the loop, one job at a time
         self.settings = SettingsRepo(self.store)
         self.scheduler = SchedulerService(
             self.store, self.clock, notifier=self._notify_post_problem, next_occurrence=next_from_rule,
-            wait_ready=self.wait_until_ready, guild_ready=self.guild_loaded,
+            wait_ready=self.wait_until_ready, guild_ready=self.guild_loaded, shards=self.shard_range,
         )
         self.extensions_to_load = extensions
         self.started_at = self.clock.now()
@@ -124,6 +141,10 @@ class FilmClubBot(commands.Bot):
         self.pacer = Pacer()
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._services: list[Any] = []
+        self._identify_at: dict[int, float] = {}  # shard id -> loop time of its last IDENTIFY
+        self._identify_lock = asyncio.Lock()
+        self._max_concurrency: int | None = None
+        self._shards_logged = False
 
     # services --------------------------------------------------------------------------
     # Each feature's service, built once in setup_hook: features use each other only through these typed
@@ -183,9 +204,58 @@ class FilmClubBot(commands.Bot):
         for name in self.extensions_to_load:
             await self.load_extension(name)
         await self.scheduler.start()
+        if not self.syncs_commands:
+            log.info("command sync is left to the cluster that runs shard 0 (this one runs shards %s)",
+                     self.shard_range)
+            return
         # In the background: a refused sync (missing scope, a bad command, the daily create limit, Discord down)
         # must not keep the bot from connecting and serving buttons, reactions and scheduled posts.
         self._sync_task = asyncio.create_task(self._sync_in_background(), name="filmclub-command-sync")
+
+    # shards ----------------------------------------------------------------------------
+    @property
+    def syncs_commands(self) -> bool:
+        """Commands are synced once, by the process that runs shard 0 (one process: this one)."""
+        return self.shard_range is None or self.shard_range.runs_shard_zero
+
+    def owns(self, guild_id: int) -> bool:
+        """True if the server is this process's: its events come to one of our shards, so its background work
+        (scheduled posts, catch-up, anniversaries) is done here and nowhere else."""
+        return self.shard_range is None or self.shard_range.owns(guild_id)
+
+    def shards_text(self) -> str:
+        """The shards this process runs, for the log: ``0-3/8 (FILMCLUB_SHARDS)`` or ``0-1/2 (every shard)``."""
+        if self.shard_range is not None:
+            return f"{self.shard_range} (FILMCLUB_SHARDS)"
+        count = self.shard_count or 1
+        return f"{f'0-{count - 1}' if count > 1 else '0'}/{count} (every shard, as Discord recommends)"
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Start shards as fast as Discord allows: ``max_concurrency`` IDENTIFYs per 5 s, one per rate-limit bucket
+        ``shard_id % max_concurrency`` (docs: Events → Gateway, "Max Concurrency"). discord.py's default waits 5 s
+        before every shard but the first, whatever the bot's ``max_concurrency``."""
+        if initial and not self._shards_logged:
+            self._shards_logged = True
+            log.info("running shards %s", self.shards_text())
+        async with self._identify_lock:  # shards start in order, bucket by bucket
+            if self._identify_at and self._max_concurrency is None:  # one REST call, only for a second IDENTIFY
+                self._max_concurrency = await self._fetch_max_concurrency()
+            buckets = self._max_concurrency or 1
+            shard = shard_id or 0
+            loop = asyncio.get_running_loop()
+            last = max((at for other, at in self._identify_at.items() if other % buckets == shard % buckets),
+                       default=None)
+            if last is not None and loop.time() - last < IDENTIFY_WINDOW:
+                await asyncio.sleep(IDENTIFY_WINDOW - (loop.time() - last))
+            self._identify_at[shard] = loop.time()
+
+    async def _fetch_max_concurrency(self) -> int:
+        try:
+            limits = await self.fetch_session_start_limits()
+        except (discord.HTTPException, discord.GatewayNotFound, aiohttp.ClientError, OSError) as exc:
+            log.warning("could not read the session start limits (%s); starting one shard at a time", exc)
+            return 1
+        return max(1, int(limits.max_concurrency))
 
     async def _sync_in_background(self) -> None:
         for attempt, wait in enumerate((0, 30, 120, 600, 1800)):
@@ -236,7 +306,7 @@ class FilmClubBot(commands.Bot):
         return True
 
     async def on_ready(self) -> None:
-        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+        log.info("ready as %s in %d servers on shards %s", self.user, len(self.guilds), self.shards_text())
 
     # shutdown --------------------------------------------------------------------------
     async def close(self) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.domain.shards import ShardRange, parse_shards
+
 TOKEN_HELP = (
     "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
     "(Bot > Reset Token), then put DISCORD_TOKEN=... in the environment or in a .env file."
@@ -29,12 +31,13 @@ class Config:
     web_port: int | None = None  # the club's web pages and calendar feeds: off unless set
     web_host: str = "127.0.0.1"
     public_url: str | None = None  # the pages' address as people reach it (behind a reverse proxy)
+    shards: ShardRange | None = None  # FILMCLUB_SHARDS: this process's shards; None = every shard Discord recommends
 
     def __repr__(self) -> str:  # never show the token, even by accident
         return (
             f"Config(token=<hidden>, db_path={self.db_path!s}, dev_guild={self.dev_guild}, "
             f"log_level={self.log_level}, message_content={self.message_content}, web_port={self.web_port}, "
-            f"web_host={self.web_host}, public_url={self.public_url})"
+            f"web_host={self.web_host}, public_url={self.public_url}, shards={self.shards})"
         )
 
 
@@ -77,6 +80,11 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
     public_url = values.get("FILMCLUB_PUBLIC_URL", "").strip().rstrip("/") or None
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"FILMCLUB_PUBLIC_URL must start with https:// or http://; got {public_url!r}.")
+    shards_raw = values.get("FILMCLUB_SHARDS", "").strip()
+    try:
+        shards = parse_shards(shards_raw) if shards_raw else None
+    except ValueError as exc:
+        raise ConfigError(f"FILMCLUB_SHARDS {exc}, or left unset.") from None
     return Config(
         token=token,
         db_path=db_path,
@@ -86,4 +94,5 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
         web_port=web_port,
         web_host=values.get("FILMCLUB_WEB_HOST", "").strip() or "127.0.0.1",
         public_url=public_url,
+        shards=shards,
     )

@@ -20,6 +20,11 @@ Exactly once: a post is claimed atomically before its handler runs, and marked `
 afterwards. Handlers send with ``nonce=post.nonce`` (discord.py then sets ``enforce_nonce``), so if the process
 dies between send and mark, the resend after restart is dropped by Discord and the existing message is returned.
 
+Clusters: a bot process that runs some of the shards (``FILMCLUB_SHARDS``) gives ``shards=``; it then rebuilds jobs
+only for its own servers' rows, releases only their interrupted claims, and never adds a job for another cluster's
+server (that cluster picks the row up at its next rebuild). The claim stays one conditional ``UPDATE ... WHERE
+status = 'pending' RETURNING``, so even two processes that both had a job for a row send it once.
+
 Time: APScheduler reads the wall clock itself. The service tells the injected :class:`~bot.clock.Clock` about
 it (:meth:`Clock.track`); the real clock needs nothing more, and the tests' fake clock makes APScheduler see
 the fake time and wakes it at each job's time as a test moves time forward.
@@ -47,6 +52,7 @@ from apscheduler.triggers.date import DateTrigger
 from bot import pacing
 from bot.clock import Clock
 from bot.domain import posts as post_kinds
+from bot.domain.shards import ShardRange
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Executor, Store, StoreError, Tx
@@ -151,6 +157,7 @@ class SchedulerService:
         concurrency: int = 50,
         wait_ready: WaitReady | None = None,
         guild_ready: GuildReady | None = None,
+        shards: ShardRange | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -160,6 +167,8 @@ class SchedulerService:
         # and a post whose server is still on its way from Discord waits instead of failing.
         self.wait_ready = wait_ready
         self.guild_ready = guild_ready
+        #: This cluster's shards (None: every server is this process's).
+        self.shards = shards
         self._kinds: dict[str, KindSpec] = {}
         self._aps = self._new_timer()
         self._resume_task: asyncio.Task[None] | None = None
@@ -226,16 +235,25 @@ class SchedulerService:
                 now=self.now_ts(), channel_id=channel_id, thread_id=thread_id, member_id=member_id,
                 payload=payload, recurrence=recurrence,
             )
-            if post is not None:
+            if post is not None and self._owns(post):
                 self._set_job(tx, post.id, self._spec(post))
         return post
+
+    def _owns(self, post: ScheduledPost) -> bool:
+        """True if the post's server is this cluster's; else say so: its own cluster takes the row at its next
+        start (a command is always answered by the cluster of its server, so this is a bug somewhere)."""
+        if self.shards is None or self.shards.owns(post.guild_id):
+            return True
+        log.warning("post %s (%s) is for guild %s, not on shards %s: no job here, its cluster sends it",
+                    post.id, post.kind, post.guild_id, self.shards)
+        return False
 
     async def reschedule(self, post_id: int, guild_id: int, due: datetime, db: Executor | None = None
                          ) -> ScheduledPost | None:
         """Move a pending post of the server to ``due``, and its job with it; None if there is no such post."""
         async with self._unit(db) as tx:
             post = await posts_repo.reschedule(tx, post_id, guild_id, to_ts(due))
-            if post is not None:
+            if post is not None and self._owns(post):
                 self._set_job(tx, post.id, self._spec(post))
         return post
 
@@ -355,14 +373,16 @@ class SchedulerService:
     async def rebuild(self) -> int:
         """One job per pending post, from the table. A post interrupted between claim and mark (a crash) is sent
         again: the nonce stops a duplicate. A post already past its grace window gets its job too; APScheduler
-        reports it missed when the timer runs (the listener marks it and tells moderators)."""
+        reports it missed when the timer runs (the listener marks it and tells moderators). A cluster takes only
+        its own servers' posts."""
         count = 0
-        for post in await posts_repo.list_active_times(self.store):
+        for post in await posts_repo.list_active_times(self.store, shards=self.shards):
             if post.status == posts_repo.SENDING:
                 await posts_repo.release(self.store, post.id)
             self._put_job(post.id, self._spec(post))
             count += 1
-        log.info("scheduler rebuilt: %d pending posts", count)
+        log.info("scheduler rebuilt: %d pending posts%s", count,
+                 f" (servers of shards {self.shards})" if self.shards is not None else "")
         return count
 
     def _past_grace(self, post: ScheduledPost, now: int) -> bool:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from bot.domain import markers
 from bot.domain.awards import Ballot, Tally
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 OPEN, CLOSED, CANCELLED = "open", "closed", "cancelled"
@@ -140,9 +142,11 @@ async def get_in_guild(db: Executor, guild_id: int, poll_id: int) -> Poll | None
     return _from_row(row) if row else None
 
 
-async def list_open(db: Executor) -> list[Poll]:
-    """Every open poll of every server (the bot keeps them in memory to route reactions)."""
-    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM award_polls WHERE status = 'open' ORDER BY id")
+async def list_open(db: Executor, *, shards: ShardRange | None = None) -> list[Poll]:
+    """Every open poll of every server, or of the servers of ``shards`` (the bot keeps them in memory to route
+    reactions)."""
+    mine, params = owned(shards)
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM award_polls WHERE status = 'open'{mine} ORDER BY id", params)
     return [_from_row(r) for r in rows]
 
 
@@ -160,12 +164,14 @@ async def list_for_guild(db: Executor, guild_id: int, *, closed_since: int, limi
     return [_from_row(r) for r in rows] + [_from_row(r) for r in closed]
 
 
-async def list_unposted(db: Executor, *, closed_since: int) -> list[Poll]:
-    """Polls closed since ``closed_since`` whose results post is not recorded (a crash in between)."""
+async def list_unposted(db: Executor, *, closed_since: int, shards: ShardRange | None = None) -> list[Poll]:
+    """Polls closed since ``closed_since`` whose results post is not recorded (a crash in between); only the
+    servers of ``shards`` when given."""
+    mine, params = owned(shards)
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM award_polls WHERE status = 'closed' AND results_message_id IS NULL "
-        "AND closed_at >= ? ORDER BY id",
-        (closed_since,),
+        f"AND closed_at >= ?{mine} ORDER BY id",
+        (closed_since, *params),
     )
     return [_from_row(r) for r in rows]
 

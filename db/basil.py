@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 PENDING, APPROVED = "pending", "approved"
@@ -225,9 +227,10 @@ async def list_pending(db: Executor, guild_id: int) -> list[Memorial]:
     return await _select(db, "guild_id = ? AND status = 'pending'", (guild_id,), "created_at, id")
 
 
-async def list_with_anniversaries(db: Executor) -> list[Memorial]:
-    """Published memorials (all servers) that want anniversary posts."""
-    return await _select(db, "status = 'approved' AND anniversaries = 1 AND passed IS NOT NULL", ())
+async def list_with_anniversaries(db: Executor, *, shards: ShardRange | None = None) -> list[Memorial]:
+    """Published memorials (all servers, or the servers of ``shards``) that want anniversary posts."""
+    mine, params = owned(shards)
+    return await _select(db, f"status = 'approved' AND anniversaries = 1 AND passed IS NOT NULL{mine}", params)
 
 
 async def claim_approval(db: Executor, memorial_id: int, moderator_id: int, now: int) -> bool:

@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 QUEUED, WATCHED = "queued", "watched"
@@ -182,13 +184,17 @@ async def claim_finish(db: Executor, screening_id: int, guild_id: int, now: int)
     return result.rowcount == 1
 
 
-async def unhandled_finishes(db: Executor, since: int, limit: int = 500) -> list[int]:
-    """Ids of screenings (any server) finished at or after ``since`` whose end was never handled."""
+async def unhandled_finishes(
+    db: Executor, since: int, limit: int = 500, *, shards: ShardRange | None = None
+) -> list[int]:
+    """Ids of screenings (any server, or the servers of ``shards``) finished at or after ``since`` whose end was
+    never handled."""
+    mine, params = owned(shards, "s.guild_id")
     rows = await db.fetchall(
         "SELECT s.id FROM screenings AS s LEFT JOIN installment_finishes AS f ON f.screening_id = s.id "
-        "WHERE s.status = 'finished' AND s.finished_at >= ? AND f.screening_id IS NULL "
+        f"WHERE s.status = 'finished' AND s.finished_at >= ? AND f.screening_id IS NULL{mine} "
         "ORDER BY s.finished_at, s.id LIMIT ?",
-        (since, limit),
+        (since, *params, limit),
     )
     return [int(r["id"]) for r in rows]
 

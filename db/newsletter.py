@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 DRAFT, PUBLISHED, DISCARDED = "draft", "published", "discarded"
@@ -303,10 +305,14 @@ async def release_publish(db: Executor, newsletter_id: int, now: int) -> bool:
     return result.rowcount == 1
 
 
-async def clear_leases(db: Executor) -> int:
-    """At start-up: a lease still held belongs to a process that is gone (nothing is publishing yet)."""
+async def clear_leases(db: Executor, *, shards: ShardRange | None = None) -> int:
+    """At start-up: a lease still held belongs to a process that is gone (nothing is publishing yet). With
+    ``shards``, only the leases of those shards' servers (another cluster may be publishing for its own)."""
+    mine, params = owned(shards)
     result = await db.execute(
-        "UPDATE newsletters SET publishing_until = NULL, publishing_by = NULL WHERE publishing_until IS NOT NULL"
+        "UPDATE newsletters SET publishing_until = NULL, publishing_by = NULL "
+        f"WHERE publishing_until IS NOT NULL{mine}",
+        params,
     )
     return result.rowcount
 

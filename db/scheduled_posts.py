@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain import markers
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 PENDING, SENDING, SENT, FAILED, MISSED, CANCELLED = (
@@ -118,11 +120,14 @@ class ActivePost:
     status: str
 
 
-async def list_active_times(db: Executor) -> list[ActivePost]:
-    """Pending and in-flight posts, earliest first, without their payloads (the startup rebuild of the jobs)."""
+async def list_active_times(db: Executor, *, shards: ShardRange | None = None) -> list[ActivePost]:
+    """Pending and in-flight posts, earliest first, without their payloads (the startup rebuild of the jobs);
+    only the servers of ``shards`` when given (a cluster rebuilds its own servers' jobs)."""
+    mine, params = owned(shards)
     rows = await db.fetchall(
         "SELECT id, kind, due_at, COALESCE(retry_at, due_at) AS at, status FROM scheduled_posts "
-        "WHERE status IN ('pending', 'sending') ORDER BY at, id"
+        f"WHERE status IN ('pending', 'sending'){mine} ORDER BY at, id",
+        params,
     )
     return [ActivePost(int(r[0]), str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from bot.domain.screenings import CANCELLED, FINISHED, LIVE, SCHEDULED, Screening
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 __all__ = ["CANCELLED", "FINISHED", "LIVE", "SCHEDULED", "Screening"]
@@ -221,13 +223,16 @@ async def set_rendered_hash(db: Executor, screening_id: int, digest: str | None)
     await db.execute("UPDATE screenings SET rendered_hash = ? WHERE id = ?", (digest, screening_id))
 
 
-async def announcements_to_check(db: Executor, *, changed_since: int, limit: int = 500) -> list[Screening]:
-    """Screenings (every server) whose announcement may need an update at startup: the upcoming ones,
-    and the ones that changed state since ``changed_since``."""
+async def announcements_to_check(
+    db: Executor, *, changed_since: int, limit: int = 500, shards: ShardRange | None = None
+) -> list[Screening]:
+    """Screenings (every server, or the servers of ``shards``) whose announcement may need an update at startup:
+    the upcoming ones, and the ones that changed state since ``changed_since``."""
+    mine, params = owned(shards)
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM screenings WHERE message_id IS NOT NULL "
-        "AND (status IN ('scheduled', 'live') OR updated_at >= ?) ORDER BY starts_at, id LIMIT ?",
-        (changed_since, limit),
+        f"AND (status IN ('scheduled', 'live') OR updated_at >= ?){mine} ORDER BY starts_at, id LIMIT ?",
+        (changed_since, *params, limit),
     )
     return [_screening(r) for r in rows]
 

@@ -10,6 +10,8 @@ import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from bot.domain.shards import ShardRange
+from db.shards import owned
 from db.store import Executor
 
 ACTIVE, ENDED, CANCELLED = "active", "ended", "cancelled"
@@ -147,8 +149,12 @@ async def count_active(db: Executor, guild_id: int) -> int:
     return int(row["n"]) if row else 0
 
 
-async def all_active(db: Executor) -> list[Series]:
-    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM screening_series WHERE status = 'active' ORDER BY id")
+async def all_active(db: Executor, *, shards: ShardRange | None = None) -> list[Series]:
+    """Every active series (of every server, or of the servers of ``shards``)."""
+    mine, params = owned(shards)
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM screening_series WHERE status = 'active'{mine} ORDER BY id", params
+    )
     return [_series(r) for r in rows]
 
 

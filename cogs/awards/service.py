@@ -210,7 +210,8 @@ class AwardService:
         bot.scheduler.register(CLOSE_KIND, self._close_due)
 
     async def load(self) -> None:
-        for poll in await repo.list_open(self.bot.store):
+        # Only this cluster's servers: their reactions come here, and so does their catch-up and closing.
+        for poll in await repo.list_open(self.bot.store, shards=self.bot.shard_range):
             if poll.message_id is None:
                 self._orphans.append(poll)
                 continue
@@ -223,7 +224,8 @@ class AwardService:
     async def _post_missing_results(self) -> None:
         """After a crash between closing a poll and posting its results, post them (once)."""
         await self.bot.wait_until_ready()
-        for poll in await repo.list_unposted(self.bot.store, closed_since=self.bot.now_ts() - UNPOSTED_WINDOW):
+        since = self.bot.now_ts() - UNPOSTED_WINDOW
+        for poll in await repo.list_unposted(self.bot.store, closed_since=since, shards=self.bot.shard_range):
             try:
                 await self.close_poll(poll.id)
             except (discord.HTTPException, ResultsUndeliverable, StoreError) as exc:

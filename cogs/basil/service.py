@@ -597,7 +597,7 @@ class BasilService:
         now = self.bot.now_ts()
         ahead = {key.split(":anniv:", 1)[0] for key, at in (await posts_repo.active_keys(self.bot.store, KIND)).items()
                  if at > now}
-        for memorial in await repo.list_with_anniversaries(self.bot.store):
+        for memorial in await repo.list_with_anniversaries(self.bot.store, shards=self.bot.shard_range):
             if anniversary_prefix(memorial.id).split(":anniv:", 1)[0] in ahead:
                 continue
             try:

@@ -248,7 +248,7 @@ class InstallmentService:
         """Handle screenings that finished recently while their end never reached us. Returns how many."""
         since = self.bot.now_ts() - int(dom.RECONCILE_WINDOW.total_seconds())
         handled = 0
-        for screening_id in await repo.unhandled_finishes(self.bot.store, since):
+        for screening_id in await repo.unhandled_finishes(self.bot.store, since, shards=self.bot.shard_range):
             screening = await screenings_repo.get_screening(self.bot.store, screening_id)
             if screening is None:
                 continue

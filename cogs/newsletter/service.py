@@ -102,7 +102,8 @@ class NewsletterService:
         self.bot = bot
 
     async def load(self) -> None:
-        cleared = await repo.clear_leases(self.bot.store)  # nothing publishes before the bot is up
+        # Nothing of ours publishes before the bot is up; another cluster's servers' leases are theirs.
+        cleared = await repo.clear_leases(self.bot.store, shards=self.bot.shard_range)
         if cleared:
             log.info("cleared %d newsletter publishing lease(s) left by the last run", cleared)
 

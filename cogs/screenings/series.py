@@ -332,7 +332,7 @@ class SeriesService:
 
     async def start(self) -> None:
         """At startup (once Discord sent the servers): every active series plans (finishing interrupted nights)."""
-        for series in await series_repo.all_active(self.bot.store):
+        for series in await series_repo.all_active(self.bot.store, shards=self.bot.shard_range):  # this cluster's
             try:
                 await self.plan(series.id)
             except Exception:  # one series must not stop the others

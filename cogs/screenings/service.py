@@ -479,7 +479,7 @@ class ScreeningService:
         """
         since = self.bot.now_ts() - CATCH_UP_DAYS * 86400
         edited = 0
-        for s in await repo.announcements_to_check(self.bot.store, changed_since=since):
+        for s in await repo.announcements_to_check(self.bot.store, changed_since=since, shards=self.bot.shard_range):
             try:
                 if s.status == repo.SCHEDULED and s.event_id is not None:
                     await self.sync_interest(s)
