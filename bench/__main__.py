@@ -11,7 +11,7 @@ fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_ti
 event-loop block under the worst inputs members can send (``bench_abuse``), drawing the ratings chart
 (``bench_charts``), REST calls and 429s of the bulk jobs under the fake's rate limits (``bench_bulk``), and
 the web pages and calendar feeds with 1,000 servers, with the bot's latency while every feed is polled
-(``bench_web``).
+(``bench_web``), and starting as one shard, two shards or two clusters (``bench_shards``).
 """
 
 from __future__ import annotations
@@ -199,8 +199,17 @@ def bulk(quick: bool) -> list[Row]:
     return out
 
 
+def shards(quick: bool) -> list[Row]:
+    guilds = 100 if quick else 300
+    r = child(
+        "import asyncio\nfrom bench.bench_shards import run, rows\n"
+        f"r = asyncio.run(run({guilds}))\n" + emit(f"rows(r, {guilds})")
+    )
+    return list(r)
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web, "bulk": bulk}
+           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web, "bulk": bulk, "shards": shards}
 
 
 # --------------------------------------------------------------------------- the table

@@ -57,6 +57,8 @@ DAILY_COMMAND_CREATES = 30034
 #: Discord's window for ``max_concurrency`` identifies per rate-limit bucket (docs: Events → Gateway,
 #: "Session Start Limit Object").
 IDENTIFY_WINDOW = 5.0
+#: Waited on top of the window: Discord counts from when an IDENTIFY arrives, and the way there varies.
+IDENTIFY_SLACK = 0.5
 
 
 def next_from_rule(rule: dict[str, Any], after: datetime) -> datetime | None:
@@ -245,8 +247,8 @@ class FilmClubBot(commands.AutoShardedBot):
             loop = asyncio.get_running_loop()
             last = max((at for other, at in self._identify_at.items() if other % buckets == shard % buckets),
                        default=None)
-            if last is not None and loop.time() - last < IDENTIFY_WINDOW:
-                await asyncio.sleep(IDENTIFY_WINDOW - (loop.time() - last))
+            if last is not None and loop.time() - last < IDENTIFY_WINDOW + IDENTIFY_SLACK:
+                await asyncio.sleep(IDENTIFY_WINDOW + IDENTIFY_SLACK - (loop.time() - last))
             self._identify_at[shard] = loop.time()
 
     async def _fetch_max_concurrency(self) -> int:

@@ -120,3 +120,19 @@ def test_web_settings_off_by_default_and_checked() -> None:
             load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_WEB_PORT": bad}, env_file=None)
     with pytest.raises(ConfigError, match="FILMCLUB_PUBLIC_URL"):
         load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_PUBLIC_URL": "club.example"}, env_file=None)
+
+
+def test_shards_take_a_range_or_one_shard() -> None:
+    from bot.domain.shards import ShardRange
+
+    assert load_config(env={"DISCORD_TOKEN": "t"}, env_file=None).shards is None
+    assert load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_SHARDS": "0-3/8"}, env_file=None).shards == ShardRange(
+        0, 3, 8)
+    assert load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_SHARDS": "5/8"}, env_file=None).shards == ShardRange(
+        5, 5, 8)
+    for bad in ("4-2/8", "0-8/8", "all", "3"):
+        with pytest.raises(ConfigError) as info:
+            load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_SHARDS": bad}, env_file=None)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith("FILMCLUB_SHARDS must be FIRST-LAST/COUNT")
+        assert "0 <= FIRST <= LAST < COUNT" in message and repr(bad) in message

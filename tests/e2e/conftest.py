@@ -2,6 +2,8 @@
 
 ``club`` gives a configured server (channels, moderator role, time zone) with the bot running;
 ``make_club(...)`` builds one with other options (e.g. ``message_content=True``).
+``make_club(shards="1-1/2")`` runs the bot as a cluster (``FILMCLUB_SHARDS``) with the club's server on its first
+shard; ``make_club(guild_shard=(0, 2))`` only places the server on a shard.
 ``await club.restart()`` closes the bot and starts a new one on the same database file (a restart);
 crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
 """
@@ -18,6 +20,7 @@ import pytest
 
 from bot.app import FilmClubBot
 from bot.config import Config
+from bot.domain.shards import parse_shards
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Store
@@ -67,9 +70,13 @@ class Club:
 
 
 async def _build(
-    fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True
+    fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True,
+    shards: str | None = None, guild_shard: tuple[int, int] | None = None,
 ) -> Club:
-    g = fake.standard_guild()
+    cluster = parse_shards(shards) if shards is not None else None
+    if cluster is not None and guild_shard is None:
+        guild_shard = (cluster.first, cluster.count)
+    g = fake.standard_guild(shard=guild_shard)
     polls = fake.create_channel(g.guild, "polls", topic="Snack awards")
     trivia = fake.create_channel(g.guild, "trivia")
     basil = fake.create_channel(g.guild, "basils-corner", topic="Remembering the club's pets")
@@ -85,9 +92,16 @@ async def _build(
         dev_guild=int(g.guild.id),
         log_level="INFO",
         message_content=message_content,
+        shards=cluster,
     )
+    syncs = cluster is None or cluster.runs_shard_zero
+    if not syncs:
+        # Only the cluster with shard 0 syncs commands: one did before this one started, as in a deployment.
+        first = FilmClubBot(Config(**{**config.__dict__, "shards": None}), clock=clock)
+        await fake.run_bot(first, wait_commands=True)
+        await fake.stop_bot(first)
     bot = FilmClubBot(config, clock=clock)
-    await fake.run_bot(bot, wait_commands=True)
+    await fake.run_bot(bot, wait_commands=syncs)
     club = Club(fake, clock, bot, g, config, polls, trivia, basil, mod_role, mod, [bot])
 
     async def workers_idle() -> None:

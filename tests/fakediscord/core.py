@@ -187,6 +187,7 @@ class GatewaySession:
     ready_sent: asyncio.Event = field(default_factory=asyncio.Event)
     presence: dict[str, Any] | None = None
     shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from IDENTIFY
+    identified_at: float = 0.0  # the event loop's time of the IDENTIFY
 
     def serves(self, guild_id: int | None) -> bool:
         """Discord's rule: a guild's events go to shard (guild_id >> 22) % shard count; DMs to shard 0."""
@@ -245,6 +246,17 @@ class FakeCore:
         #: Privileged intents switched on for the application in the "developer portal".
         self.privileged_intents = Intents.PRIVILEGED
         self.heartbeat_interval_ms = 41250
+        #: GET /gateway/bot's ``shards``: None = about one per 1,000 servers the bot is in (what Discord answers).
+        self.recommended_shards: int | None = None
+        #: The session start limit's ``max_concurrency``: IDENTIFYs allowed per 5 s, one per bucket
+        #: ``shard_id % max_concurrency``. Most bots get 1; big bots 16 or more.
+        self.max_concurrency = 1
+        #: Refuse an IDENTIFY with op 9 when its bucket already identified in the last 5 s (real time), as Discord
+        #: does. Off by default: tests restart bots within 5 s all the time.
+        self.enforce_identify_limit = False
+        self.identify_window = 5.0  # seconds (Discord's; a test may shorten it together with the bot's)
+        self.identify_refusals = 0
+        self._bucket_identified: dict[int, float] = {}
         self.max_pins = 250
         self.in_flight = 0
         self._activity = 0

@@ -178,6 +178,14 @@ class GatewayMixin(FakeCore):
             await ws.close(code=4010, message=b"Invalid shard.")
             return None
         session.shard = (int(shard[0]), int(shard[1]))
+        now = session.identified_at = asyncio.get_running_loop().time()
+        if self.enforce_identify_limit:  # docs: Events → Gateway, "Identifying" and "Max Concurrency"
+            bucket = session.shard[0] % max(1, self.max_concurrency)
+            if now - self._bucket_identified.get(bucket, float("-inf")) < self.identify_window:
+                self.identify_refusals += 1
+                await ws.send_str('{"op":9,"d":false}')
+                return None
+            self._bucket_identified[bucket] = now
         self.sessions[session.id] = session
         self._start_writer(session, ws)
         guilds = [g for g in self.bot_guilds() if session.serves(g.id)]

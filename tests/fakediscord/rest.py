@@ -511,10 +511,15 @@ class RestMixin(FakeCore):
         return {"url": self.gateway_url}
 
     async def r_gateway_bot(self, req: Req) -> Any:
+        shards = self.recommended_shards
+        if shards is None:  # a shard holds at most 2,500 servers; Discord recommends about one per 1,000
+            shards = max(1, -(-sum(1 for g in self.guilds.values() if self.bot_user.id in g.members) // 1000))
         return {
             "url": self.gateway_url,
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": 1},
+            "shards": shards,
+            "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 14400000, "max_concurrency": self.max_concurrency,
+            },
         }
 
     async def r_me(self, req: Req) -> Any:
