@@ -36,6 +36,7 @@ class Awards(commands.Cog):
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         self.service: AwardService = bot.awards
+        self._ready_seen = False
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(views.CancelAnswer)
@@ -60,7 +61,16 @@ class Awards(commands.Cog):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
+        self._ready_seen = True
         self.service.reconnected()
+
+    @commands.Cog.listener()
+    async def on_shard_ready(self, shard_id: int) -> None:
+        # One shard of several identified again (its session could not resume): discord.py sends no on_ready for
+        # that, and the reactions its servers got meanwhile never came. At start every shard's READY comes before
+        # the one on_ready, which catches up.
+        if self._ready_seen:
+            self.service.reconnected()
 
     # ------------------------------------------------------------------ opening
 

@@ -15,11 +15,11 @@ with one vote at a time it is exactly one upsert per vote. A commit is durable o
 (WAL), so a SIGKILL loses at most votes whose handler had not finished; their reactions are still on
 the message and the next reconciliation counts them.
 
-Catching up: whenever the bot (re)connects (``on_ready``), each open poll is reconciled with the
-message's actual reactions before any new reaction event for it is applied (events wait behind a
-per-poll gate, then run in gateway order). So votes cast while the bot was away count, and a
-reaction seen live after a restart is known to be newer than one added while it was away. The
-catch-up also re-adds number reactions the bot never got to add, removes stale, foreign and bot
+Catching up: whenever the bot (re)connects (``on_ready``, or ``on_shard_ready`` when one shard of several
+identified again), each open poll is reconciled with the message's actual reactions before any new reaction
+event for it is applied (events wait behind a per-poll gate, then run in gateway order). So votes cast while
+the bot was away count, and a reaction seen live after a restart is known to be newer than one added while it
+was away. The catch-up also re-adds number reactions the bot never got to add, removes stale, foreign and bot
 reactions when it may, and finds a poll post whose id was never stored (a crash while opening).
 
 Closing (at ``closes`` through the scheduler, kind ``award.close``, or early by a moderator):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -310,3 +311,30 @@ async def test_a_cluster_starting_leaves_other_clusters_servers_alone(
     assert await installments_repo.unhandled_finishes(club.bot.store, now - 3600) == []
     cleared = await newsletter_repo.get(club.bot.store, draft.id)
     assert cleared is not None and cleared.publishing_until is None
+
+
+async def test_one_shard_identifying_again_catches_up_its_polls(
+    make_club: MakeClub, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two shards in one process; shard 1's session cannot resume (op 9) and a vote is cast while it is gone.
+    discord.py then sends on_shard_ready but no on_ready: the polls are still reconciled, so the vote counts."""
+    monkeypatch.setattr(app, "IDENTIFY_WINDOW", 0.05)
+    monkeypatch.setattr(app, "IDENTIFY_SLACK", 0.0)
+    fake.recommended_shards, fake.max_concurrency = 2, 2
+    club = await make_club(guild_shard=(1, 2))
+    reply = await (await club.slash(club.mod, club.g.general, "award open", category="Best Crunch",
+                                    nominees="Popcorn; Nachos", closes="in 2 hours")).reply()
+    poll_id = int(re.search(r"Poll #(\d+) is open", reply.content).group(1))  # type: ignore[union-attr]
+    await fake.settle()
+    [msg] = [m for m in fake.bot_messages(club.polls) if m.embeds and "Award poll #" in m.text()]
+    [zero, one] = sorted((s for s in fake.live_sessions()), key=lambda s: s.shard)
+    back = asyncio.ensure_future(club.bot.wait_for("shard_ready", check=lambda shard: shard == 1, timeout=10))
+    one.invalidated = True
+    assert one.ws is not None
+    await one.ws.send_str('{"op":9,"d":false}')
+    await fake.react(club.g.alice, msg, KEYCAPS[1], settle=False)  # shard 1 is away: the event never arrives
+    await back  # shard 1 identified again and its servers are in (discord.py: on_shard_ready, no on_ready)
+    await fake.settle()
+    assert zero in fake.live_sessions()  # shard 0 carried on
+    ballots = await awards_repo.ballots(club.bot.store, poll_id)
+    assert ballots[club.g.alice.id].choice == 1
