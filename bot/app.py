@@ -59,6 +59,7 @@ DAILY_COMMAND_CREATES = 30034
 IDENTIFY_WINDOW = 5.0
 #: Waited on top of the window: Discord counts from when an IDENTIFY arrives, and the way there varies.
 IDENTIFY_SLACK = 0.5
+SHARD_COUNT_RETRY_FIRST, SHARD_COUNT_RETRY_MAX = 5.0, 300.0  # seconds between tries to read the shard count
 
 
 def next_from_rule(rule: dict[str, Any], after: datetime) -> datetime | None:
@@ -250,6 +251,23 @@ class FilmClubBot(commands.AutoShardedBot):
             if last is not None and loop.time() - last < IDENTIFY_WINDOW + IDENTIFY_SLACK:
                 await asyncio.sleep(IDENTIFY_WINDOW + IDENTIFY_SLACK - (loop.time() - last))
             self._identify_at[shard] = loop.time()
+
+    async def launch_shards(self) -> None:
+        """discord.py asks Discord for the shard count (``GET /gateway/bot``) when FILMCLUB_SHARDS is unset and gives
+        up if that fails; Discord unreachable right after login is retried like a failed login (5 s, doubling)."""
+        delay = SHARD_COUNT_RETRY_FIRST
+        while True:
+            try:
+                await super().launch_shards()
+                return
+            except discord.GatewayNotFound as exc:
+                if self.is_closed():
+                    return
+                reason = exc.__cause__ or exc
+                log.warning("cannot reach Discord: %s; retrying in %d s", str(reason)[:200] or type(reason).__name__,
+                            delay)
+                await self.clock.sleep(delay)
+                delay = min(delay * 2, SHARD_COUNT_RETRY_MAX)
 
     async def _fetch_max_concurrency(self) -> int:
         try:

@@ -338,3 +338,20 @@ async def test_one_shard_identifying_again_catches_up_its_polls(
     assert zero in fake.live_sessions()  # shard 0 carried on
     ballots = await awards_repo.ballots(club.bot.store, poll_id)
     assert ballots[club.g.alice.id].choice == 1
+
+
+async def test_discord_unreachable_for_the_shard_count_is_retried(
+    make_club: MakeClub, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Login works but GET /gateway/bot fails (an outage starting): the bot says so and asks again 5 s later
+    (the bot's clock), instead of stopping."""
+    club = await make_club()
+    await club.stop()
+    fake.inject("GET", r"/gateway/bot$", 503, count=1)
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    starting = asyncio.ensure_future(club.start())
+    await fake.wait_until(lambda: "cannot reach Discord" in caplog.text, 10, "the warning")
+    assert "retrying in 5 s" in caplog.text and not club.bot.is_ready()
+    await club.clock.advance(5)
+    await starting
+    assert club.bot.is_ready() and len(fake.calls("GET", r"/gateway/bot$")) >= 2
