@@ -136,3 +136,14 @@ def test_shards_take_a_range_or_one_shard() -> None:
         message = str(info.value)
         assert "\n" not in message and message.startswith("FILMCLUB_SHARDS must be FIRST-LAST/COUNT")
         assert "0 <= FIRST <= LAST < COUNT" in message and repr(bad) in message
+
+
+def test_bad_shards_exit_2_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DISCORD_TOKEN": "t", "FILMCLUB_DB": str(tmp_path / "x.db"), "FILMCLUB_SHARDS": "2-9/8",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "FILMCLUB_SHARDS must be FIRST-LAST/COUNT" in lines[0] and "'2-9/8'" in lines[0]
