@@ -148,6 +148,7 @@ class FilmClubBot(commands.AutoShardedBot):
         self._identify_lock = asyncio.Lock()
         self._max_concurrency: int | None = None
         self._shards_logged = False
+        self._closing = asyncio.Event()  # set by close(): cuts short a wait before trying Discord again
 
     # services --------------------------------------------------------------------------
     # Each feature's service, built once in setup_hook: features use each other only through these typed
@@ -261,13 +262,24 @@ class FilmClubBot(commands.AutoShardedBot):
                 await super().launch_shards()
                 return
             except discord.GatewayNotFound as exc:
-                if self.is_closed():
+                if self._closing.is_set():
                     return
                 reason = exc.__cause__ or exc
                 log.warning("cannot reach Discord: %s; retrying in %d s", str(reason)[:200] or type(reason).__name__,
                             delay)
-                await self.clock.sleep(delay)
+                await self._pause(delay)
+                if self._closing.is_set():
+                    return
                 delay = min(delay * 2, SHARD_COUNT_RETRY_MAX)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` on the bot's clock, or until the bot is closed (SIGTERM while waiting exits at once)."""
+        waits = [asyncio.ensure_future(self.clock.sleep(seconds)), asyncio.ensure_future(self._closing.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _fetch_max_concurrency(self) -> int:
         try:
@@ -331,6 +343,7 @@ class FilmClubBot(commands.AutoShardedBot):
     # shutdown --------------------------------------------------------------------------
     async def close(self) -> None:
         """Stop taking work, let current writes finish, close the store."""
+        self._closing.set()
         if self._sync_task is not None:
             self._sync_task.cancel()
         await self.scheduler.stop()

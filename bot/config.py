@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.domain.shards import SHAPE as SHARDS_SHAPE
 from bot.domain.shards import ShardRange, parse_shards
 
 TOKEN_HELP = (
@@ -83,8 +84,8 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
     shards_raw = values.get("FILMCLUB_SHARDS", "").strip()
     try:
         shards = parse_shards(shards_raw) if shards_raw else None
-    except ValueError as exc:
-        raise ConfigError(f"FILMCLUB_SHARDS {exc}, or left unset.") from None
+    except ValueError:
+        raise ConfigError(f"FILMCLUB_SHARDS must be {SHARDS_SHAPE}, or left unset; got {shards_raw!r}.") from None
     return Config(
         token=token,
         db_path=db_path,

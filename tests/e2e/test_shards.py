@@ -355,3 +355,17 @@ async def test_discord_unreachable_for_the_shard_count_is_retried(
     await club.clock.advance(5)
     await starting
     assert club.bot.is_ready() and len(fake.calls("GET", r"/gateway/bot$")) >= 2
+
+
+async def test_closing_while_waiting_to_retry_the_shard_count_stops_at_once(
+    make_club: MakeClub, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    club = await make_club()
+    await club.stop()
+    fake.inject("GET", r"/gateway/bot$", 503, count=1)
+    caplog.set_level(logging.WARNING, logger="bot.app")
+    starting = asyncio.ensure_future(club.start())
+    await fake.wait_until(lambda: "cannot reach Discord" in caplog.text, 10, "the warning")
+    await club.bot.close()  # SIGTERM while waiting: no 5 s (or 5 minute) wait first
+    with pytest.raises(RuntimeError, match="stopped before it was ready"):
+        await asyncio.wait_for(starting, 2)
