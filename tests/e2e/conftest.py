@@ -6,12 +6,15 @@
 shard; ``make_club(guild_shard=(0, 2))`` only places the server on a shard.
 ``await club.restart()`` closes the bot and starts a new one on the same database file (a restart);
 crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
+
+The database is SQLite unless a test asks for PostgreSQL: ``@pytest.mark.parametrize("db_backend", BACKENDS)``
+runs it on both (ids ``[sqlite]`` and ``[postgres]``; a fresh database on the session's server, ``tests/pg.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,13 @@ from bot.domain.shards import parse_shards
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Store
+from tests import pg
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Channel, Member, Role
 from tests.fakediscord.server import FakeDiscord, StandardGuild
 
 TIMEZONE = "Europe/London"
+BACKENDS = ["sqlite", "postgres"]
 
 
 @dataclass
@@ -72,6 +77,7 @@ class Club:
 async def _build(
     fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True,
     shards: str | None = None, guild_shard: tuple[int, int] | None = None,
+    db_url: str | None = None,
 ) -> Club:
     cluster = parse_shards(shards) if shards is not None else None
     if cluster is not None and guild_shard is None:
@@ -93,6 +99,7 @@ async def _build(
         log_level="INFO",
         message_content=message_content,
         shards=cluster,
+        db_url=db_url,
     )
     syncs = cluster is None or cluster.runs_shard_zero
     if not syncs:
@@ -130,11 +137,30 @@ async def _build(
 
 
 @pytest.fixture
+def db_backend() -> str:
+    """``sqlite`` unless the test parametrizes it (``@pytest.mark.parametrize("db_backend", BACKENDS)``)."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def db_url(db_backend: str) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database's URL for ``[postgres]`` tests, else None (SQLite under ``tmp_path``)."""
+    if db_backend != "postgres":
+        yield None
+        return
+    url = await pg.fresh_database()
+    try:
+        yield url
+    finally:
+        await pg.drop_database(url)
+
+
+@pytest.fixture
 def make_club(
-    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path
+    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path, db_url: str | None
 ) -> Callable[..., Awaitable[Club]]:
     async def _make(**kwargs: Any) -> Club:
-        return await _build(fake, fake_clock, tmp_path, **kwargs)
+        return await _build(fake, fake_clock, tmp_path, db_url=db_url, **kwargs)
 
     return _make
 
