@@ -15,7 +15,9 @@ sent with its nonce.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -125,6 +127,9 @@ class BasilService:
     def __init__(self, bot: FilmClubBot) -> None:
         self.bot = bot
         bot.scheduler.register(KIND, self.send_anniversary)
+        # One update of a server's approval notice at a time: two submissions at once must not read the counts
+        # in one order and edit the notice in the other (an older count left showing).
+        self._notice_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def load(self) -> None:
         await repo.purge_drafts(self.bot.store, self.bot.now_ts() - int(DRAFT_LIFETIME.total_seconds()))
@@ -413,6 +418,10 @@ class BasilService:
 
     async def notify_queue(self, guild_id: int) -> None:
         """One notice in announcements saying how much waits for approval, edited as the queue grows."""
+        async with self._notice_locks[guild_id]:
+            await self._notify_queue(guild_id)
+
+    async def _notify_queue(self, guild_id: int) -> None:
         memorials = len(await repo.list_pending(self.bot.store, guild_id))
         edits = len(await repo.list_pending_edits(self.bot.store, guild_id))
         parts = [plural(memorials, "memorial")] if memorials else []

@@ -957,3 +957,34 @@ async def test_three_memorials_a_day_and_one_notice_for_the_whole_queue(club: Cl
     reply = await (await memorial(club, club.g.alice, "Dot")).reply()
     assert "moderator will look" in reply.content
     assert await only_memorials(club) == ["Ada", "Bo", "Cy", "Dot"]
+
+
+async def test_two_queue_updates_at_once_leave_the_newest_count_showing(
+    club: Club, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submissions update the approval notice at the same moment, the first one's count read slowly: the
+    notice must end on the newer count, not on the older one edited last."""
+    await turn_on_approval(club)
+    reply = await (await memorial(club, club.g.alice, "Ada")).reply()
+    assert "moderator will look" in reply.content
+    await club.fake.settle()
+    import cogs.basil.service as service_module
+
+    real = service_module.repo.list_pending
+    calls = 0
+
+    async def slow_then_more(db: Any, guild_id: int) -> Any:
+        nonlocal calls
+        calls += 1
+        rows = await real(db, guild_id)
+        if calls == 1:
+            await asyncio.sleep(0.05)  # the first reader is slow; the second queued memorial lands meanwhile
+            return rows
+        return [*rows, rows[0]]  # the second reader sees one more waiting
+
+    monkeypatch.setattr(service_module.repo, "list_pending", slow_then_more)
+    guild_id = int(club.g.guild.id)
+    await asyncio.gather(club.bot.basil.notify_queue(guild_id), club.bot.basil.notify_queue(guild_id))
+    await club.fake.settle()
+    notices = [m for m in club.fake.bot_messages(club.g.announcements) if "Waiting for approval" in m.content]
+    assert len(notices) == 1 and "2 memorials" in notices[0].content, [m.content for m in notices]
