@@ -24,7 +24,7 @@ from bot.pacing import PacedConnector, Pacer
 from bot.scheduler import SchedulerService
 from bot.ui import ExpiredPages, forget_live_pages
 from bot.worker import Worker
-from db import meta
+from db import make_store, meta
 from db.migrate import migrate
 from db.scheduled_posts import ScheduledPost
 from db.settings import SettingsRepo
@@ -108,7 +108,7 @@ class FilmClubBot(commands.Bot):
         )
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self.store = Store(config.db_path)
+        self.store: Store = make_store(config.db_target, pg_backup_done=config.pg_backup_done)
         self.worker = Worker()  # CPU work members can trigger: off the loop, one job at a time
         self.settings = SettingsRepo(self.store)
         self.scheduler = SchedulerService(
@@ -175,7 +175,7 @@ class FilmClubBot(commands.Bot):
     async def setup_hook(self) -> None:
         await self.store.open()
         self.schema_version = await migrate(self.store)
-        log.info("store open at %s (schema %d)", self.config.db_path, self.schema_version)
+        log.info("store open at %s (schema %d)", self.store.label, self.schema_version)
         self.add_dynamic_items(ExpiredPages)
         self._build_services()
         for service in self._services:

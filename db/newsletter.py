@@ -9,11 +9,10 @@ attempt gives the lease back (:func:`release_publish`) keeping the messages alre
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.store import Executor
+from db.store import Executor, Row
 
 DRAFT, PUBLISHED, DISCARDED = "draft", "published", "discarded"
 
@@ -37,7 +36,7 @@ class Preview:
 _PREVIEW_COLUMNS = "guild_id, film_key, user_id, text, screening_id, channel_id, message_id, created_at, updated_at"
 
 
-def _preview(row: sqlite3.Row) -> Preview:
+def _preview(row: Row) -> Preview:
     return Preview(**{k: row[k] for k in row.keys()})
 
 
@@ -109,7 +108,7 @@ _VERDICT_COLUMNS = (
 )
 
 
-def _verdict(row: sqlite3.Row) -> Verdict:
+def _verdict(row: Row) -> Verdict:
     return Verdict(**{k: row[k] for k in row.keys()})
 
 
@@ -213,7 +212,7 @@ _NL_COLUMNS = (
 )
 
 
-def _newsletter(row: sqlite3.Row) -> NewsletterRow:
+def _newsletter(row: Row) -> NewsletterRow:
     values = {k: row[k] for k in row.keys()}
     values["message_ids"] = tuple(int(i) for i in json.loads(values["message_ids"] or "[]"))
     return NewsletterRow(**values)
@@ -276,7 +275,7 @@ async def claim_publish(
     """
     result = await db.execute(
         "UPDATE newsletters SET publishing_until = ?, publishing_by = ?, "
-        "message_ids = CASE WHEN channel_id IS ? THEN message_ids ELSE '[]' END, channel_id = ?, updated_at = ? "
+        "message_ids = CASE WHEN channel_id = ? THEN message_ids ELSE '[]' END, channel_id = ?, updated_at = ? "
         f"WHERE id = ? AND {_FREE}",
         (now + lease, published_by, channel_id, channel_id, now, newsletter_id, now),
     )

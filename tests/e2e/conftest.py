@@ -4,12 +4,15 @@
 ``make_club(...)`` builds one with other options (e.g. ``message_content=True``).
 ``await club.restart()`` closes the bot and starts a new one on the same database file (a restart);
 crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
+
+The database is SQLite unless a test asks for PostgreSQL: ``@pytest.mark.parametrize("db_backend", BACKENDS)``
+runs it on both (ids ``[sqlite]`` and ``[postgres]``; a fresh database on the session's server, ``tests/pg.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,13 @@ from bot.config import Config
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Store
+from tests import pg
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Channel, Member, Role
 from tests.fakediscord.server import FakeDiscord, StandardGuild
 
 TIMEZONE = "Europe/London"
+BACKENDS = ["sqlite", "postgres"]
 
 
 @dataclass
@@ -67,7 +72,8 @@ class Club:
 
 
 async def _build(
-    fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True
+    fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True,
+    db_url: str | None = None,
 ) -> Club:
     g = fake.standard_guild()
     polls = fake.create_channel(g.guild, "polls", topic="Snack awards")
@@ -85,6 +91,7 @@ async def _build(
         dev_guild=int(g.guild.id),
         log_level="INFO",
         message_content=message_content,
+        db_url=db_url,
     )
     bot = FilmClubBot(config, clock=clock)
     await fake.run_bot(bot, wait_commands=True)
@@ -116,11 +123,30 @@ async def _build(
 
 
 @pytest.fixture
+def db_backend() -> str:
+    """``sqlite`` unless the test parametrizes it (``@pytest.mark.parametrize("db_backend", BACKENDS)``)."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def db_url(db_backend: str) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database's URL for ``[postgres]`` tests, else None (SQLite under ``tmp_path``)."""
+    if db_backend != "postgres":
+        yield None
+        return
+    url = await pg.fresh_database()
+    try:
+        yield url
+    finally:
+        await pg.drop_database(url)
+
+
+@pytest.fixture
 def make_club(
-    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path
+    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path, db_url: str | None
 ) -> Callable[..., Awaitable[Club]]:
     async def _make(**kwargs: Any) -> Club:
-        return await _build(fake, fake_clock, tmp_path, **kwargs)
+        return await _build(fake, fake_clock, tmp_path, db_url=db_url, **kwargs)
 
     return _make
 
