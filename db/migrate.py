@@ -60,11 +60,12 @@ def new_migration(name: str, folder: Path | None = None) -> Path:
     return path
 
 
-def load_migrations() -> list[Migration]:
-    """All migrations shipped in the package, in version order."""
+def load_migrations(folder: Path | None = None) -> list[Migration]:
+    """All migrations shipped in the package (or in ``folder``), in version order, with their dialect files."""
     found: dict[int, Migration] = {}
     dialect_files: dict[int, tuple[str, str]] = {}
-    for entry in resources.files("db.migrations").iterdir():
+    entries = folder.iterdir() if folder is not None else resources.files("db.migrations").iterdir()
+    for entry in entries:
         if pg := _PG_NAME.match(entry.name):
             dialect_files[int(pg.group(1))] = (pg.group(2), entry.read_text(encoding="utf-8"))
             continue

@@ -319,11 +319,12 @@ async def set_message_ids(db: Executor, newsletter_id: int, message_ids: Sequenc
 async def list_published(
     db: Executor, guild_id: int, limit: int = 25, offset: int = 0
 ) -> list[NewsletterRow]:
-    """Published newsletters, latest first."""
+    """Published newsletters, latest first; ``limit`` below 0: all of them (PostgreSQL refuses SQLite's
+    LIMIT -1, and SQLite has no OFFSET without LIMIT, so "all" is a limit no server reaches)."""
     rows = await db.fetchall(
         f"SELECT {_NL_COLUMNS} FROM newsletters WHERE guild_id = ? AND status = 'published' "
         "ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
-        (guild_id, limit, offset),
+        (guild_id, limit if limit >= 0 else 2**62, offset),
     )
     return [_newsletter(r) for r in rows]
 

@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,7 @@ _server: PgServer | None = None
 _server_error: str | None = None
 _names = itertools.count(1)
 _template_ready = False
+_to_drop: list[str] = []
 
 
 def server() -> PgServer:
@@ -141,6 +143,7 @@ async def fresh_database() -> str:
     srv = server()
     admin = await asyncpg.connect(srv.url())
     try:
+        await _drop_queued(admin)
         if not _template_ready:
             await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
             await admin.execute(f"CREATE DATABASE {TEMPLATE}")
@@ -165,6 +168,7 @@ async def empty_database() -> str:
     srv = server()
     admin = await asyncpg.connect(srv.url())
     try:
+        await _drop_queued(admin)
         name = f"e{os.getpid()}_{next(_names)}_{int(time.time() * 1000) % 100000}"
         await admin.execute(f"CREATE DATABASE {name}")
     finally:
@@ -173,12 +177,11 @@ async def empty_database() -> str:
 
 
 async def drop_database(url: str) -> None:
-    import asyncpg
+    """Drop the test's database at the start of the next test: a bot of this test may still be stopping (its
+    fixtures tear down after this one) and must not see its database vanish under it."""
+    _to_drop.append(url.rsplit("/", 1)[1])
 
-    srv = server()
-    name = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(srv.url())
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+
+async def _drop_queued(admin: Any) -> None:
+    while _to_drop:
+        await admin.execute(f"DROP DATABASE IF EXISTS {_to_drop.pop()} WITH (FORCE)")

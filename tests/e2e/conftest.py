@@ -12,6 +12,7 @@ runs it on both (ids ``[sqlite]`` and ``[postgres]``; a fresh database on the se
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,8 +125,10 @@ async def _build(
 
 @pytest.fixture
 def db_backend() -> str:
-    """``sqlite`` unless the test parametrizes it (``@pytest.mark.parametrize("db_backend", BACKENDS)``)."""
-    return "sqlite"
+    """``sqlite`` unless the test parametrizes it (``@pytest.mark.parametrize("db_backend", BACKENDS)``) or
+    ``FILMCLUB_TEST_BACKEND=postgres`` runs every end-to-end test on PostgreSQL (a check by hand: tests that
+    open the SQLite file themselves fail then)."""
+    return os.environ.get("FILMCLUB_TEST_BACKEND", "sqlite")
 
 
 @pytest.fixture

@@ -433,6 +433,7 @@ async def test_leaving_going_cancels_personal_reminders(screen: Screen) -> None:
 # --------------------------------------------------------------------------- other commands
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_list_info_ics_and_film_card(screen: Screen) -> None:
     c, g = screen, screen.g
     await schedule_her(c, where="Adele's den", notes="Bring blankets")
