@@ -94,6 +94,10 @@ async def _build(
         message_content=message_content,
         db_url=db_url,
     )
+    if db_url is not None:
+        # The fake sees REST calls, not database round trips: on a networked database a service may read for
+        # longer than the default 20 ms of quiet between two calls, so settling waits for a longer quiet.
+        fake.settle_idle = max(fake.settle_idle, 0.06)
     bot = FilmClubBot(config, clock=clock)
     await fake.run_bot(bot, wait_commands=True)
     club = Club(fake, clock, bot, g, config, polls, trivia, basil, mod_role, mod, [bot])
@@ -145,13 +149,16 @@ async def db_url(db_backend: str) -> AsyncIterator[str | None]:
 
 
 @pytest.fixture
-def make_club(
+async def make_club(
     fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path, db_url: str | None
-) -> Callable[..., Awaitable[Club]]:
+) -> AsyncIterator[Callable[..., Awaitable[Club]]]:
     async def _make(**kwargs: Any) -> Club:
         return await _build(fake, fake_clock, tmp_path, db_url=db_url, **kwargs)
 
-    return _make
+    yield _make
+    if db_url is not None:
+        # Work a handler still does after its reply (database reads, then an edit) ends before the bot stops.
+        await fake.settle()
 
 
 @pytest.fixture
