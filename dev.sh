@@ -31,6 +31,25 @@ ensure_venv() {
   fi
 }
 
+# The PostgreSQL tests start a throwaway server themselves (tests/pg.py); they need its binaries. As root on
+# Debian (CI) install them when missing; anywhere else say so (those tests are skipped, and fail when CI is set).
+ensure_postgres() {
+  if command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "filmclub: installing PostgreSQL for the tests (apt-get install postgresql)..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; } > "$VENV/apt.log" 2>&1; then
+      cat "$VENV/apt.log" >&2
+      echo "filmclub: installing PostgreSQL failed (see above)" >&2
+      return 1
+    fi
+  else
+    echo "filmclub: PostgreSQL is not installed (no initdb): its tests will be skipped; install the postgresql package" >&2
+  fi
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -42,6 +61,7 @@ case "$cmd" in
     ensure_venv
     "$VENV/bin/ruff" check bot cogs db tests bench
     "$VENV/bin/mypy"
+    ensure_postgres
     set +e
     "$VENV/bin/python" -m pytest "$@"
     status=$?

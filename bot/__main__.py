@@ -6,13 +6,15 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
 
 from bot.config import ConfigError, load_config
 from bot.logsetup import setup_logging
-from db.store import Store, StoreError
+from db import make_store
+from db.store import StoreError
 
 log = logging.getLogger("bot")
 
@@ -47,9 +49,10 @@ async def _run(bot: discord.Client, token: str) -> None:
         runner.result()  # re-raise what stopped the bot
 
 
-async def _check_store(path: str) -> None:
-    """Open, check and close the database before anything else, so a damaged file is one line, not a hang."""
-    store = Store(path)
+async def _check_store(target: str | Path) -> None:
+    """Open, check and close the database before anything else, so a damaged file (or a PostgreSQL server that
+    cannot be reached, or refuses the login) is one line, not a hang."""
+    store = make_store(target)
     await store.open()
     await store.close()
 
@@ -89,7 +92,7 @@ def main() -> int:
     setup_logging(config.log_level, [config.token])
 
     try:
-        asyncio.run(_check_store(str(config.db_path)))
+        asyncio.run(_check_store(config.db_target))
     except StoreError as exc:
         return fail(str(exc))
 

@@ -33,7 +33,7 @@ from bot.pacing import PacedConnector, Pacer
 from bot.scheduler import SchedulerService
 from bot.ui import ExpiredPages, forget_live_pages
 from bot.worker import Worker
-from db import meta
+from db import make_store, meta
 from db.migrate import migrate
 from db.scheduled_posts import ScheduledPost
 from db.settings import SettingsRepo
@@ -128,7 +128,7 @@ class FilmClubBot(commands.AutoShardedBot):
         self.clock: Clock = clock or SystemClock()
         #: This cluster's shards; None: one process with every shard, so every server is this process's.
         self.shard_range: ShardRange | None = config.shards
-        self.store = Store(config.db_path)
+        self.store: Store = make_store(config.db_target, pg_backup_done=config.pg_backup_done)
         self.worker = Worker()  # CPU work members can trigger: off the loop, one job at a time
         self.settings = SettingsRepo(self.store)
         self.scheduler = SchedulerService(
@@ -200,7 +200,7 @@ class FilmClubBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         await self.store.open()
         self.schema_version = await migrate(self.store)
-        log.info("store open at %s (schema %d)", self.config.db_path, self.schema_version)
+        log.info("store open at %s (schema %d)", self.store.label, self.schema_version)
         self.add_dynamic_items(ExpiredPages)
         self._build_services()
         for service in self._services:

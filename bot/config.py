@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from bot.domain.shards import SHAPE as SHARDS_SHAPE
 from bot.domain.shards import ShardRange, parse_shards
+from db.dialect import is_postgres_url, redact_url
 
 TOKEN_HELP = (
     "DISCORD_TOKEN is not set. Create a bot at https://discord.com/developers/applications "
@@ -32,11 +34,34 @@ class Config:
     web_port: int | None = None  # the club's web pages and calendar feeds: off unless set
     web_host: str = "127.0.0.1"
     public_url: str | None = None  # the pages' address as people reach it (behind a reverse proxy)
+    db_url: str | None = field(default=None, repr=False)  # FILMCLUB_DB as a PostgreSQL URL (wins over db_path)
+    pg_backup_done: str | None = None  # FILMCLUB_PG_BACKUP_DONE: the schema version a dump was taken of
+    web_key_file: Path | None = None  # FILMCLUB_WEB_KEY_FILE
     shards: ShardRange | None = None  # FILMCLUB_SHARDS: this process's shards; None = every shard Discord recommends
 
-    def __repr__(self) -> str:  # never show the token, even by accident
+    @property
+    def db_target(self) -> str | Path:
+        """What :func:`db.make_store` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.db_url if self.db_url else self.db_path
+
+    @property
+    def db_label(self) -> str:
+        """The database as logs and messages name it (a URL never with its password)."""
+        return redact_url(self.db_url) if self.db_url else str(self.db_path)
+
+    @property
+    def web_key_path(self) -> Path:
+        """The web pages' token key: FILMCLUB_WEB_KEY_FILE, else beside an SQLite file, else (PostgreSQL, shared by
+        every cluster) ./data/filmclub.webkey."""
+        if self.web_key_file is not None:
+            return self.web_key_file
+        if self.db_url:
+            return Path("./data/filmclub.webkey")
+        return self.db_path.with_name(self.db_path.name + ".webkey")
+
+    def __repr__(self) -> str:  # never show the token or a database password, even by accident
         return (
-            f"Config(token=<hidden>, db_path={self.db_path!s}, dev_guild={self.dev_guild}, "
+            f"Config(token=<hidden>, db={self.db_label}, dev_guild={self.dev_guild}, "
             f"log_level={self.log_level}, message_content={self.message_content}, web_port={self.web_port}, "
             f"web_host={self.web_host}, public_url={self.public_url}, shards={self.shards})"
         )
@@ -68,7 +93,23 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
     if level not in LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LEVELS)}; got {level!r}.")
 
-    db_path = Path(values.get("FILMCLUB_DB", "").strip() or "./data/filmclub.db")
+    db_raw = values.get("FILMCLUB_DB", "").strip()
+    db_url: str | None = None
+    db_path = Path("./data/filmclub.db")
+    if is_postgres_url(db_raw):
+        db_url = db_raw
+        try:
+            database = urlsplit(db_raw).path.strip("/")
+        except ValueError:
+            database = ""
+        if not database:
+            raise ConfigError(
+                "FILMCLUB_DB as a PostgreSQL URL needs a database name: "
+                f"postgresql://user:password@host:5432/filmclub (got {redact_url(db_raw)})."
+            )
+    elif db_raw:
+        db_path = Path(db_raw)
+    web_key_raw = values.get("FILMCLUB_WEB_KEY_FILE", "").strip()
 
     web_port_raw = values.get("FILMCLUB_WEB_PORT", "").strip()
     web_port: int | None = None
@@ -95,5 +136,8 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
         web_port=web_port,
         web_host=values.get("FILMCLUB_WEB_HOST", "").strip() or "127.0.0.1",
         public_url=public_url,
+        db_url=db_url,
+        pg_backup_done=values.get("FILMCLUB_PG_BACKUP_DONE", "").strip() or None,
+        web_key_file=Path(web_key_raw) if web_key_raw else None,
         shards=shards,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ from bot.domain import markers
 from bot.domain.awards import Ballot, Tally
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 OPEN, CLOSED, CANCELLED = "open", "closed", "cancelled"
 
@@ -82,7 +81,7 @@ class PollResult:
     runoff_of: int | None
 
 
-def _from_row(row: sqlite3.Row) -> Poll:
+def _from_row(row: Row) -> Poll:
     return Poll(
         id=row["id"], guild_id=row["guild_id"], channel_id=row["channel_id"], message_id=row["message_id"],
         category=row["category"], nominees=tuple(json.loads(row["nominees"])), film_title=row["film_title"],
@@ -181,7 +180,7 @@ async def history(db: Executor, guild_id: int, category: str | None = None, limi
     sql = f"SELECT {_COLUMNS} FROM award_polls WHERE guild_id = ? AND status = 'closed'"
     params: list[object] = [guild_id]
     if category:
-        sql += " AND category LIKE ? ESCAPE '\\'"
+        sql += " AND lower(category) LIKE lower(?) ESCAPE '\\'"
         params.append("%" + category.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
     sql += " ORDER BY closed_at DESC, id DESC LIMIT ?"
     params.append(limit)
@@ -190,8 +189,8 @@ async def history(db: Executor, guild_id: int, category: str | None = None, limi
 
 async def categories(db: Executor, guild_id: int, prefix: str = "", limit: int = 25) -> list[str]:
     rows = await db.fetchall(
-        "SELECT category, MAX(created_at) AS latest FROM award_polls WHERE guild_id = ? AND category LIKE ? "
-        "ESCAPE '\\' GROUP BY category ORDER BY latest DESC LIMIT ?",
+        "SELECT category, MAX(created_at) AS latest FROM award_polls WHERE guild_id = ? "
+        "AND lower(category) LIKE lower(?) ESCAPE '\\' GROUP BY category ORDER BY latest DESC LIMIT ?",
         (guild_id, "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", limit),
     )
     return [str(r["category"]) for r in rows]
@@ -317,7 +316,7 @@ async def closed_polls_for_film(
         clauses.append("film_key = ?")
         params.append(film_key)
     if film_title is not None:
-        clauses.append("film_title = ? COLLATE NOCASE")
+        clauses.append("lower(film_title) = lower(?)")
         params.append(film_title.strip())
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM award_polls WHERE guild_id = ? AND status = 'closed' "

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 PENDING, APPROVED = "pending", "approved"
 
@@ -143,7 +143,7 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _from_row(row: sqlite3.Row) -> Memorial:
+def _from_row(row: Row) -> Memorial:
     return Memorial(
         id=row["id"], guild_id=row["guild_id"], name=row["name"], name_key=row["name_key"],
         species=row["species"], born=_date(row["born"]), passed=_date(row["passed"]), story=row["story"],
@@ -178,11 +178,10 @@ async def create(
 
 
 async def _select(
-    db: Executor, where: str, params: tuple[object, ...], order: str = "id", limit: int = -1
+    db: Executor, where: str, params: tuple[object, ...], order: str = "id", limit: int | None = None
 ) -> list[Memorial]:
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM basil_memorials WHERE {where} ORDER BY {order} LIMIT ?", (*params, limit)
-    )
+    sql = f"SELECT {_COLUMNS} FROM basil_memorials WHERE {where} ORDER BY {order}"
+    rows = await db.fetchall(sql, params) if limit is None else await db.fetchall(sql + " LIMIT ?", (*params, limit))
     return [_from_row(r) for r in rows]
 
 
@@ -210,7 +209,7 @@ async def search(
     every pending one, for a moderator)."""
     like = "%" + query.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return await _select(
-        db, "guild_id = ? AND name_key LIKE ? ESCAPE '\\' AND (status = 'approved' OR author_id = ? OR ?)",
+        db, "guild_id = ? AND name_key LIKE ? ESCAPE '\\' AND (status = 'approved' OR author_id = ? OR ? = 1)",
         (guild_id, like, member_id or 0, int(all_pending)), "name_key", limit,
     )
 
@@ -387,7 +386,7 @@ async def anniversary_sent(db: Executor, memorial_id: int, year: int) -> bool:
 _NOTE_COLUMNS = "m.id, m.guild_id, m.name, m.species, m.passed, m.author_id, m.channel_id, m.message_id"
 
 
-def _note(r: sqlite3.Row) -> dict[str, Any]:
+def _note(r: Row) -> dict[str, Any]:
     """What both newsletter notes say about the memorial and its card."""
     return {
         "memorial_id": r["id"], "guild_id": r["guild_id"], "name": r["name"], "species": r["species"],
@@ -503,7 +502,7 @@ class PendingEdit:
     created_at: int
 
 
-def _pending_edit(row: sqlite3.Row) -> PendingEdit:
+def _pending_edit(row: Row) -> PendingEdit:
     photo = (
         Photo(row["photo_name"], row["photo_type"], bytes(row["photo_data"])) if row["photo_data"] is not None else None
     )
@@ -518,8 +517,12 @@ async def save_pending_edit(db: Executor, edit: PendingEdit) -> None:
     """Keep an edit for approval; it replaces an edit of the same memorial still waiting."""
     photo = edit.photo
     await db.execute(
-        "INSERT OR REPLACE INTO basil_pending_edits (memorial_id, guild_id, member_id, species, born, passed, story, "
-        "anniversaries, photo_name, photo_type, photo_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO basil_pending_edits (memorial_id, guild_id, member_id, species, born, passed, story, "
+        "anniversaries, photo_name, photo_type, photo_data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (memorial_id) DO UPDATE SET guild_id = excluded.guild_id, member_id = excluded.member_id, "
+        "species = excluded.species, born = excluded.born, passed = excluded.passed, story = excluded.story, "
+        "anniversaries = excluded.anniversaries, photo_name = excluded.photo_name, "
+        "photo_type = excluded.photo_type, photo_data = excluded.photo_data, created_at = excluded.created_at",
         (
             edit.memorial_id, edit.guild_id, edit.member_id, edit.species, _iso(edit.born), _iso(edit.passed),
             edit.story, int(edit.anniversaries), photo.filename if photo else None,

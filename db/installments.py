@@ -6,13 +6,12 @@ every add, move, removal or watch, always inside the caller's transaction.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 QUEUED, WATCHED = "queued", "watched"
 DEFAULT_OFFSETS = "7d,1d"
@@ -49,7 +48,7 @@ class Installment:
         return f"{self.title} ({self.year})" if self.year else self.title
 
 
-def _installment(row: sqlite3.Row) -> Installment:
+def _installment(row: Row) -> Installment:
     return Installment(**{key: row[key] for key in row.keys()})
 
 
@@ -165,8 +164,8 @@ async def first_queued_for_film(
     """The earliest queued installment of this film (only those added by ``added_by_time`` when given)."""
     row = await db.fetchone(
         f"SELECT {_COLUMNS} FROM installments WHERE guild_id = ? AND film_key = ? AND status = 'queued' "
-        "AND (? IS NULL OR created_at <= ?) ORDER BY position, id LIMIT 1",
-        (guild_id, film_key, added_by_time, added_by_time),
+        "AND created_at <= COALESCE(?, created_at) ORDER BY position, id LIMIT 1",
+        (guild_id, film_key, added_by_time),
     )
     return _installment(row) if row else None
 

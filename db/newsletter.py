@@ -9,13 +9,12 @@ attempt gives the lease back (:func:`release_publish`) keeping the messages alre
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 DRAFT, PUBLISHED, DISCARDED = "draft", "published", "discarded"
 
@@ -39,7 +38,7 @@ class Preview:
 _PREVIEW_COLUMNS = "guild_id, film_key, user_id, text, screening_id, channel_id, message_id, created_at, updated_at"
 
 
-def _preview(row: sqlite3.Row) -> Preview:
+def _preview(row: Row) -> Preview:
     return Preview(**{k: row[k] for k in row.keys()})
 
 
@@ -111,7 +110,7 @@ _VERDICT_COLUMNS = (
 )
 
 
-def _verdict(row: sqlite3.Row) -> Verdict:
+def _verdict(row: Row) -> Verdict:
     return Verdict(**{k: row[k] for k in row.keys()})
 
 
@@ -215,7 +214,7 @@ _NL_COLUMNS = (
 )
 
 
-def _newsletter(row: sqlite3.Row) -> NewsletterRow:
+def _newsletter(row: Row) -> NewsletterRow:
     values = {k: row[k] for k in row.keys()}
     values["message_ids"] = tuple(int(i) for i in json.loads(values["message_ids"] or "[]"))
     return NewsletterRow(**values)
@@ -278,7 +277,7 @@ async def claim_publish(
     """
     result = await db.execute(
         "UPDATE newsletters SET publishing_until = ?, publishing_by = ?, "
-        "message_ids = CASE WHEN channel_id IS ? THEN message_ids ELSE '[]' END, channel_id = ?, updated_at = ? "
+        "message_ids = CASE WHEN channel_id = ? THEN message_ids ELSE '[]' END, channel_id = ?, updated_at = ? "
         f"WHERE id = ? AND {_FREE}",
         (now + lease, published_by, channel_id, channel_id, now, newsletter_id, now),
     )
@@ -326,11 +325,12 @@ async def set_message_ids(db: Executor, newsletter_id: int, message_ids: Sequenc
 async def list_published(
     db: Executor, guild_id: int, limit: int = 25, offset: int = 0
 ) -> list[NewsletterRow]:
-    """Published newsletters, latest first."""
+    """Published newsletters, latest first; ``limit`` below 0: all of them (PostgreSQL refuses SQLite's
+    LIMIT -1, and SQLite has no OFFSET without LIMIT, so "all" is a limit no server reaches)."""
     rows = await db.fetchall(
         f"SELECT {_NL_COLUMNS} FROM newsletters WHERE guild_id = ? AND status = 'published' "
         "ORDER BY published_at DESC, id DESC LIMIT ? OFFSET ?",
-        (guild_id, limit, offset),
+        (guild_id, limit if limit >= 0 else 2**62, offset),
     )
     return [_newsletter(r) for r in rows]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain import markers
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 PENDING, SENDING, SENT, FAILED, MISSED, CANCELLED = (
     "pending", "sending", "sent", "failed", "missed", "cancelled",
@@ -53,7 +52,7 @@ class ScheduledPost:
         return self.retry_at if self.retry_at is not None else self.due_at
 
 
-def _from_row(row: sqlite3.Row) -> ScheduledPost:
+def _from_row(row: Row) -> ScheduledPost:
     return ScheduledPost(
         id=row["id"], guild_id=row["guild_id"], kind=row["kind"], key=row["key"],
         channel_id=row["channel_id"], thread_id=row["thread_id"], member_id=row["member_id"],
@@ -232,7 +231,8 @@ async def count_waiting(db: Executor, guild_id: int, kind: str) -> int:
 async def defer(db: Executor, post_id: int, retry_at: int, reason: str) -> None:
     """Put a claimed post back to wait (its server is not loaded yet); the claim does not count as an attempt."""
     await db.execute(
-        "UPDATE scheduled_posts SET status = 'pending', attempts = MAX(attempts - 1, 0), retry_at = ?, "
+        "UPDATE scheduled_posts SET status = 'pending', "
+        "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, retry_at = ?, "
         "last_error = ? WHERE id = ? AND status = 'sending'",
         (retry_at, reason[:500], post_id),
     )

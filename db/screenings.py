@@ -7,14 +7,13 @@ Other features read these tables through the functions here:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from bot.domain.screenings import CANCELLED, FINISHED, LIVE, SCHEDULED, Screening
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 __all__ = ["CANCELLED", "FINISHED", "LIVE", "SCHEDULED", "Screening"]
 
@@ -26,7 +25,7 @@ __all__ = ["CANCELLED", "FINISHED", "LIVE", "SCHEDULED", "Screening"]
 _COLUMNS = ", ".join(f.name for f in fields(Screening))
 
 
-def _screening(row: sqlite3.Row) -> Screening:
+def _screening(row: Row) -> Screening:
     return Screening(*row)
 
 
@@ -207,8 +206,8 @@ async def reschedule(
     """Move the start (and end); with ``expected_starts_at`` only if it still starts then (no double move)."""
     result = await db.execute(
         "UPDATE screenings SET starts_at = ?, ends_at = ? + runtime * 60, status = 'scheduled', updated_at = ? "
-        "WHERE id = ? AND status IN ('scheduled', 'live') AND (? IS NULL OR starts_at = ?)",
-        (starts_at, starts_at, now, screening_id, expected_starts_at, expected_starts_at),
+        "WHERE id = ? AND status IN ('scheduled', 'live') AND starts_at = COALESCE(?, starts_at)",
+        (starts_at, starts_at, now, screening_id, expected_starts_at),
     )
     return result.rowcount == 1
 
@@ -388,7 +387,7 @@ class Rating:
 _RATING_COLUMNS = "guild_id, film_key, user_id, thumbs, review, title, year, screening_id, created_at, updated_at"
 
 
-def _rating(row: sqlite3.Row) -> Rating:
+def _rating(row: Row) -> Rating:
     return Rating(**{key: row[key] for key in row.keys()})
 
 
@@ -423,7 +422,7 @@ async def set_rating(
     await db.execute(
         f"INSERT INTO ratings ({_RATING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(guild_id, film_key, user_id) DO UPDATE SET thumbs = excluded.thumbs, "
-        "review = CASE WHEN ? THEN excluded.review ELSE ratings.review END, "
+        "review = CASE WHEN ? = 1 THEN excluded.review ELSE ratings.review END, "
         "title = excluded.title, year = excluded.year, "
         "screening_id = COALESCE(excluded.screening_id, ratings.screening_id), updated_at = excluded.updated_at",
         (guild_id, film_key, user_id, thumbs, review or None, title, year, screening_id, now, now,
@@ -470,12 +469,15 @@ async def rating_distributions(db: Executor, guild_id: int) -> list[tuple[str, s
     """(film_key, title, year, thumbs distribution: index 0 = one thumb ... 4 = five) of every film rated here.
 
     One pass in SQL, so the ratings board does not build an object per rating. Title and year come from the
-    film's most recent rating (SQLite takes bare columns from the row holding the single MAX()).
+    film's most recent rating (window functions: portable SQL, no bare columns beside an aggregate).
     """
+    counts = ", ".join(
+        f"SUM(CASE WHEN thumbs = {n} THEN 1 ELSE 0 END) OVER (PARTITION BY film_key) AS t{n}" for n in range(1, 6)
+    )
     rows = await db.fetchall(
-        "SELECT film_key, title, year, MAX(created_at) AS last, SUM(thumbs = 1) AS t1, SUM(thumbs = 2) AS t2, "
-        "SUM(thumbs = 3) AS t3, SUM(thumbs = 4) AS t4, SUM(thumbs = 5) AS t5 FROM ratings WHERE guild_id = ? "
-        "GROUP BY film_key",
+        "SELECT film_key, title, year, t1, t2, t3, t4, t5 FROM (SELECT film_key, title, year, "
+        f"ROW_NUMBER() OVER (PARTITION BY film_key ORDER BY created_at DESC, user_id DESC) AS n, {counts} "
+        "FROM ratings WHERE guild_id = ?) AS latest WHERE n = 1 ORDER BY film_key",
         (guild_id,),
     )
     return [(str(r["film_key"]), str(r["title"]), r["year"], tuple(int(r[f"t{n}"]) for n in range(1, 6)))
@@ -500,7 +502,7 @@ async def rated_films(db: Executor, guild_id: int) -> list[tuple[str, str, int |
     """(film_key, title, year) of every film rated here, alphabetically."""
     rows = await db.fetchall(
         "SELECT film_key, MAX(title) AS title, MAX(year) AS year FROM ratings WHERE guild_id = ? "
-        "GROUP BY film_key ORDER BY title COLLATE NOCASE",
+        "GROUP BY film_key ORDER BY lower(MAX(title)), film_key",
         (guild_id,),
     )
     return [(str(r["film_key"]), str(r["title"]), r["year"]) for r in rows]
@@ -509,8 +511,9 @@ async def rated_films(db: Executor, guild_id: int) -> list[tuple[str, str, int |
 async def screened_films(db: Executor, guild_id: int) -> list[tuple[str, str, int | None]]:
     """(film_key, title, year) of every film with a finished screening here, most recent first."""
     rows = await db.fetchall(
-        "SELECT film_key, title, year, MAX(starts_at) AS last FROM screenings WHERE guild_id = ? "
-        "AND status = 'finished' GROUP BY film_key ORDER BY last DESC",
+        "SELECT film_key, title, year FROM (SELECT film_key, title, year, starts_at, "
+        "ROW_NUMBER() OVER (PARTITION BY film_key ORDER BY starts_at DESC, id DESC) AS n FROM screenings "
+        "WHERE guild_id = ? AND status = 'finished') AS latest WHERE n = 1 ORDER BY starts_at DESC, film_key",
         (guild_id,),
     )
     return [(str(r["film_key"]), str(r["title"]), r["year"]) for r in rows]

@@ -6,13 +6,12 @@ A night row is written when the series creates the night's screening (``screenin
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 from bot.domain.shards import ShardRange
 from db.shards import owned
-from db.store import Executor
+from db.store import Executor, Row
 
 ACTIVE, ENDED, CANCELLED = "active", "ended", "cancelled"
 EVENT_NONE, EVENT_RECURRING, EVENT_PER_NIGHT = "none", "recurring", "per_night"
@@ -82,11 +81,11 @@ _COLUMNS = ", ".join(f.name for f in fields(Series))
 _NIGHT_COLUMNS = ", ".join(f.name for f in fields(Night))
 
 
-def _series(row: sqlite3.Row) -> Series:
+def _series(row: Row) -> Series:
     return Series(*row)
 
 
-def _night(row: sqlite3.Row) -> Night:
+def _night(row: Row) -> Night:
     values = list(row)
     values[5] = bool(values[5])
     return Night(*values)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, fields, replace
 
-from db.store import Executor
+from db.store import Executor, Row
 
 CHANNEL_FIELDS = (
     "announcements_channel_id",
@@ -33,7 +32,7 @@ class GuildSettings:
 _COLUMNS = [f.name for f in fields(GuildSettings)]
 
 
-def _from_row(row: sqlite3.Row) -> GuildSettings:
+def _from_row(row: Row) -> GuildSettings:
     values = {name: row[name] for name in _COLUMNS}
     values["basil_approval"] = bool(values["basil_approval"])
     return GuildSettings(**values)

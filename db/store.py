@@ -3,6 +3,9 @@
 Every repository function takes an :class:`Executor`: either the :class:`Store`
 itself (each statement is its own transaction) or a :class:`Tx` from
 ``async with store.transaction() as tx`` (all statements commit together).
+
+PostgreSQL (``db.pgstore.PgStore``) is a subclass with the same public surface, so everything typed
+``Store``/``Tx`` takes either; :func:`db.make_store` picks one from ``FILMCLUB_DB``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +37,23 @@ class DatabaseDamaged(StoreError):
     """The database file is corrupt, truncated or not an SQLite database at all."""
 
 
+class Row(Protocol):
+    """A result row, read by column name or by index (``sqlite3.Row`` and asyncpg's ``Record`` both are)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> Any: ...
+
+
+class IntegrityError(StoreError, sqlite3.IntegrityError):
+    """A constraint refused a write on PostgreSQL (unique, foreign key, check). Also SQLite's own, so a
+    repository catches ``sqlite3.IntegrityError`` once for both backends."""
+
+
 class Executor(Protocol):
     """What a repository needs: run a statement and read rows."""
 
@@ -41,9 +61,9 @@ class Executor(Protocol):
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
 
 class ExecResult:
@@ -120,11 +140,11 @@ class Tx:
         except sqlite3.OperationalError as exc:
             raise _storage_error(exc) from exc
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         # One round trip to aiosqlite's thread: the statement, its rows and closing the cursor happen there.
         try:
             return list(await self._conn.execute_fetchall(sql, params))
@@ -148,6 +168,11 @@ class Store:
         # Bumped whenever a write through this store ends (committed or not): with SQLite's data_version it
         # tells read models (db/cache.py) whether what they computed may still be served.
         self._writes = 0
+
+    @property
+    def label(self) -> str:
+        """What messages call this database (a file path; for PostgreSQL a URL without its password)."""
+        return str(self.path)
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -297,20 +322,20 @@ class Store:
                 return False, None  # a checkpoint in progress: take the writer's path (it waits politely)
             raise _storage_error(exc) from exc
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         done, row = self._read_now(_run_fetchone, sql, params)
         if done:
             return row  # type: ignore[no-any-return]
         async with self._lock:
             return await Tx(self.conn).fetchone(sql, params)
 
-    async def fetchall_bulk(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall_bulk(self, sql: str, params: Params = ()) -> list[Row]:
         """A big read (thousands of rows, megabytes of text) through the store's worker thread, never on the event
         loop: :meth:`fetchall` reads small results on the loop's own thread, where 2,000 long rows took 20 ms."""
         async with self._lock:
             return await Tx(self.conn).fetchall(sql, params)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         done, rows = self._read_now(_run_fetchall, sql, params)
         if done:
             return rows  # type: ignore[no-any-return]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.store import Executor, Store
+from db.store import Executor, Row, Store
 
 SERVER_PACK = "server"
 """The pack key of a server's own questions (added with /trivia add and /trivia import)."""
@@ -65,13 +64,13 @@ async def record_results(
         "INSERT INTO trivia_scores (guild_id, member_id, pack, points, correct, games, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (guild_id, member_id, pack) DO UPDATE SET "
-        "points = points + excluded.points, correct = correct + excluded.correct, "
-        "games = games + excluded.games, updated_at = excluded.updated_at",
+        "points = trivia_scores.points + excluded.points, correct = trivia_scores.correct + excluded.correct, "
+        "games = trivia_scores.games + excluded.games, updated_at = excluded.updated_at",
         [(guild_id, r.member_id, pack, r.points, r.correct, r.games, now) for r in results],
     )
 
 
-def _score(row: sqlite3.Row) -> ScoreRow:
+def _score(row: Row) -> ScoreRow:
     return ScoreRow(int(row["member_id"]), int(row["points"]), int(row["correct"]), int(row["games"]))
 
 
@@ -114,7 +113,7 @@ async def packs_played(db: Executor, guild_id: int) -> list[str]:
 # -- the server's own pack ------------------------------------------------------------------
 
 
-def _question(row: sqlite3.Row) -> CustomQuestion:
+def _question(row: Row) -> CustomQuestion:
     return CustomQuestion(
         id=int(row["id"]),
         guild_id=int(row["guild_id"]),

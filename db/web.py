@@ -7,7 +7,6 @@ that hash. Every query here is bounded (a LIMIT, or a key) and reads a whole pag
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -15,7 +14,7 @@ from bot.domain.screenings import Screening
 from db.basil import _COLUMNS as MEMORIAL_COLUMNS
 from db.basil import Memorial
 from db.basil import _from_row as memorial_from_row
-from db.store import Executor, Store
+from db.store import Executor, Row, Store
 
 _SCREENING_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(Screening))
 
@@ -34,7 +33,7 @@ class Site:
 _SITE_COLUMNS = "guild_id, enabled, nonce, token_hash, updated_by, updated_at, rotated_at"
 
 
-def _site(row: sqlite3.Row) -> Site:
+def _site(row: Row) -> Site:
     return Site(int(row[0]), bool(row[1]), str(row[2]), str(row[3]), int(row[4]), int(row[5]), int(row[6]))
 
 
@@ -63,7 +62,7 @@ async def save_site(
         f"INSERT INTO web_sites ({_SITE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(guild_id) DO UPDATE SET enabled = excluded.enabled, nonce = excluded.nonce, "
         "token_hash = excluded.token_hash, updated_by = excluded.updated_by, updated_at = excluded.updated_at, "
-        "rotated_at = CASE WHEN ? THEN excluded.rotated_at ELSE web_sites.rotated_at END",
+        "rotated_at = CASE WHEN ? = 1 THEN excluded.rotated_at ELSE web_sites.rotated_at END",
         (guild_id, int(enabled), nonce, token_hash, by, now, now, 1 if rotated else 0),
     )
     if rotated:
@@ -172,7 +171,8 @@ async def rsvp_counts(db: Executor, screening_ids: Sequence[int]) -> dict[int, t
         return {}
     marks = ", ".join("?" * len(screening_ids))
     for r in await db.fetchall(
-        f"SELECT screening_id, SUM(answer = 'going'), SUM(answer = 'maybe') FROM screening_rsvps "
+        "SELECT screening_id, SUM(CASE WHEN answer = 'going' THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN answer = 'maybe' THEN 1 ELSE 0 END) FROM screening_rsvps "
         f"WHERE screening_id IN ({marks}) GROUP BY screening_id",
         tuple(screening_ids),
     ):

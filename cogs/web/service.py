@@ -292,7 +292,7 @@ class WebService:
     def for_bot(cls, bot: FilmClubBot) -> WebService:
         config = bot.config
         return cls(
-            bot.store, bot.settings, bot.clock, bot.worker, config.db_path.with_name(config.db_path.name + ".webkey"),
+            bot.store, bot.settings, bot.clock, bot.worker, config.web_key_path,
             BotDirectory(bot), config.public_url or "", host=config.web_host, port=config.web_port,
         )
 

@@ -1,4 +1,5 @@
-"""Shared fixture: a migrated store in a real SQLite file under ``tmp_path``."""
+"""Shared fixture: a migrated store on each backend, ``[sqlite]`` (a real file under ``tmp_path``) and
+``[postgres]`` (a fresh database on the session's throwaway server, see ``tests/pg.py``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,27 @@ from pathlib import Path
 import pytest
 
 from db.migrate import migrate
+from db.pgstore import PgStore
 from db.store import Store
+from tests import pg
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = Store(tmp_path / "club.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        s: Store = Store(tmp_path / "club.db")
+        await s.open()
+        await migrate(s)
+        try:
+            yield s
+        finally:
+            await s.close()
+        return
+    url = await pg.fresh_database()
+    s = PgStore(url)
     await s.open()
-    await migrate(s)
     try:
         yield s
     finally:
         await s.close()
+        await pg.drop_database(url)

@@ -4,12 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from db.cache import ReadCache
+from db.migrate import migrate
+from db.pgstore import PgStore
 from db.store import Store, StoreError
+from tests import pg
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """SQLite only: the version these tests rely on is SQLite's (a PostgreSQL store never caches, below)."""
+    s = Store(tmp_path / "club.db")
+    await s.open()
+    await migrate(s)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_postgres_store_never_serves_from_cache() -> None:
+    """Another cluster may write to a shared PostgreSQL database at any time: nothing is served again."""
+    url = await pg.fresh_database()
+    s = PgStore(url)
+    await s.open()
+    try:
+        assert s.version() is None
+        cache: ReadCache[str, int] = ReadCache(s)
+        before = await cache.get("n", lambda: count_meta(s))
+        other = PgStore(url)  # another process's connection
+        await other.open()
+        try:
+            await other.execute("INSERT INTO meta (key, value) VALUES ('elsewhere', '1')")
+        finally:
+            await other.close()
+        assert await cache.get("n", lambda: count_meta(s)) == before + 1
+        assert cache.hits == 0 and len(cache) == 0
+    finally:
+        await s.close()
+        await pg.drop_database(url)
 
 
 async def count_meta(store: Store) -> int:

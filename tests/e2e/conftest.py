@@ -6,12 +6,16 @@
 shard; ``make_club(guild_shard=(0, 2))`` only places the server on a shard.
 ``await club.restart()`` closes the bot and starts a new one on the same database file (a restart);
 crash tests that need a real SIGKILL use the ``bot_process`` fixture instead.
+
+The database is SQLite unless a test asks for PostgreSQL: ``@pytest.mark.parametrize("db_backend", BACKENDS)``
+runs it on both (ids ``[sqlite]`` and ``[postgres]``; a fresh database on the session's server, ``tests/pg.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +28,13 @@ from bot.domain.shards import parse_shards
 from db import scheduled_posts as posts_repo
 from db.scheduled_posts import ScheduledPost
 from db.store import Store
+from tests import pg
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Channel, Member, Role
 from tests.fakediscord.server import FakeDiscord, StandardGuild
 
 TIMEZONE = "Europe/London"
+BACKENDS = ["sqlite", "postgres"]
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Club:
 
 async def _build(
     fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True,
+    db_url: str | None = None,
     shards: str | None = None, guild_shard: tuple[int, int] | None = None,
 ) -> Club:
     cluster = parse_shards(shards) if shards is not None else None
@@ -92,8 +99,13 @@ async def _build(
         dev_guild=int(g.guild.id),
         log_level="INFO",
         message_content=message_content,
+        db_url=db_url,
         shards=cluster,
     )
+    if db_url is not None:
+        # The fake sees REST calls, not database round trips: on a networked database a service may read for
+        # longer than the default 20 ms of quiet between two calls, so settling waits for a longer quiet.
+        fake.settle_idle = max(fake.settle_idle, 0.06)
     syncs = cluster is None or cluster.runs_shard_zero
     if not syncs:
         # Only the cluster with shard 0 syncs commands: one did before this one started, as in a deployment.
@@ -130,13 +142,37 @@ async def _build(
 
 
 @pytest.fixture
-def make_club(
-    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path
-) -> Callable[..., Awaitable[Club]]:
-    async def _make(**kwargs: Any) -> Club:
-        return await _build(fake, fake_clock, tmp_path, **kwargs)
+def db_backend() -> str:
+    """``sqlite`` unless the test parametrizes it (``@pytest.mark.parametrize("db_backend", BACKENDS)``) or
+    ``FILMCLUB_TEST_BACKEND=postgres`` runs every end-to-end test on PostgreSQL (a check by hand: tests that
+    open the SQLite file themselves fail then)."""
+    return os.environ.get("FILMCLUB_TEST_BACKEND", "sqlite")
 
-    return _make
+
+@pytest.fixture
+async def db_url(db_backend: str) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database's URL for ``[postgres]`` tests, else None (SQLite under ``tmp_path``)."""
+    if db_backend != "postgres":
+        yield None
+        return
+    url = await pg.fresh_database()
+    try:
+        yield url
+    finally:
+        await pg.drop_database(url)
+
+
+@pytest.fixture
+async def make_club(
+    fake: FakeDiscord, fake_clock: FakeClock, tmp_path: Path, db_url: str | None
+) -> AsyncIterator[Callable[..., Awaitable[Club]]]:
+    async def _make(**kwargs: Any) -> Club:
+        return await _build(fake, fake_clock, tmp_path, db_url=db_url, **kwargs)
+
+    yield _make
+    if db_url is not None:
+        # Work a handler still does after its reply (database reads, then an edit) ends before the bot stops.
+        await fake.settle()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.awards import KEYCAPS
 from db import awards as repo
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.models import Member, Message
 from tests.fakediscord.permissions import P
 from tests.fakediscord.server import FakeDiscord
@@ -113,6 +113,7 @@ async def test_film_autocomplete_offers_catalogue_films(club: Club) -> None:
 # --------------------------------------------------------------------------- voting and results
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_thirty_members_vote_change_withdraw_and_results(club: Club) -> None:
     fake = club.fake
     msg, poll_id = await open_poll(club)
@@ -269,6 +270,7 @@ async def test_closes_exactly_once_across_a_restart_at_closing_time(club: Club) 
     assert (await poll_row(club, poll_id)).counts == (0, 1, 0)
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_restart_after_close_before_results_posts_them_once(club: Club) -> None:
     """A crash between storing the tally and posting: the results still go out, exactly once."""
     msg, poll_id = await open_poll(club)
@@ -308,6 +310,7 @@ async def test_manual_close_then_scheduler_posts_nothing(club: Club) -> None:
     assert len(results_posts(club)) == 1
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_tie_gives_co_winners_and_a_runoff(club: Club) -> None:
     fake = club.fake
     msg, poll_id = await open_poll(club)
@@ -389,6 +392,7 @@ async def test_status_is_served_again_until_a_vote_changes_it(club: Club) -> Non
 # --------------------------------------------------------------------------- list, history, status, cancel
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_list_history_and_cancel(club: Club) -> None:
     fake = club.fake
     msg, first = await open_poll(club, category="Best Beverage", nominees="Coke; Lemonade")

@@ -6,9 +6,11 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from db import basil as repo
 from db import scheduled_posts as posts_repo
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.models import Channel, ChannelType, Member, Message
 from tests.fakediscord.permissions import P
 
@@ -64,6 +66,7 @@ async def test_memorial_dates_take_day_words_and_ignore_a_time(club: Club) -> No
     assert "time from now" in await error_of(h)
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_memorial_with_photo_posts_a_gentle_card(club: Club) -> None:
     photo = club.fake.attachment("biscuit.png", PNG, "image/png")
     done = await memorial(
@@ -135,6 +138,7 @@ async def turn_on_approval(club: Club) -> None:
     assert (await club.bot.settings.get(club.guild_id)).basil_approval
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_approval_queue_approve_and_decline(club: Club) -> None:
     await turn_on_approval(club)
     closed = club.fake.add_member(club.g.guild, "dana", [club.g.member_role], dms_closed=True)
@@ -193,6 +197,7 @@ async def test_moderators_skip_the_queue(club: Club) -> None:
 
 
 # ----------------------------------------------------------------------------- wall
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_wall_pages_over_many_memorials(club: Club) -> None:
     names = [f"Pet {i:02d}" for i in range(26)]
     for i, name in enumerate(names):
@@ -230,6 +235,7 @@ async def test_wall_pages_over_many_memorials(club: Club) -> None:
 
 
 # ----------------------------------------------------------------------------- anniversaries
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_anniversary_fires_once_and_not_again_after_restart(club: Club) -> None:
     # Fake time starts on Monday 5 January 2026, 12:00 UTC; the server is in Europe/London.
     await (await memorial(club, club.g.alice, "Pip", passed="10 January 2025")).reply()
@@ -935,6 +941,7 @@ async def test_an_approved_memorial_edited_by_its_author_waits_for_approval(club
     assert_nobody_pinged(club)
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_three_memorials_a_day_and_one_notice_for_the_whole_queue(club: Club) -> None:
     await turn_on_approval(club)
     for name in ("Ada", "Bo", "Cy"):
@@ -942,6 +949,7 @@ async def test_three_memorials_a_day_and_one_notice_for_the_whole_queue(club: Cl
         assert "moderator will look" in reply.content, reply.content
     h = await club.slash(club.g.alice, club.g.general, "basil memorial", name="Dot")
     assert "3 memorials in the last day" in await error_of(h)
+    await club.fake.settle()  # the last edit of the notice follows the third memorial's reply
     notices = [m for m in club.fake.bot_messages(club.g.announcements) if "Waiting for approval" in m.content]
     assert len(notices) == 1 and "3 memorials" in notices[0].content  # one message, edited as the queue grew
     assert len(notices[0].history) == 3

@@ -21,7 +21,7 @@ from db import screenings as screenings_repo
 from db.migrate import migrate
 from db.settings import SettingsRepo
 from db.store import Store
-from tests.e2e.conftest import Club, read_post
+from tests.e2e.conftest import BACKENDS, Club, read_post
 from tests.fakediscord.models import Message
 from tests.fakediscord.server import FakeDiscord
 
@@ -83,6 +83,7 @@ async def pending_teasers(club: Club) -> list[posts_repo.ScheduledPost]:
 # --------------------------------------------------------------------------- the story
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_her_then_rocky_teasers_appear_once_each(club: Club) -> None:
     her_sid, rocky_sid = await her_then_rocky(club)
     her, rocky = await repo.queue(club.bot.store, club.guild_id)
@@ -312,6 +313,7 @@ async def test_removing_an_installment_cancels_its_teasers(club: Club) -> None:
 # --------------------------------------------------------------------------- queue commands
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_add_move_remove_current_done(club: Club) -> None:
     await add(club, "Her (2013)")
     reply = await add(club, "Rocky (1976)", note="The original")

@@ -21,7 +21,7 @@ from db import screenings as screenings_repo
 from db.migrate import migrate
 from db.settings import SettingsRepo
 from db.store import Store
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.interactions import FakeDiscordUsageError
 from tests.fakediscord.models import Member, Message
 from tests.fakediscord.permissions import P
@@ -131,6 +131,7 @@ async def add_memorial(club: Club, name: str = "Biscuit") -> None:
 # --------------------------------------------------------------------------- the whole story
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_previews_verdicts_draft_publish_and_no_second_publish(club: Club) -> None:
     fake, g = club.fake, club.g
     await her_club(club)

@@ -14,7 +14,7 @@ import pytest
 from db import scheduled_posts as posts_repo
 from db.migrate import migrate
 from db.store import Store
-from tests.e2e.conftest import Club, read_post
+from tests.e2e.conftest import BACKENDS, Club, read_post
 from tests.fakediscord.server import FakeDiscord
 
 HOUR = 3600
@@ -35,6 +35,7 @@ async def queue(club: Club, key: str, seconds: float, content: str, channel: obj
     return post.id
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_post_fires_once_at_its_time(club: Club) -> None:
     post_id = await queue(club, "t:1", 600, "Now showing: Her")
     assert await club.bot.scheduler.schedule(
@@ -52,6 +53,7 @@ async def test_post_fires_once_at_its_time(club: Club) -> None:
     assert sent.id == post.message_id and not sent.pings_anyone
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_pending_post_survives_restart(club: Club) -> None:
     await queue(club, "t:restart", 300, "after the restart")
     await club.stop()
@@ -64,6 +66,7 @@ async def test_pending_post_survives_restart(club: Club) -> None:
     assert texts(club, club.g.general).count("after the restart") == 1
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_post_due_during_short_downtime_is_sent_late_once(club: Club) -> None:
     await queue(club, "t:late", 60, "a little late")
     await club.stop()
@@ -73,6 +76,7 @@ async def test_post_due_during_short_downtime_is_sent_late_once(club: Club) -> N
     assert texts(club, club.g.general).count("a little late") == 1
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_post_due_long_ago_is_missed_and_moderators_told(club: Club) -> None:
     post_id = await queue(club, "t:missed", 60, "days late")
     await club.stop()

@@ -21,7 +21,7 @@ from db import scheduled_posts as posts_repo
 from db import screenings as repo
 from db.screenings import Screening
 from db.store import Store
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.clock import FakeClock
 from tests.fakediscord.models import Message
 from tests.fakediscord.permissions import P
@@ -125,6 +125,7 @@ def thread_messages(c: Screen, thread_id: int) -> list[Message]:
 # --------------------------------------------------------------------------- the whole lifecycle
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_full_lifecycle_with_restart(screen: Screen) -> None:
     c, g, fake = screen, screen.g, screen.fake
     reply = await schedule_her(c)
@@ -432,6 +433,7 @@ async def test_leaving_going_cancels_personal_reminders(screen: Screen) -> None:
 # --------------------------------------------------------------------------- other commands
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_list_info_ics_and_film_card(screen: Screen) -> None:
     c, g = screen, screen.g
     await schedule_her(c, where="Adele's den", notes="Bring blankets")

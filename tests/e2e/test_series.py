@@ -22,7 +22,7 @@ from db import series as series_repo
 from db.migrate import migrate
 from db.settings import SettingsRepo
 from db.store import Store
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.models import Message, ScheduledEvent
 from tests.fakediscord.server import FakeDiscord
 
@@ -100,6 +100,7 @@ def ics_nights(cal: Calendar, count: int) -> list[datetime]:
 # --------------------------------------------------------------------------- the story: Her, then Rocky
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_a_weekly_series_fed_by_the_queue_her_then_rocky(club: Club) -> None:
     await queue(club, "Her (2013)", "Rocky (1976)")
     reply = await create(club)

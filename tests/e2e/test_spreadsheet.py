@@ -19,7 +19,7 @@ from bot.domain.films import load_catalogue
 from db import screenings as screenings_repo
 from db import spreadsheet as sheet_repo
 from db import theme as theme_repo
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.models import Message
 from tests.fakediscord.permissions import P
 from tests.fakediscord.server import FakeDiscord
@@ -85,6 +85,7 @@ async def test_check_date_takes_the_time_forms_and_day_words(club: Club) -> None
     assert rows[("Gravity", "2013")]["Watched"] != "yes"
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_sheet_progress_averages_comments_pages_checks_and_export(club: Club) -> None:
     c, g = club, club.g
     await two_finished_screenings(c)
@@ -207,6 +208,7 @@ async def ratings_snapshot(c: Club) -> list[tuple[str, int, int, int]]:
     )
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_letterboxd_import_export(club: Club) -> None:
     c, g = club, club.g
     await two_finished_screenings(c)
@@ -293,6 +295,7 @@ def shelves(c: Club) -> list[Message]:
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_theme_set_show_clear(club: Club) -> None:
     c, g = club, club.g
     r = await run(c, g.admin, "screening schedule", film="Her (2013)", when="tomorrow 8pm")

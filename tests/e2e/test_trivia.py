@@ -7,9 +7,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from bot.domain.trivia import Question, TriviaPack, is_correct, load_shipped_packs
 from db import trivia as repo
-from tests.e2e.conftest import Club
+from tests.e2e.conftest import BACKENDS, Club
 from tests.fakediscord.models import Channel, Member, Message
 from tests.fakediscord.permissions import P
 
@@ -113,6 +115,7 @@ def assert_nobody_pinged(club: Club) -> None:
 # -- buttons mode -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_buttons_session_three_members_scores_and_leaderboard(club: Club) -> None:
     fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
     her = PACKS["her"]
@@ -329,6 +332,7 @@ async def test_three_unanswered_questions_end_the_game(club: Club) -> None:
 # -- the server's own pack --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_import_good_file_then_bad_file(club: Club) -> None:
     fake, g, chan = club.fake, club.g, club.trivia
     good = fake.attachment("ours.yaml", GOOD_PACK.encode())
@@ -422,6 +426,7 @@ async def test_leaderboard_pages_and_empty(club: Club) -> None:
     assert "**11.** <@1005>: 500 points" in page2.text()
 
 
+@pytest.mark.parametrize("db_backend", BACKENDS)
 async def test_restart_ends_the_game_but_keeps_its_scores(club: Club) -> None:
     fake, g, clock, chan = club.fake, club.g, club.clock, club.trivia
     await start(club, g.alice, chan, pack="her", rounds=5)
