@@ -234,3 +234,37 @@ async def _run(fake: FakeDiscord, bot_process: Any, url: str, store: PgStore) ->
     assert [c.process for c in syncs] == ["cluster0"]
     for c in (c0, c1):
         assert "Traceback" not in c.output()
+
+
+async def test_two_processes_that_both_run_every_shard_still_send_each_post_once(
+    fake: FakeDiscord, bot_process: Any
+) -> None:
+    """A misconfiguration (both processes run every shard, so both have a job for every post): the claim of a due
+    post is one conditional UPDATE, so each post still goes out once, by whichever process claimed it."""
+    url = await pg.empty_database()
+    store = PgStore(url)
+    await store.open()
+    try:
+        guilds = [fake.standard_guild(f"Club {n}") for n in range(3)]
+        await migrate(store)
+        due = int(time.time()) + 6  # both processes are up by then and hold a job for each post
+        for g in guilds:
+            await _insert_posts(store, g, "race", due)
+        both = [bot_process("bot", name=f"twin{n}", env={"FILMCLUB_DB": url}) for n in range(2)]
+        for proc in both:
+            await proc.start(commands=False)
+        await _wait_posts(fake, guilds, "race")
+        await asyncio.sleep(1.0)
+        for proc in both:
+            assert "scheduler rebuilt: 12 pending posts" in proc.output()
+            assert await proc.stop() == 0
+        for g in guilds:
+            assert sorted(_texts(fake, g.general, "race")) == [f"race {g.guild.name} #{n}"
+                                                               for n in range(POSTS_PER_SERVER)]
+        posts = [c for g in guilds for c in fake.calls("POST", rf"/channels/{g.general.id}/messages$")]
+        assert len(posts) == len(guilds) * POSTS_PER_SERVER  # no resend: a claimed post is the claimer's alone
+        rows = await store.fetchall("SELECT status FROM scheduled_posts WHERE key LIKE 'race:%'")
+        assert [r["status"] for r in rows] == ["sent"] * len(guilds) * POSTS_PER_SERVER
+    finally:
+        await store.close()
+        await pg.drop_database(url)
