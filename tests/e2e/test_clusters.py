@@ -240,23 +240,44 @@ async def test_two_processes_that_both_run_every_shard_still_send_each_post_once
     fake: FakeDiscord, bot_process: Any
 ) -> None:
     """A misconfiguration (both processes run every shard, so both have a job for every post): the claim of a due
-    post is one conditional UPDATE, so each post still goes out once, by whichever process claimed it."""
+    post is one conditional UPDATE, so each post still goes out once, by whichever process claimed it. The test
+    holds the table locked until both processes are waiting to claim the same due posts, so they do race."""
+    import asyncpg
+
     url = await pg.empty_database()
     store = PgStore(url)
     await store.open()
+    lock = await asyncpg.connect(url)
     try:
         guilds = [fake.standard_guild(f"Club {n}") for n in range(3)]
         await migrate(store)
-        due = int(time.time()) + 6  # both processes are up by then and hold a job for each post
         for g in guilds:
-            await _insert_posts(store, g, "race", due)
+            await _insert_posts(store, g, "race", int(time.time()))  # due at once
+        held = lock.transaction()
+        await held.start()
+        await lock.execute("LOCK TABLE scheduled_posts IN EXCLUSIVE MODE")  # reads go on, claims wait
         both = [bot_process("bot", name=f"twin{n}", env={"FILMCLUB_DB": url}) for n in range(2)]
         for proc in both:
             await proc.start(commands=False)
+            assert "scheduler rebuilt: 12 pending posts" in proc.output()
+
+        async def claims_waiting() -> int:
+            row = await store.fetchone(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE scheduled_posts SET status = ''sending''%'"
+            )
+            return int(row["n"]) if row else 0
+
+        for _ in range(300):
+            if await claims_waiting() >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert await claims_waiting() == 2  # both processes are claiming the same 12 posts
+        assert not [m for g in guilds for m in fake.bot_messages(g.general)]
+        await held.commit()
         await _wait_posts(fake, guilds, "race")
         await asyncio.sleep(1.0)
         for proc in both:
-            assert "scheduler rebuilt: 12 pending posts" in proc.output()
             assert await proc.stop() == 0
         for g in guilds:
             assert sorted(_texts(fake, g.general, "race")) == [f"race {g.guild.name} #{n}"
@@ -266,5 +287,6 @@ async def test_two_processes_that_both_run_every_shard_still_send_each_post_once
         rows = await store.fetchall("SELECT status FROM scheduled_posts WHERE key LIKE 'race:%'")
         assert [r["status"] for r in rows] == ["sent"] * len(guilds) * POSTS_PER_SERVER
     finally:
+        await lock.close()
         await store.close()
         await pg.drop_database(url)
