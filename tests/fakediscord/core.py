@@ -153,6 +153,9 @@ class RestCall:
     at: float = field(default_factory=time.monotonic)
     #: ``X-RateLimit-Scope`` of a 429 ("user", "global", "shared"), else None.
     scope: str | None = None
+    #: The ``name`` of the :class:`~tests.fakediscord.process.BotProcess` that made the call (from its
+    #: User-Agent), None for an in-process client: which of several bot processes sent what.
+    process: str | None = None
 
     def __repr__(self) -> str:
         return f"<RestCall {self.method} {self.path} -> {self.status}>"

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITECUSTOMIZE_DIR = Path(__file__).resolve().parent / "_sitecustomize"
+#: sitecustomize.py appends this and the process's name to discord.py's User-Agent (same text there).
+AGENT_TAG = " fakediscord-process/"
+
+
+def process_tag(user_agent: str) -> str | None:
+    """The BotProcess name a User-Agent carries, None if none (an in-process client)."""
+    _, found, name = user_agent.partition(AGENT_TAG)
+    return name.split()[0] if found and name.strip() else None
 
 
 class BotProcess:
@@ -23,6 +31,9 @@ class BotProcess:
     ``await p.start()`` launches and waits until the bot IDENTIFYed, got READY and (``commands=True``) synced
     commands. ``await p.stop()`` sends SIGTERM (``kill=True``: SIGKILL); ``await p.restart()`` does both with the
     same env (so the same database file). ``p.output()`` is everything it printed.
+
+    ``name`` (default: the module) names its log file and tags its REST calls (``RestCall.process``), so a test
+    running several bot processes at once can tell which one sent what.
     """
 
     def __init__(
@@ -35,9 +46,11 @@ class BotProcess:
         python: str = sys.executable,
         commands: bool = False,
         ready_timeout: float = 20.0,
+        name: str | None = None,
     ) -> None:
         self.fake = fake
         self.module = module
+        self.name = name or module.replace(".", "_")
         self.extra_env = dict(env or {})
         self.workdir = workdir
         self.python = python
@@ -45,7 +58,7 @@ class BotProcess:
         self.ready_timeout = ready_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        self.log_path = workdir / f"{module.replace('.', '_')}-process.log"
+        self.log_path = workdir / f"{self.name}-process.log"
         self._log: IO[bytes] | None = None
 
     def env(self) -> dict[str, str]:
@@ -61,6 +74,7 @@ class BotProcess:
                 "FAKEDISCORD_GATEWAY": self.fake.gateway_url,
                 "FAKEDISCORD_GUILD_READY_TIMEOUT": "0.1",
                 "DISCORD_TOKEN": self.fake.token,
+                "FAKEDISCORD_PROCESS_NAME": self.name,
             }
         )
         env.update(self.extra_env)

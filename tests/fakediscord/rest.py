@@ -37,6 +37,7 @@ from .models import (
     parse_emoji,
 )
 from .permissions import P
+from .process import process_tag
 from .ratelimits import RateLimiter
 
 
@@ -358,7 +359,8 @@ class RestMixin(FakeCore):
         method = request.method
         query = {k: v for k, v in request.query.items()}
         body, files = await self._read_body(request)
-        call = RestCall(method=method, path=path, query=query, json=body, files=files)
+        call = RestCall(method=method, path=path, query=query, json=body, files=files,
+                        process=process_tag(request.headers.get("User-Agent", "")))
         self.rest_log.append(call)
         self.in_flight += 1
         self.touch()

@@ -27,6 +27,10 @@ async def test_subprocess_bot_survives_sigkill(
     await proc.start()
     assert fake.command_names(g.guild)[:2] == ["counter", "feedback"]
     assert (await (await fake.slash(g.alice, g.general, "ping")).reply()).content == "pong"
+    # Its REST calls carry its name (the default: the module), for tests with several processes; interaction
+    # callbacks go through discord.py's webhook adapter, which sends no User-Agent of the bot's.
+    tags = {c.process for c in fake.calls() if not c.path.startswith(("/interactions/", "/webhooks/"))}
+    assert tags == {"tests_fakediscord_testbot"}
 
     counter = await (await fake.slash(g.alice, g.general, "counter")).reply()
     assert (await (await fake.click(g.bob, counter, "Count")).reply()).content == "Count: 1"

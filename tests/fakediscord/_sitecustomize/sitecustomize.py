@@ -2,7 +2,8 @@
 
 When ``FAKEDISCORD_API`` / ``FAKEDISCORD_GATEWAY`` are set, point discord.py at the fake Discord so the bot's
 own code needs no test hooks. ``FAKEDISCORD_GUILD_READY_TIMEOUT`` shortens discord.py's wait for GUILD_CREATEs
-(2 s by default) so on_ready fires quickly.
+(2 s by default) so on_ready fires quickly. ``FAKEDISCORD_PROCESS_NAME`` is appended to discord.py's User-Agent
+(`` fakediscord-process/NAME``, after the parts Discord requires) so the fake can tell several bot processes apart.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ def _patch() -> None:
     gateway = os.environ.get("FAKEDISCORD_GATEWAY")
     if gateway:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+    name = os.environ.get("FAKEDISCORD_PROCESS_NAME")
+    if name:
+        original_http_init = discord.http.HTTPClient.__init__
+
+        def http_init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            original_http_init(self, *args, **kwargs)
+            self.user_agent += " fakediscord-process/" + name  # same text as process.AGENT_TAG
+
+        discord.http.HTTPClient.__init__ = http_init  # type: ignore[method-assign]
     timeout = os.environ.get("FAKEDISCORD_GUILD_READY_TIMEOUT")
     if timeout:
         original = discord.state.ConnectionState.__init__
