@@ -34,9 +34,6 @@ class Config:
     web_port: int | None = None  # the club's web pages and calendar feeds: off unless set
     web_host: str = "127.0.0.1"
     public_url: str | None = None  # the pages' address as people reach it (behind a reverse proxy)
-    db_url: str | None = field(default=None, repr=False)  # FILMCLUB_DB as a PostgreSQL URL (wins over db_path)
-    pg_backup_done: str | None = None  # FILMCLUB_PG_BACKUP_DONE: the schema version a dump was taken of
-    web_key_file: Path | None = None  # FILMCLUB_WEB_KEY_FILE
     shards: ShardRange | None = None  # FILMCLUB_SHARDS: this process's shards; None = every shard Discord recommends
     db_url: str | None = field(default=None, repr=False)  # FILMCLUB_DB as a PostgreSQL URL (wins over db_path)
     pg_backup_done: str | None = None  # FILMCLUB_PG_BACKUP_DONE: the schema version a dump was taken of
@@ -139,9 +136,6 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
         web_port=web_port,
         web_host=values.get("FILMCLUB_WEB_HOST", "").strip() or "127.0.0.1",
         public_url=public_url,
-        db_url=db_url,
-        pg_backup_done=values.get("FILMCLUB_PG_BACKUP_DONE", "").strip() or None,
-        web_key_file=Path(web_key_raw) if web_key_raw else None,
         shards=shards,
         db_url=db_url,
         pg_backup_done=values.get("FILMCLUB_PG_BACKUP_DONE", "").strip() or None,

@@ -122,26 +122,6 @@ def test_web_settings_off_by_default_and_checked() -> None:
         load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_PUBLIC_URL": "club.example"}, env_file=None)
 
 
-def test_postgres_url_password_hidden_and_web_key_location(tmp_path: Path) -> None:
-    url = "postgresql://club:hunter2-secret@db.example.org:5432/filmclub?sslmode=require"
-    config = load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DB": url, "FILMCLUB_PG_BACKUP_DONE": "20"},
-                         env_file=None)
-    assert config.db_url == url and config.db_target == url and config.pg_backup_done == "20"
-    assert "hunter2-secret" not in repr(config) and "hunter2-secret" not in config.db_label
-    assert "postgresql://club:***@db.example.org:5432/filmclub" in repr(config)
-    assert config.web_key_path == Path("./data/filmclub.webkey")  # shared by every process on the database
-    keyed = load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DB": "postgres://club@db/filmclub",
-                             "FILMCLUB_WEB_KEY_FILE": str(tmp_path / "k")}, env_file=None)
-    assert keyed.web_key_path == tmp_path / "k"
-    sqlite = load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DB": str(tmp_path / "club.db")}, env_file=None)
-    assert sqlite.db_url is None and sqlite.db_target == tmp_path / "club.db"
-    assert sqlite.web_key_path == tmp_path / "club.db.webkey"
-    with pytest.raises(ConfigError, match="needs a database name") as info:
-        load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DB": "postgresql://club:hunter2-secret@db.example.org"},
-                    env_file=None)
-    assert "hunter2-secret" not in str(info.value)
-
-
 def test_shards_take_a_range_or_one_shard() -> None:
     from bot.domain.shards import ShardRange
 

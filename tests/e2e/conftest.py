@@ -77,7 +77,6 @@ class Club:
 
 async def _build(
     fake: FakeDiscord, clock: FakeClock, tmp_path: Path, *, message_content: bool = False, setup: bool = True,
-    db_url: str | None = None,
     shards: str | None = None, guild_shard: tuple[int, int] | None = None,
     db_url: str | None = None,
 ) -> Club:
@@ -100,7 +99,6 @@ async def _build(
         dev_guild=int(g.guild.id),
         log_level="INFO",
         message_content=message_content,
-        db_url=db_url,
         shards=cluster,
         db_url=db_url,
     )
