@@ -23,7 +23,7 @@ import discord
 from discord.app_commands import AppCommandContext, AppInstallationType
 from discord.ext import commands
 
-from bot import __version__
+from bot import __version__, pacing
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain.recurrence import next_occurrence, parse_recurrence
@@ -141,7 +141,9 @@ class FilmClubBot(commands.AutoShardedBot):
         self.commands_synced = False
         self._sync_task: asyncio.Task[None] | None = None
         #: Every REST request waits for a slot under Discord's global limit (bot/pacing.py).
-        self.pacer = Pacer()
+        # The global limit is the bot's: a cluster takes its shards' part of it (bot/pacing.py, rates).
+        rate, bulk_rate = pacing.rates(config.global_limit, config.shards.share if config.shards else 1.0)
+        self.pacer = Pacer(rate=rate, bulk_rate=bulk_rate)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         self._services: list[Any] = []
         self._identify_at: dict[int, float] = {}  # shard id -> loop time of its last IDENTIFY

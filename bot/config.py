@@ -35,6 +35,7 @@ class Config:
     web_host: str = "127.0.0.1"
     public_url: str | None = None  # the pages' address as people reach it (behind a reverse proxy)
     shards: ShardRange | None = None  # FILMCLUB_SHARDS: this process's shards; None = every shard Discord recommends
+    global_limit: int = 50  # FILMCLUB_GLOBAL_LIMIT: the bot's global rate limit (requests a second), for all clusters
     db_url: str | None = field(default=None, repr=False)  # FILMCLUB_DB as a PostgreSQL URL (wins over db_path)
     pg_backup_done: str | None = None  # FILMCLUB_PG_BACKUP_DONE: the schema version a dump was taken of
     web_key_file: Path | None = None  # FILMCLUB_WEB_KEY_FILE
@@ -122,6 +123,13 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
     public_url = values.get("FILMCLUB_PUBLIC_URL", "").strip().rstrip("/") or None
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise ConfigError(f"FILMCLUB_PUBLIC_URL must start with https:// or http://; got {public_url!r}.")
+    limit_raw = values.get("FILMCLUB_GLOBAL_LIMIT", "").strip()
+    if limit_raw and (not limit_raw.isdigit() or int(limit_raw) < 1):
+        raise ConfigError(
+            f"FILMCLUB_GLOBAL_LIMIT must be the bot's global rate limit in requests a second (50 unless Discord "
+            f"raised it), or left unset; got {limit_raw!r}."
+        )
+    global_limit = int(limit_raw) if limit_raw else 50
     shards_raw = values.get("FILMCLUB_SHARDS", "").strip()
     try:
         shards = parse_shards(shards_raw) if shards_raw else None
@@ -137,6 +145,7 @@ def load_config(env: dict[str, str] | None = None, env_file: str | Path | None =
         web_host=values.get("FILMCLUB_WEB_HOST", "").strip() or "127.0.0.1",
         public_url=public_url,
         shards=shards,
+        global_limit=global_limit,
         db_url=db_url,
         pg_backup_done=values.get("FILMCLUB_PG_BACKUP_DONE", "").strip() or None,
         web_key_file=Path(web_key_raw) if web_key_raw else None,

@@ -167,3 +167,11 @@ def test_postgres_url_password_hidden_and_web_key_location(tmp_path: Path) -> No
         load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_DB": "postgresql://club:hunter2-secret@db.example.org"},
                     env_file=None)
     assert "hunter2-secret" not in str(info.value)
+
+
+def test_global_limit_defaults_to_discords_and_is_checked() -> None:
+    assert load_config(env={"DISCORD_TOKEN": "t"}, env_file=None).global_limit == 50
+    assert load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_GLOBAL_LIMIT": "1200"}, env_file=None).global_limit == 1200
+    for bad in ("0", "-5", "fifty", "1.5"):
+        with pytest.raises(ConfigError, match="FILMCLUB_GLOBAL_LIMIT must be"):
+            load_config(env={"DISCORD_TOKEN": "t", "FILMCLUB_GLOBAL_LIMIT": bad}, env_file=None)

@@ -66,3 +66,18 @@ def test_interaction_answers_and_gateway_are_exempt() -> None:
     assert exempt(URL("wss://gateway.discord.gg/?v=10"))
     assert not exempt(URL("https://discord.com/api/v10/channels/1/messages"))
     assert not exempt(URL("https://discord.com/api/v10/users/@me/channels"))
+
+
+def test_clusters_split_the_bots_global_limit_by_their_shards() -> None:
+    """The global limit is the bot's, however many processes share its token: each cluster paces itself to
+    its shards' part of it, so all clusters together stay under it."""
+    from bot.domain.shards import parse_shards
+    from bot.pacing import rates
+
+    assert rates() == (45, 40)
+    halves = [rates(share=parse_shards(s).share) for s in ("0-0/2", "1-1/2")]
+    assert halves == [(22, 20), (22, 20)] and sum(r for r, _ in halves) < 50
+    quarters = [rates(share=parse_shards(s).share) for s in ("0-2/8", "3-3/8", "4-7/8")]
+    assert sum(r for r, _ in quarters) < 50 and all(b <= r for r, b in quarters)
+    assert rates(limit=500, share=0.25) == (112, 100)  # a bot whose limit Discord raised
+    assert rates(share=1 / 64) == (1, 1)  # never zero

@@ -50,6 +50,11 @@ class ShardRange:
         """The cluster with shard 0 gets DMs and is the one that syncs the slash commands."""
         return self.first == 0
 
+    @property
+    def share(self) -> float:
+        """The part of all shards this range runs (its part of the bot's servers, on average)."""
+        return (self.last - self.first + 1) / self.count
+
     def owns(self, guild_id: int) -> bool:
         """True if the server's events come to one of these shards."""
         return self.first <= shard_of(guild_id, self.count) <= self.last

@@ -206,6 +206,8 @@ async def test_two_clusters_share_one_database(make_club: MakeClub, fake: FakeDi
     zero_bot = club.bot
     one_bot = await start_cluster(club, ShardRange(1, 1, 2))
     assert zero_bot.scheduler.pending_count == 5 and one_bot.scheduler.pending_count == 5
+    # One token, one global limit: each cluster paces itself to its half of it.
+    assert (zero_bot.pacer.rate, zero_bot.pacer.bulk_rate) == (one_bot.pacer.rate, one_bot.pacer.bulk_rate) == (22, 20)
 
     # Votes in both servers, each heard by its own cluster.
     zero_poll, zero_id = await open_poll(fake, club.g, polls[club.guild_id], "Best Crunch")
