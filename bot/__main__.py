@@ -84,7 +84,12 @@ async def _start(bot: discord.Client, token: str, stop: asyncio.Event) -> None:
     await bot.connect()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args:  # an operator's command (bot/cli.py); no arguments runs the bot
+        from bot.cli import run
+
+        return run(args)
     try:
         config = load_config()
     except ConfigError as exc:
