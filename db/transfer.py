@@ -160,6 +160,7 @@ class Table:
     parents: frozenset[str] = frozenset()  # other tables its foreign keys point at
     self_refs: tuple[str, ...] = ()  # columns pointing into this same table
     identity: str | None = None  # the column a sequence hands values out for
+    identity_always: bool = False  # PostgreSQL's GENERATED ALWAYS: explicit ids need OVERRIDING SYSTEM VALUE
 
     @property
     def column_names(self) -> list[str]:
@@ -231,6 +232,9 @@ class Side:
 
     async def close(self) -> None:
         raise NotImplementedError
+
+    async def snapshot(self, ex: Executor) -> None:
+        """Run first in the source's transaction: make every read of the copy see one moment."""
 
     async def commit_target(self) -> None:
         """Called once the copy is committed and counted: make the target the real one."""
@@ -420,16 +424,157 @@ def _remove_sqlite_files(path: Path) -> None:
             pass
 
 
-SIDES: dict[str, Callable[[str], Side]] = {"sqlite": SqliteSide}
+class PgSide(Side):
+    """A PostgreSQL database (its current schema). As a target, every table the move created is dropped again
+    after a failure; the copy itself is one transaction, so a failure midway leaves no rows behind either."""
+
+    kind = "postgres"
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.store: Store | None = None
+        self.created = False
+
+    @property
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError("The store is not open.")
+        return self.store
+
+    @property
+    def db(self) -> Executor:
+        return self._store
+
+    async def _open(self) -> None:
+        try:
+            from db.pgstore import PgStore
+        except ImportError as exc:  # asyncpg missing: say so instead of a traceback
+            raise TransferRefused(f"PostgreSQL support is not installed ({exc}).") from exc
+        store = PgStore(self.location)
+        await store.open()
+        self.store = store
+
+    async def open_source(self) -> None:
+        await self._open()
+
+    async def open_target(self) -> None:
+        await self._open()
+        names = await self._relations(self.db)
+        if names:
+            raise TransferRefused(
+                f"The target {self.label} is not empty ({len(names)} tables or other relations, e.g. {names[0]}); "
+                "migrate-store only fills an empty database (createdb a new one)."
+            )
+        self.created = True
+
+    async def migrate(self) -> int:
+        return await migrate(self._store)
+
+    def transaction(self) -> AbstractAsyncContextManager[Executor]:
+        return self._store.transaction()
+
+    async def snapshot(self, ex: Executor) -> None:
+        # The first statement of the source's transaction: every read sees the database as of one moment.
+        await ex.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+    async def close(self) -> None:
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+
+    async def discard_target(self) -> None:
+        if not self.created:
+            return
+        if self.store is None:
+            await self._open()
+        names = await self.tables(self.db)
+        if names:
+            await self._store.execute("DROP TABLE IF EXISTS " + ", ".join(quote(n) for n in names) + " CASCADE")
+        left = await self._relations(self.db)
+        if left:
+            log.warning("the target %s still holds %s after the failed move", self.label, ", ".join(left))
+
+    async def _relations(self, ex: Executor) -> list[str]:
+        """Every table, view, sequence or other relation in the database's current schema."""
+        rows = await ex.fetchall(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') ORDER BY 1"
+        )
+        return [str(r[0]) for r in rows]
+
+    async def tables(self, ex: Executor) -> list[str]:
+        rows = await ex.fetchall(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1"
+        )
+        return [str(r[0]) for r in rows]
+
+    async def table(self, ex: Executor, name: str) -> Table:
+        cols = await ex.fetchall(
+            "SELECT column_name, is_nullable, identity_generation, column_default FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (name,),
+        )
+        keys = await ex.fetchall(
+            "SELECT a.attname, k.pos FROM pg_constraint c"
+            " CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, pos)"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum"
+            " WHERE c.contype = 'p' AND c.conrelid = ("
+            "  SELECT oid FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace)",
+            (name,),
+        )
+        fks = await ex.fetchall(
+            "SELECT p.relname, a.attname FROM pg_constraint c"
+            " JOIN pg_class p ON p.oid = c.confrelid"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)"
+            " WHERE c.contype = 'f' AND c.conrelid = ("
+            "  SELECT oid FROM pg_class WHERE relname = ? AND relnamespace = current_schema()::regnamespace)",
+            (name,),
+        )
+        pk = {str(k[0]): int(k[1]) for k in keys}
+        columns = tuple(Column(str(c[0]), pk.get(str(c[0]), 0), str(c[1]) == "NO") for c in cols)
+        identity = next(
+            (str(c[0]) for c in cols if c[2] is not None or str(c[3] or "").startswith("nextval(")), None
+        )
+        always = any(str(c[0]) == identity and str(c[2] or "").upper() == "ALWAYS" for c in cols)
+        return Table(
+            name=name,
+            columns=columns,
+            parents=frozenset(str(f[0]) for f in fks if str(f[0]) != name),
+            self_refs=tuple(str(f[1]) for f in fks if str(f[0]) == name),
+            identity=identity,
+            identity_always=always,
+        )
+
+    async def high_water(self, ex: Executor, table: Table) -> int:
+        if table.identity is None:
+            return 0
+        row = await ex.fetchone(
+            "SELECT pg_sequence_last_value(pg_get_serial_sequence(?, ?)::regclass)", (quote(table.name), table.identity)
+        )
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def set_high_water(self, ex: Executor, table: Table, value: int) -> None:
+        if table.identity is None or value <= 0:
+            return  # a fresh sequence already starts at 1
+        await ex.fetchone(
+            "SELECT setval(pg_get_serial_sequence(?, ?), ?, true)", (quote(table.name), table.identity, value)
+        )
+
+    def insert_sql(self, table: Table, columns: Sequence[str]) -> str:
+        sql = super().insert_sql(table, columns)
+        if table.identity_always and table.identity in columns:
+            sql = sql.replace(") VALUES (", ") OVERRIDING SYSTEM VALUE VALUES (", 1)
+        return sql
+
+
+SIDES: dict[str, Callable[[str], Side]] = {"sqlite": SqliteSide, "postgres": PgSide}
 
 
 def side_for(location: str) -> Side:
     """The side for a location: a PostgreSQL URL or an SQLite file path."""
     if is_url(location):
-        factory = SIDES.get("postgres")
-        if factory is None:
-            raise TransferRefused("This filmclub cannot reach PostgreSQL; give an SQLite file path.")
-        return factory(location)
+        return SIDES["postgres"](location)
     if not location.strip():
         raise TransferRefused("Give a database: an SQLite file path or a postgresql:// URL.")
     return SqliteSide(location)
@@ -527,6 +672,7 @@ def _one_line(exc: BaseException) -> str:
 
 async def _copy(src: Side, dst: Side, batch: int) -> list[TableCount]:
     async with src.transaction() as stx, dst.transaction() as dtx:
+        await src.snapshot(stx)
         source_names = [n for n in await src.tables(stx) if n != MIGRATIONS_TABLE]
         target_names = [n for n in await dst.tables(dtx) if n != MIGRATIONS_TABLE]
         if set(source_names) != set(target_names):
