@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from bot.logsetup import setup_logging
-from db.transfer import CountMismatch, TableCount, TransferError, describe, password_of, scrub, transfer
+from db.transfer import CountMismatch, TableCount, TransferError, describe, passwords_of, scrub, transfer
 
 MIGRATE_STORE_HELP = """\
 Copy a filmclub database into an EMPTY store: SQLite -> PostgreSQL, PostgreSQL -> SQLite, or SQLite -> SQLite.
@@ -80,7 +80,7 @@ def format_counts(counts: Sequence[TableCount]) -> str:
 
 def migrate_store(source: str, target: str, log_level: str = "WARNING") -> int:
     """Run the move and print its outcome; return the exit code."""
-    secrets = [s for s in (password_of(source), password_of(target)) if s]
+    secrets = passwords_of(source) + passwords_of(target)
     setup_logging(log_level, secrets)
     print(f"migrate-store: {describe(source)} -> {describe(target)}", flush=True)
     try:

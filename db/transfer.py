@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -31,8 +32,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from db.dialect import is_postgres_url, redact_url
 from db.migrate import load_migrations, migrate
 from db.store import Store, StoreError
 
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 BATCH = 500
 #: The migrations' own table: written by migrating the target, never copied.
 MIGRATIONS_TABLE = "schema_migrations"
-_PG_SCHEMES = ("postgresql://", "postgres://")
 
 
 class TransferError(StoreError):
@@ -94,44 +95,31 @@ class TransferReport:
 
 def is_url(location: str) -> bool:
     """Whether a store location is a PostgreSQL URL rather than an SQLite file path."""
-    return location.strip().lower().startswith(_PG_SCHEMES)
+    return is_postgres_url(location)
 
 
-def password_of(location: str) -> str | None:
-    """The password in a PostgreSQL URL, if any (for scrubbing it from messages)."""
+def passwords_of(location: str) -> list[str]:
+    """The password of a PostgreSQL URL (as written and decoded; in the user part or as ``?password=``)."""
     if not is_url(location):
-        return None
+        return []
     try:
-        return urlsplit(location.strip()).password
+        parts = urlsplit(location.strip())
+        found = [parts.password or ""] + [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+        found += re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)
     except ValueError:
-        return None
+        return []
+    return sorted({p for f in found if f for p in (f, unquote(f))}, key=len, reverse=True)
 
 
 def describe(location: str) -> str:
     """A store location fit for output and logs: a PostgreSQL URL's password is replaced by ``***``."""
-    if not is_url(location):
-        return location
-    try:
-        parts = urlsplit(location.strip())
-        host = parts.netloc.rpartition("@")[2]
-        user = parts.username
-    except ValueError:
-        return "postgresql://***"
-    if user is None:
-        netloc = host
-    elif parts.password is not None:
-        netloc = f"{user}:***@{host}"
-    else:
-        netloc = f"{user}@{host}"
-    query = "***" if parts.query and "password" in parts.query.lower() else parts.query
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return redact_url(location) if is_url(location) else location
 
 
 def scrub(text: str, *locations: str) -> str:
     """``text`` with the password of every location in it replaced by ``***``."""
     for location in locations:
-        secret = password_of(location)
-        if secret:
+        for secret in passwords_of(location):
             text = text.replace(secret, "***")
     return text
 

@@ -327,7 +327,8 @@ def test_a_urls_password_is_never_shown() -> None:
     url = "postgresql://filmclub:s3cr%3At@db.example.org:5432/club"
     assert describe(url) == "postgresql://filmclub:***@db.example.org:5432/club"
     assert describe("postgres://u@h/db") == "postgres://u@h/db"
-    assert describe("postgresql://h/db?password=x&sslmode=require") == "postgresql://h/db?***"
+    assert describe("postgresql://h/db?password=x%21&sslmode=require") == "postgresql://h/db?password=***&sslmode=require"
+    assert scrub("bad password x! for x%21", "postgresql://h/db?password=x%21") == "bad password *** for ***"
     assert describe("./data/filmclub.db") == "./data/filmclub.db"
     assert scrub("login failed for s3cr%3At", url) == "login failed for ***"
 
@@ -379,3 +380,151 @@ def test_the_password_stays_out_of_every_line(source: Path, tmp_path: Path) -> N
         assert secret not in done.stdout + done.stderr
         assert "club:***@127.0.0.1:1" in done.stdout + done.stderr
     assert leftovers(tmp_path) == [] and not (tmp_path / "x.db").exists()
+
+
+# ------------------------------------------------------------------------------------------------ PostgreSQL
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """An empty database on the session's throwaway PostgreSQL server (tests/pg.py)."""
+    from tests import pg
+
+    url = await pg.empty_database()
+    try:
+        yield url
+    finally:
+        await pg.drop_database(url)
+
+
+async def pg_dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    from db.pgstore import PgStore
+
+    store = PgStore(url)
+    await store.open()
+    try:
+        names = [r[0] for r in await store.fetchall(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for name in names:
+            cols = "version, name" if name == "schema_migrations" else "*"
+            out[name] = sorted((tuple(r) for r in await store.fetchall(f'SELECT {cols} FROM "{name}"')), key=repr)
+        return out
+    finally:
+        await store.close()
+
+
+async def pg_relations(url: str) -> list[str]:
+    from db.pgstore import PgStore
+
+    store = PgStore(url)
+    await store.open()
+    try:
+        rows = await store.fetchall(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema()")
+        return sorted(str(r[0]) for r in rows)
+    finally:
+        await store.close()
+
+
+async def test_sqlite_to_postgresql_and_back_is_row_for_row_identical(
+    source: Path, tmp_path: Path, pg_url: str
+) -> None:
+    there = await transfer(str(source), pg_url, batch=7)
+    assert all(c.ok for c in there.counts) and there.rows == 97
+    assert "***" in there.target and pg_url.split(":")[2].split("@")[0] not in there.target
+    before = await read(source)
+    on_pg = await pg_dump(pg_url)
+    assert on_pg == {k: v for k, v in before.items() if k != "sqlite_sequence"}  # ids, bytes, REALs, 64-bit ids
+    back = tmp_path / "back.db"
+    report = await transfer(pg_url, str(back), batch=7)
+    assert [(c.table, c.source, c.target) for c in report.counts] == [
+        (c.table, c.source, c.target) for c in there.counts
+    ]
+    after = await read(back)
+    assert after == before  # sqlite_sequence too: the sequences made it there and back
+
+
+async def test_postgresql_sequences_move_past_the_copied_ids(source: Path, pg_url: str) -> None:
+    from db.pgstore import PgStore
+
+    await transfer(str(source), pg_url)
+    store = PgStore(pg_url)
+    await store.open()
+    try:
+        new = await store.execute(
+            "INSERT INTO screenings (guild_id, film_key, title, runtime, starts_at, ends_at, channel_id,"
+            " created_by, created_at, updated_at) VALUES (1, 'rocky-1976', 'Rocky', 120, 1, 2, 3, 4, 5, 6)")
+        assert new.lastrowid == 8  # 7 was deleted in the source before the move: never handed out twice
+        poll = await store.execute(
+            "INSERT INTO award_polls (guild_id, channel_id, category, nominees, opened_by, created_at, closes_at)"
+            " VALUES (1, 2, 'x', '[]', 3, 4, 5)")
+        assert poll.lastrowid == 4
+    finally:
+        await store.close()
+
+
+async def test_a_postgresql_target_with_any_table_is_refused_and_left_alone(source: Path, pg_url: str) -> None:
+    from db.pgstore import PgStore
+
+    store = PgStore(pg_url)
+    await store.open()
+    await store.execute("CREATE TABLE notes (x TEXT)")
+    await store.execute("INSERT INTO notes VALUES ('keep me')")
+    await store.close()
+    with pytest.raises(TransferRefused, match="not empty"):
+        await transfer(str(source), pg_url)
+    assert await pg_dump(pg_url) == {"notes": [("keep me",)]}
+
+
+async def test_a_failed_copy_into_postgresql_drops_everything_it_created(
+    source: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = sqlite3.connect(source)
+    conn.execute("INSERT INTO screening_rsvps (screening_id, user_id, answer, updated_at) VALUES (99, 1, 'going', 1)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(TransferError, match="left empty") as caught:
+        await transfer(str(source), pg_url)
+    assert not isinstance(caught.value, TransferRefused)
+    assert await pg_relations(pg_url) == []
+
+    # A failure after some batches (not a constraint): the same.
+    conn = sqlite3.connect(source)
+    conn.execute("DELETE FROM screening_rsvps WHERE screening_id = 99")
+    conn.commit()
+    conn.close()
+    real = transfer_mod._copy_table
+    calls: list[str] = []
+
+    async def copy_then_fail(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[3].name)
+        if len(calls) == 12:
+            raise ConnectionResetError("network gone")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(transfer_mod, "_copy_table", copy_then_fail)
+    with pytest.raises(TransferError, match="network gone"):
+        await transfer(str(source), pg_url, batch=2)
+    assert await pg_relations(pg_url) == []
+    monkeypatch.setattr(transfer_mod, "_copy_table", real)
+    await transfer(str(source), pg_url)  # and the same empty database takes a clean move afterwards
+
+
+def test_the_command_line_never_shows_a_real_servers_password(source: Path, tmp_path: Path, pg_url: str) -> None:
+    from tests.pg import PASSWORD
+
+    moved = run_cli("migrate-store", "--from", str(source), "--to", pg_url, "--log-level", "DEBUG", cwd=tmp_path)
+    assert moved.returncode == 0, moved.stderr
+    assert PASSWORD not in moved.stdout + moved.stderr and "filmclub:***@127.0.0.1" in moved.stdout
+    again = run_cli("migrate-store", "--from", str(source), "--to", pg_url, cwd=tmp_path)
+    assert again.returncode == 2 and PASSWORD not in again.stdout + again.stderr
+    assert "not empty" in again.stderr
+    wrong = pg_url.replace(PASSWORD, "not-the-password")
+    refused = run_cli("migrate-store", "--from", wrong, "--to", "x.db", cwd=tmp_path)
+    assert refused.returncode == 2 and "not-the-password" not in refused.stdout + refused.stderr
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("filmclub: ") and "***" in line
+    back = run_cli("migrate-store", "--from", pg_url, "--to", "back.db", cwd=tmp_path)
+    assert back.returncode == 0 and PASSWORD not in back.stdout + back.stderr

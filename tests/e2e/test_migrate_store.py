@@ -1,9 +1,10 @@
 """Moving a populated club with ``python -m bot migrate-store``: the bot answers the same afterwards.
 
-A club is built end to end through the fake Discord (screenings with RSVPs, an award poll voted to results and
-a runoff, a trivia game, Basil's Corner with a photo), the bot is stopped, the database is moved with the real
-command in a subprocess, and a bot started on the moved database gives the same answers to ``/screening list``,
-``/award history``, ``/trivia leaderboard`` and ``/basil wall``, with the same rows in every table.
+A club is built end to end through the fake Discord (screenings with RSVPs, two award polls voted to results, one
+a tie, a trivia game, Basil's Corner with a photo), the bot is stopped, and the database is moved with the real
+command in a subprocess, SQLite -> PostgreSQL -> SQLite. Bots started on the PostgreSQL copy and on the SQLite file
+that came back give the same answers to ``/screening list``, ``/award history``, ``/trivia leaderboard`` and
+``/basil wall``, and both moves report the same rows in every table.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests import pg
 from tests.e2e.conftest import Club
 from tests.e2e.test_awards import open_poll, results_posts, voters
 from tests.e2e.test_basil import PNG, memorial
@@ -122,18 +124,27 @@ async def test_a_club_moved_and_moved_back_answers_the_same(club: Club, tmp_path
     await club.stop()
 
     original = club.config.db_path
-    there, back = tmp_path / "moved" / "there.db", tmp_path / "back.db"
-    code, out, err = await migrate_store(str(original), str(there))
-    assert code == 0, err
-    first = counts_of(out)
-    assert first["screening_rsvps"] == (6, 6) and first["award_ballots"][1] >= 9 and first["basil_photos"] == (1, 1)
-    assert all(s == t for s, t in first.values()) and "every count matches" in out
+    pg_url = await pg.empty_database()
+    back = tmp_path / "moved" / "back.db"
+    try:
+        code, out, err = await migrate_store(str(original), pg_url)
+        assert code == 0, err
+        assert pg.PASSWORD not in out + err
+        there = counts_of(out)
+        assert there["screening_rsvps"] == (6, 6) and there["basil_photos"] == (1, 1)
+        assert there["award_ballots"][1] >= 9 and there["trivia_scores"][1] == 2
+        assert all(s == t for s, t in there.values()) and "every count matches" in out
 
-    code, out, err = await migrate_store(str(there), str(back))
-    assert code == 0, err
-    assert counts_of(out) == first  # the same rows in every table after the round trip
+        code, out, err = await migrate_store(pg_url, str(back))
+        assert code == 0, err
+        assert counts_of(out) == there  # the same rows in every table after the round trip
 
-    for db in (there, back):
-        await club.start(db_path=db)
+        # A bot on the PostgreSQL copy, then one on the SQLite file that came back, answer as before.
+        await club.start(db_url=pg_url)
         assert await answers(club) == before
         await club.stop()
+        await club.start(db_url=None, db_path=back)
+        assert await answers(club) == before
+        await club.stop()
+    finally:
+        await pg.drop_database(pg_url)
