@@ -271,6 +271,7 @@ class SqliteSide(Side):
         self.path = Path(location)
         self.store: Store | None = None
         self.building: Path | None = None
+        self.made_folders: list[Path] = []
 
     @property
     def _store(self) -> Store:
@@ -309,6 +310,8 @@ class SqliteSide(Side):
                                       "or was not closed cleanly; give a new file's path.")
         self.building = self.path.with_name(f".{self.path.name}.migrate-store-{os.getpid()}")
         _remove_sqlite_files(self.building)
+        # Folders the store creates for the new file, removed again if the move fails.
+        self.made_folders = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
         self.store = Store(self.building)
         await self.store.open()
 
@@ -339,6 +342,11 @@ class SqliteSide(Side):
         if self.building is not None:
             _remove_sqlite_files(self.building)
             self.building = None
+        for folder in self.made_folders:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     async def tables(self, ex: Executor) -> list[str]:
         rows = await ex.fetchall(
@@ -450,7 +458,7 @@ class PgSide(Side):
         names = await self._relations(self.db)
         if names:
             raise TransferRefused(
-                f"The target {self.label} is not empty ({len(names)} tables or other relations, e.g. {names[0]}); "
+                f"The target {self.label} is not empty ({len(names)} tables, sequences or views, e.g. {names[0]}); "
                 "migrate-store only fills an empty database (createdb a new one)."
             )
         self.created = True
@@ -460,6 +468,12 @@ class PgSide(Side):
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         return self._store.transaction()
+
+    async def commit_target(self) -> None:
+        try:
+            await self._store.execute("ANALYZE")  # planner statistics for the freshly loaded tables
+        except StoreError as exc:  # the copy is committed and counted: autovacuum will catch up
+            log.warning("ANALYZE after the move failed: %s", exc)
 
     async def snapshot(self, ex: Executor) -> None:
         # The first statement of the source's transaction: every read sees the database as of one moment.
@@ -611,11 +625,12 @@ async def _transfer(src: Side, dst: Side, batch: int) -> TransferReport:
     shipped = {m.version for m in load_migrations()}
     latest = max(shipped)
     async with AsyncExitStack() as stack:
-        await src.open_source()
         stack.push_async_callback(src.close)
+        await src.open_source()
         applied = await src.applied_versions(src.db)
         _check_version(src.label, applied, shipped, latest)
 
+        stack.push_async_callback(dst.close)
         await dst.open_target()
         try:
             version = await dst.migrate()
@@ -626,13 +641,17 @@ async def _transfer(src: Side, dst: Side, batch: int) -> TransferReport:
         except BaseException as exc:
             try:
                 await dst.discard_target()
-            except Exception:
+            except Exception as cleanup:
                 log.exception("could not clean up the target %s", dst.label)
-            if isinstance(exc, TransferError | KeyboardInterrupt) or not isinstance(exc, Exception):
+                raise TransferError(
+                    f"The copy failed ({_one_line(exc)}) and so did emptying the target ({_one_line(cleanup)}): "
+                    f"{dst.label} may hold part of the copy; empty it (drop its tables, or delete the file) before "
+                    "trying again."
+                ) from exc
+            if isinstance(exc, TransferError) or not isinstance(exc, Exception):
                 raise
-            raise TransferError(f"The copy failed and the target was left empty: {_one_line(exc)}") from exc
-        finally:
-            await dst.close()
+            hint = " (is the bot still running? stop it first)" if "locked" in str(exc).lower() else ""
+            raise TransferError(f"The copy failed and the target was left empty: {_one_line(exc)}{hint}") from exc
     return TransferReport(src.label, dst.label, latest, counts)
 
 

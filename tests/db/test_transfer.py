@@ -272,11 +272,11 @@ async def test_a_broken_reference_in_the_source_fails_the_copy_and_leaves_no_tar
     conn.execute("INSERT INTO screening_rsvps (screening_id, user_id, answer, updated_at) VALUES (99, 1, 'going', 1)")
     conn.commit()
     conn.close()
-    target = tmp_path / "target.db"
+    target = tmp_path / "new" / "folder" / "target.db"
     with pytest.raises(TransferError, match=r"left empty.*FOREIGN KEY") as caught:
         await transfer(str(source), str(target))
     assert not isinstance(caught.value, TransferRefused)
-    assert not target.exists() and leftovers(tmp_path) == []
+    assert not (tmp_path / "new").exists() and leftovers(tmp_path) == []  # nor the folders made for it
 
 
 async def test_a_failure_after_some_batches_leaves_the_target_as_it_was(
