@@ -165,20 +165,20 @@ def copy_order(tables: Iterable[Table]) -> list[Table]:
     """The tables with every table after the tables its foreign keys point at (ties by name)."""
     pending = {t.name: t for t in tables}
     done: list[Table] = []
-    placed: set[str] = set()
     while pending:
         ready = sorted(n for n, t in pending.items() if not (t.parents & pending.keys()))
         if not ready:
-            raise TransferRefused(
+            raise TransferError(
                 "The tables' foreign keys form a cycle (" + ", ".join(sorted(pending)) + "); cannot order the copy."
             )
         for name in ready:
             done.append(pending.pop(name))
-            placed.add(name)
     return done
 
 
 class Executor(Protocol):
+    """What the copy needs of a store or of one of its units of work (either backend)."""
+
     async def fetchall(self, sql: str, params: Any = ()) -> list[Any]: ...
 
     async def fetchone(self, sql: str, params: Any = ()) -> Any: ...
