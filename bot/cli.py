@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -30,7 +31,8 @@ Stop the bot first. The command:
     an order that keeps foreign keys valid, and moves id sequences past the copied ids;
   - prints each table's rows in the source and in the target, and keeps the target only if they all match.
 A failure at any point leaves the target as it was (a new SQLite file is not created; on PostgreSQL what was
-created is dropped). A URL's password never appears in the output or the logs.
+created is dropped). A URL's password never appears in the output or the logs; to keep it off the command line
+too, leave it out of the URL and set PGPASSWORD (or use ~/.pgpass).
 Exit codes: 0 moved and checked; 1 the copy failed, nothing kept; 2 refused, nothing written.
 """
 
@@ -80,7 +82,7 @@ def format_counts(counts: Sequence[TableCount]) -> str:
 
 def migrate_store(source: str, target: str, log_level: str = "WARNING") -> int:
     """Run the move and print its outcome; return the exit code."""
-    secrets = passwords_of(source) + passwords_of(target)
+    secrets = [*passwords_of(source), *passwords_of(target), os.environ.get("PGPASSWORD", "")]
     setup_logging(log_level, secrets)
     print(f"migrate-store: {describe(source)} -> {describe(target)}", flush=True)
     try:

@@ -344,10 +344,10 @@ def test_format_counts_is_an_aligned_table() -> None:
     ]
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
-                                            "PYTHONDONTWRITEBYTECODE": "1"})
+                                            "PYTHONDONTWRITEBYTECODE": "1", **env})
 
 
 def test_the_command_line_moves_refuses_and_explains(source: Path, tmp_path: Path) -> None:
@@ -528,3 +528,9 @@ def test_the_command_line_never_shows_a_real_servers_password(source: Path, tmp_
     assert line.startswith("filmclub: ") and "***" in line
     back = run_cli("migrate-store", "--from", pg_url, "--to", "back.db", cwd=tmp_path)
     assert back.returncode == 0 and PASSWORD not in back.stdout + back.stderr
+    # The password can stay off the command line: PGPASSWORD, as for psql.
+    bare = pg_url.replace(f":{PASSWORD}@", "@")
+    assert bare != pg_url
+    again_back = run_cli("migrate-store", "--from", bare, "--to", "again.db", cwd=tmp_path, PGPASSWORD=PASSWORD)
+    assert again_back.returncode == 0, again_back.stderr
+    assert "every count matches" in again_back.stdout and PASSWORD not in again_back.stdout + again_back.stderr
