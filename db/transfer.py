@@ -295,7 +295,7 @@ class SqliteSide(Side):
         if self.path.is_dir():
             raise TransferRefused(f"The target {self.path} is a folder; give a new database file's path.")
         if self.path.exists() and self.path.stat().st_size > 0:
-            names = await _sqlite_tables_of(self.path)
+            names = _sqlite_tables_of(self.path)
             if names is None:
                 raise TransferRefused(f"The target {self.path} exists and is not an SQLite database; "
                                       "give a new file's path.")
@@ -397,10 +397,10 @@ class SqliteSide(Side):
         return super().adapt(value)
 
 
-async def _sqlite_tables_of(path: Path) -> list[str] | None:
+def _sqlite_tables_of(path: Path) -> list[str] | None:
     """The table names in an existing SQLite file, or None when it is not one (read-only, nothing changed)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     except sqlite3.Error:
         return None
     try:
