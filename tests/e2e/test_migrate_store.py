@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests import pg
 from tests.e2e.conftest import Club
 from tests.e2e.test_awards import open_poll, results_posts, voters
@@ -25,6 +27,12 @@ from tests.fakediscord.models import Message
 ROOT = Path(__file__).resolve().parents[2]
 HOUR = 3600
 PHOTO = PNG + bytes(range(256)) * 4  # every byte value survives both moves
+
+
+@pytest.fixture
+def db_backend() -> str:
+    """The club starts on SQLite whatever FILMCLUB_TEST_BACKEND says: the move starts from its file."""
+    return "sqlite"
 
 
 async def migrate_store(source: str, target: str) -> tuple[int, str, str]:
@@ -121,6 +129,7 @@ async def test_a_club_moved_and_moved_back_answers_the_same(club: Club, tmp_path
     assert f"<@{club.g.alice.user.id}>" in str(before["trivia leaderboard her"])
     assert "Basil" in str(before["basil wall"]) and "Mochi" in str(before["basil wall"])
     assert before["basil remember"]["files"] == [("memorial.png", PHOTO)]
+    await club.fake.settle()
     await club.stop()
 
     original = club.config.db_path
@@ -142,9 +151,11 @@ async def test_a_club_moved_and_moved_back_answers_the_same(club: Club, tmp_path
         # A bot on the PostgreSQL copy, then one on the SQLite file that came back, answer as before.
         await club.start(db_url=pg_url)
         assert await answers(club) == before
+        await club.fake.settle()
         await club.stop()
         await club.start(db_url=None, db_path=back)
         assert await answers(club) == before
+        await club.fake.settle()
         await club.stop()
     finally:
         await pg.drop_database(pg_url)
