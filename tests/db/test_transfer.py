@@ -534,3 +534,18 @@ def test_the_command_line_never_shows_a_real_servers_password(source: Path, tmp_
     again_back = run_cli("migrate-store", "--from", bare, "--to", "again.db", cwd=tmp_path, PGPASSWORD=PASSWORD)
     assert again_back.returncode == 0, again_back.stderr
     assert "every count matches" in again_back.stdout and PASSWORD not in again_back.stdout + again_back.stderr
+
+
+async def test_postgresql_to_postgresql(source: Path, pg_url: str) -> None:
+    from tests import pg
+
+    await transfer(str(source), pg_url)
+    other = await pg.empty_database()
+    try:
+        report = await transfer(pg_url, other, batch=4)
+        assert all(c.ok for c in report.counts) and report.rows == 97
+        assert await pg_dump(other) == await pg_dump(pg_url)
+        with pytest.raises(TransferRefused, match="same database"):
+            await transfer(pg_url, pg_url)
+    finally:
+        await pg.drop_database(other)
