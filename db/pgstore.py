@@ -154,16 +154,6 @@ class PgStore(Store):
         """Tables whose ``id`` PostgreSQL numbers itself (identity columns)."""
         return self._identity
 
-    async def reset_identities(self) -> None:
-        """After rows were copied in with their own ids (``migrate-store``), let each identity column go on
-        numbering after the highest id, as SQLite's AUTOINCREMENT would."""
-        async with self.transaction() as tx:
-            for table in sorted(self._identity):  # our own table names, never user input
-                await tx.fetchone(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                )
-
     async def close(self) -> None:
         async with self._lock:
             if self._pool is not None:

@@ -343,20 +343,3 @@ async def test_pg_password_never_shows() -> None:
     config = load_config({"DISCORD_TOKEN": "t", "FILMCLUB_DB": srv.url("filmclub")}, env_file=None)
     assert pg.PASSWORD not in repr(config) and pg.PASSWORD not in config.db_label
     assert config.db_target == srv.url("filmclub") and config.web_key_path == Path("./data/filmclub.webkey")
-
-
-async def test_pg_identities_go_on_after_rows_copied_with_their_ids() -> None:
-    url = await pg.fresh_database()
-    store = await open_pg(url)
-    try:
-        await store.execute(
-            "INSERT INTO basil_notices (id, guild_id, member_id, text, created_at) VALUES (41, 1, 2, 'copied', 3)"
-        )
-        await store.reset_identities()
-        made = await store.execute(
-            "INSERT INTO basil_notices (guild_id, member_id, text, created_at) VALUES (1, 2, 'new', 4)"
-        )
-        assert made.lastrowid == 42
-        assert "basil_notices" in store.identity_tables
-    finally:
-        await store.close()
