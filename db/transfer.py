@@ -199,6 +199,7 @@ class Side:
     def __init__(self, location: str) -> None:
         self.location = location
         self.label = describe(location)
+        self.store: Store | None = None
 
     async def open_source(self) -> None:
         raise NotImplementedError
@@ -211,9 +212,15 @@ class Side:
         raise NotImplementedError
 
     @property
+    def _store(self) -> Store:
+        if self.store is None:
+            raise StoreError("The store is not open.")
+        return self.store
+
+    @property
     def db(self) -> Executor:
         """The open store, for reads outside the copy's transaction."""
-        raise NotImplementedError
+        return self._store
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         raise NotImplementedError
@@ -269,19 +276,8 @@ class SqliteSide(Side):
     def __init__(self, location: str) -> None:
         super().__init__(location)
         self.path = Path(location)
-        self.store: Store | None = None
         self.building: Path | None = None
         self.made_folders: list[Path] = []
-
-    @property
-    def _store(self) -> Store:
-        if self.store is None:
-            raise StoreError("The store is not open.")
-        return self.store
-
-    @property
-    def db(self) -> Executor:
-        return self._store
 
     async def open_source(self) -> None:
         if not self.path.is_file():
@@ -428,18 +424,7 @@ class PgSide(Side):
 
     def __init__(self, location: str) -> None:
         super().__init__(location)
-        self.store: Store | None = None
         self.created = False
-
-    @property
-    def _store(self) -> Store:
-        if self.store is None:
-            raise StoreError("The store is not open.")
-        return self.store
-
-    @property
-    def db(self) -> Executor:
-        return self._store
 
     async def _open(self) -> None:
         try:
