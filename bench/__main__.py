@@ -11,7 +11,10 @@ fake Discord gateway throughput (``bench_gateway``), the time parser (``bench_ti
 event-loop block under the worst inputs members can send (``bench_abuse``), drawing the ratings chart
 (``bench_charts``), REST calls and 429s of the bulk jobs under the fake's rate limits (``bench_bulk``), and
 the web pages and calendar feeds with 1,000 servers, with the bot's latency while every feed is polled
-(``bench_web``), and starting as one shard, two shards or two clusters (``bench_shards``).
+(``bench_web``), starting as one shard, two shards or two clusters (``bench_shards``), vote ingest,
+scheduler rebuild and the 1,000-server restart on SQLite beside PostgreSQL (``backends``: the same
+benchmarks given a ``db`` URL), and two clusters on one PostgreSQL at 2,000 servers against one process
+(``bench_clusters``). The last two start a throwaway PostgreSQL server (``bench/pgserver.py``).
 """
 
 from __future__ import annotations
@@ -64,14 +67,29 @@ def latency(quick: bool) -> list[Row]:
     return list(r)
 
 
-def votes(quick: bool) -> list[Row]:
+def _db_code(admin: str | None, name: str) -> str:
+    """Child code that sets ``db``: a fresh PostgreSQL database ``name`` on the server at ``admin``, or None
+    (the benchmark's own SQLite file)."""
+    if admin is None:
+        return "db = None\n"
+    return f"from bench.pgserver import fresh_database\ndb = asyncio.run(fresh_database({admin!r}, {name!r}))\n"
+
+
+def run_votes(quick: bool, admin: str | None = None) -> dict[str, Any]:
     voters, changes = (2_000, 200) if quick else (10_000, 1_000)
-    r = child(
+    return dict(child(
         "import asyncio, logging\nlogging.basicConfig(level=logging.ERROR)\n"
-        "from bench.bench_votes import run\n"
-        f"r = asyncio.run(run({voters}, {changes}, 5))\n" + emit("r")
-    )
-    lost_ok = r["lost"] == 0 and r["tally_ballots"] == r["voters"] and r["ballots_after_changes"] == r["voters"]
+        "from bench.bench_votes import run\n" + _db_code(admin, "bench_votes")
+        + f"r = asyncio.run(run({voters}, {changes}, 5, db))\n" + emit("r")
+    ))
+
+
+def votes_lost_ok(r: dict[str, Any]) -> bool:
+    return bool(r["lost"] == 0 and r["tally_ballots"] == r["voters"] and r["ballots_after_changes"] == r["voters"])
+
+
+def votes(quick: bool) -> list[Row]:
+    r = run_votes(quick)
     return [
         {"bench": "votes", "measure": f"vote ingest, {r['voters']:,.0f} voters reacting: votes stored per second",
          "figure": f"{r['votes_per_s']:,.0f} votes/s (all stored in {r['ingest_s']:.2f} s)", "target": "—",
@@ -79,7 +97,7 @@ def votes(quick: bool) -> list[Row]:
         {"bench": "votes", "measure": "votes lost (ingest, changes of mind, tally at close)",
          "figure": f"{r['lost']:.0f} lost; tally {r['tally_ballots']:,.0f} of {r['voters']:,.0f}; "
                    f"{r['changes']:,.0f} changes at {r['changes_per_s']:,.0f}/s; close {r['close_s']:.2f} s",
-         "target": "0 lost", "met": lost_ok},
+         "target": "0 lost", "met": votes_lost_ok(r)},
     ]
 
 
@@ -113,13 +131,17 @@ def scheduler(quick: bool) -> list[Row]:
     ]
 
 
-def scale(quick: bool) -> list[Row]:
+def run_scale(quick: bool, admin: str | None = None) -> dict[str, Any]:
     guilds = 100 if quick else 1000
-    r = child(
-        "import asyncio\nfrom bench.bench_scale import run, rows\n"
-        f"r = asyncio.run(run({guilds}))\n" + emit("rows(r)")
-    )
-    return list(r)
+    return dict(child(
+        "import asyncio\nfrom bench.bench_scale import run, rows\n" + _db_code(admin, "bench_scale")
+        + f"r = asyncio.run(run({guilds}, db=db))\n" + emit("{'raw': r, 'rows': rows(r)}"),
+        timeout=3600,
+    ))
+
+
+def scale(quick: bool) -> list[Row]:
+    return list(run_scale(quick)["rows"])
 
 
 def gateway(quick: bool) -> list[Row]:
@@ -208,8 +230,97 @@ def shards(quick: bool) -> list[Row]:
     return list(r)
 
 
+_pg_admin: str | None = None
+
+
+class NoPostgres(Exception):
+    """PostgreSQL cannot be started here: its benchmarks are reported as not run, not as failed."""
+
+
+def pg_admin() -> str:
+    """The admin URL of one throwaway PostgreSQL server for this run (started on first use, stopped at exit)."""
+    global _pg_admin
+    if _pg_admin is None:
+        from bench.pgserver import start
+
+        try:
+            _pg_admin = start()
+        except (RuntimeError, OSError) as exc:
+            raise NoPostgres(str(exc)) from exc
+    return _pg_admin
+
+
+def run_rebuild(quick: bool, admin: str | None = None) -> dict[str, Any]:
+    pending = 2_000 if quick else 10_000
+    return dict(child(
+        "import asyncio, logging, tempfile\nfrom pathlib import Path\nlogging.basicConfig(level=logging.ERROR)\n"
+        "from bench.bench_scheduler import bench_rebuild\n" + _db_code(admin, "bench_rebuild")
+        + "with tempfile.TemporaryDirectory() as tmp:\n"
+        f"    r = asyncio.run(bench_rebuild({pending}, Path(tmp), db))\n" + emit("r")
+    ))
+
+
+def backends(quick: bool) -> list[Row]:
+    """Vote ingest, the scheduler's rebuild and the restart at scale, on SQLite and on PostgreSQL in one run."""
+    from bench.pgserver import POSTGRES, SQLITE
+
+    admin = pg_admin()
+    out: dict[str, dict[str, Any]] = {}
+    for name, url in ((SQLITE, None), (POSTGRES, admin)):
+        print(f"[bench] backends: {name} ...", file=sys.stderr, flush=True)
+        out[name] = {"votes": run_votes(quick, url), "rebuild": run_rebuild(quick, url),
+                     "scale": run_scale(quick, url)["raw"]}
+    sq, pg = out[SQLITE], out[POSTGRES]
+
+    def both(fmt: Any) -> str:
+        return f"{SQLITE} {fmt(sq)} · {POSTGRES} {fmt(pg)}"
+
+    def restart(r: dict[str, Any]) -> dict[str, Any]:
+        return dict(r["scale"]["restart"])
+
+    def limited(r: dict[str, Any]) -> int:
+        return sum(n for key, n in restart(r)["rest"].items() if key.endswith(" 429"))
+
+    voters = sq["votes"]["voters"]
+    g = f"{sq['scale']['guilds']:,} servers"
+    return [
+        {"bench": "backends", "measure": f"vote ingest, {voters:,.0f} voters reacting: votes stored per second",
+         "figure": both(lambda r: f"{r['votes']['votes_per_s']:,.0f} votes/s"), "target": "—", "met": None},
+        {"bench": "backends", "measure": "votes lost (ingest, changes of mind, tally at close)",
+         "figure": both(lambda r: f"{r['votes']['lost']:.0f} lost (tally {r['votes']['tally_ballots']:,.0f}; "
+                                  f"close {r['votes']['close_s']:.2f} s)"),
+         "target": "0 lost on both", "met": votes_lost_ok(sq["votes"]) and votes_lost_ok(pg["votes"])},
+        {"bench": "backends", "measure": f"scheduler: startup rebuild of {sq['rebuild']['pending']:,.0f} pending posts",
+         "figure": both(lambda r: f"{r['rebuild']['rebuild_s']:.3f} s"), "target": "< 2 s on both",
+         "met": sq["rebuild"]["rebuild_s"] < 2 and pg["rebuild"]["rebuild_s"] < 2},
+        {"bench": "backends", "measure": f"{g}: restart, spawn → ready",
+         "figure": both(lambda r: f"{restart(r)['ready_s']:.1f} s"), "target": "—", "met": None},
+        {"bench": "backends", "measure": f"{g}: restart, startup work done (no REST call for 2 s): time, REST calls, "
+                                         "429s",
+         "figure": both(lambda r: f"{restart(r)['settled_s']:.1f} s, {restart(r)['rest_calls']:,} calls, "
+                                  f"{limited(r)} 429s"),
+         "target": "0 429s", "met": limited(sq) == 0 and limited(pg) == 0},
+        {"bench": "backends", "measure": f"{g}: restart, resident memory settled / peak; database size",
+         "figure": both(lambda r: f"{restart(r)['rss_settled_mb']:.0f} / {restart(r)['rss_peak_mb']:.0f} MB; "
+                                  f"{r['scale']['db_mb']:.1f} MB"), "target": "—", "met": None},
+    ]
+
+
+def clusters(quick: bool) -> list[Row]:
+    """Two bot processes (shards 0-0/2 and 1-1/2) on one PostgreSQL, against one process on the same data."""
+    guilds = 200 if quick else 2000
+    r = child(
+        "import asyncio, logging\nlogging.basicConfig(level=logging.ERROR)\n"
+        "from bench.bench_clusters import run, rows\n"
+        f"r = asyncio.run(run({guilds}, {pg_admin()!r}))\n" + emit("rows(r)"),
+        timeout=3600,
+    )
+    return list(r)
+
+
 BENCHES = {"latency": latency, "votes": votes, "scheduler": scheduler, "scale": scale, "gateway": gateway,
-           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web, "bulk": bulk, "shards": shards}
+           "timeparse": timeparse, "abuse": abuse, "charts": charts, "web": web, "bulk": bulk, "shards": shards,
+           "backends": backends, "clusters": clusters}
 
 
 # --------------------------------------------------------------------------- the table
@@ -253,6 +364,10 @@ def main() -> int:
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         try:
             rows += bench(args.quick)
+        except NoPostgres as exc:  # e.g. a laptop without PostgreSQL: say so, as `./dev.sh test` skips its tests
+            rows.append({"bench": name, "measure": "not run: PostgreSQL cannot be started here",
+                         "figure": str(exc).splitlines()[0][:200], "target": "—", "met": None})
+            print(f"[bench] {name} not run: {exc}", file=sys.stderr, flush=True)
         except Exception as exc:  # keep going: one broken benchmark should not hide the others
             failed.append(name)
             rows.append({"bench": name, "measure": "did not finish", "figure": str(exc).splitlines()[0][:200],

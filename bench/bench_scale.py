@@ -33,25 +33,27 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.pgserver import backend_name, database_bytes
 from bench.remote_fake import RemoteFake
 from bot.domain.awards import KEYCAPS, Ballot
 from bot.domain.basil import anniversary_key
 from db import awards as awards_repo
 from db import basil as basil_repo
+from db import make_store
 from db import scheduled_posts as posts_repo
 from db import screenings as screenings_repo
 from db.migrate import migrate
 from db.settings import SettingsRepo
-from db.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SITECUSTOMIZE = ROOT / "tests" / "fakediscord" / "_sitecustomize"
 VOTERS = 20  # ballots (and reactions) per poll
 
 
-async def seed(db_path: Path, guilds: list[dict[str, Any]], messages: list[list[int]], voters: list[int], *,
+async def seed(db: str | Path, guilds: list[dict[str, Any]], messages: list[list[int]], voters: list[int], *,
                screenings: int, polls: int, memorials: int) -> dict[str, int]:
-    store = Store(db_path)
+    """Seed ``db`` (an SQLite file or a PostgreSQL URL) through the repositories."""
+    store = make_store(db)
     await store.open()
     try:
         await migrate(store)
@@ -133,100 +135,142 @@ def rss_kb(pid: int) -> dict[str, int]:
     return out
 
 
-async def start_bot(fake: RemoteFake, db_path: Path, log_path: Path, profile: Path | None = None) -> dict[str, Any]:
-    """Spawn ``python -m bot``, time it to ready and to quiet, read its memory; SIGTERM it."""
-    env = dict(os.environ)
-    env.update({
+def spawn_bot(fake: RemoteFake, db: str | Path, log_path: Path, *, env: dict[str, str] | None = None,
+              profile: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``python -m bot`` against the fake on ``db`` (an SQLite file or a PostgreSQL URL), its output
+    appended to ``log_path``; ``env`` adds variables (``FILMCLUB_SHARDS`` for a cluster)."""
+    full = dict(os.environ)
+    full.update({
         "PYTHONPATH": os.pathsep.join([str(SITECUSTOMIZE), str(ROOT)]),
         "PYTHONUNBUFFERED": "1",
         "FAKEDISCORD_API": fake.info["api"],
         "FAKEDISCORD_GATEWAY": fake.info["gateway"],
         "FAKEDISCORD_GUILD_READY_TIMEOUT": "0.1",
         "DISCORD_TOKEN": fake.info["token"],
-        "FILMCLUB_DB": str(db_path),
+        "FILMCLUB_DB": str(db),
         "LOG_LEVEL": "INFO",
     })
-    env.pop("FILMCLUB_DEV_GUILD", None)
-    rest_before = await fake.request({"op": "rest_count"})
+    full.pop("FILMCLUB_DEV_GUILD", None)
+    full.pop("FILMCLUB_SHARDS", None)
+    full.update(env or {})
+    argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "bot"]
     with open(log_path, "ab") as log:
-        t0 = time.perf_counter()
-        argv = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), "-m", "bot"]
-        proc = subprocess.Popen(argv, cwd=str(ROOT), env=env, stdout=log,  # noqa: ASYNC220
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            ready_s = None
-            deadline = t0 + 300
-            while ready_s is None:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"bot exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-                if time.perf_counter() > deadline:
-                    raise TimeoutError("bot not ready in 300 s")
-                if "ready as" in log_path.read_text(errors="replace").split("===== run", )[-1]:
-                    ready_s = time.perf_counter() - t0
-                    break
-                await asyncio.sleep(0.05)
-            at_ready = rss_kb(proc.pid)
-            # Startup work after ready (poll catch-up, announcement checks...): wait for 2 s without REST calls.
-            last, quiet_since = -1, time.perf_counter()
-            while time.perf_counter() - quiet_since < 2.0 and time.perf_counter() < deadline:
-                count = await fake.request({"op": "rest_count"})
-                if count != last:
-                    last, quiet_since = count, time.perf_counter()
-                await asyncio.sleep(0.2)
-            settled_s = quiet_since - t0
-            settled = rss_kb(proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        return subprocess.Popen(argv, cwd=str(ROOT), env=full, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+async def wait_ready(proc: subprocess.Popen[bytes], log_path: Path, since: int, deadline: float) -> None:
+    """Wait for the bot's ``ready as`` log line (written after byte ``since`` of its log)."""
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bot exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        if time.perf_counter() > deadline:
+            raise TimeoutError("bot not ready in time")
+        with open(log_path, "rb") as log:
+            log.seek(since)
+            if b"ready as" in log.read():
+                return
+        await asyncio.sleep(0.05)
+
+
+async def wait_quiet(fake: RemoteFake, deadline: float, quiet: float = 2.0) -> tuple[float, int]:
+    """Startup work after ready (poll catch-up, announcement checks, posts due): wait for ``quiet`` seconds
+    without a REST call at the fake; (perf_counter time of the last call seen, REST calls so far)."""
+    last, quiet_since = -1, time.perf_counter()
+    while time.perf_counter() - quiet_since < quiet and time.perf_counter() < deadline:
+        count = await fake.request({"op": "rest_count"})
+        if count != last:
+            last, quiet_since = count, time.perf_counter()
+        await asyncio.sleep(0.2)
+    return quiet_since, last
+
+
+def stop_bot(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, then SIGKILL after 30 s; the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return proc.returncode
+
+
+async def start_bot(fake: RemoteFake, db: str | Path, log_path: Path, profile: Path | None = None
+                    ) -> dict[str, Any]:
+    """Spawn ``python -m bot``, time it to ready and to quiet, read its memory; SIGTERM it."""
+    rest_before = await fake.request({"op": "rest_count"})
+    since = log_path.stat().st_size if log_path.exists() else 0
+    t0 = time.perf_counter()
+    proc = spawn_bot(fake, db, log_path, profile=profile)
+    try:
+        deadline = t0 + 900
+        await wait_ready(proc, log_path, since, deadline)
+        ready_s = time.perf_counter() - t0
+        at_ready = rss_kb(proc.pid)
+        quiet_since, last = await wait_quiet(fake, deadline)
+        settled_s = quiet_since - t0
+        settled = rss_kb(proc.pid)
+    finally:
+        code = stop_bot(proc)
     return {
         "ready_s": ready_s, "settled_s": settled_s, "rss_ready_mb": at_ready.get("VmRSS", 0) / 1024,
         "rss_settled_mb": settled.get("VmRSS", 0) / 1024, "rss_peak_mb": settled.get("VmHWM", 0) / 1024,
-        "rest_calls": last - rest_before, "exit": proc.returncode,
+        "rest_calls": last - rest_before, "exit": code,
         "rest": await fake.request({"op": "rest_summary", "since": rest_before}),
     }
 
 
+async def build_world(fake: RemoteFake, *, screenings: int, polls: int, memorials: int) -> list[list[int]]:
+    """The messages a seeded database points at, in the fake: per server, ``screenings`` announcements (first
+    channel), ``polls`` poll posts with the bot's 5 number reactions and one per voter (second), ``memorials``
+    cards (third). One list of message ids per (server, channel), in that order."""
+    info = fake.info["guilds"]
+    plan = []
+    for g in info:
+        plan += [[g["channels"][0], screenings], [g["channels"][1], polls], [g["channels"][2], memorials]]
+    messages: list[list[int]] = await fake.request({"op": "create_messages_bulk", "plan": plan})
+    voters = fake.info["voters"]
+    items = []
+    for gi, g in enumerate(info):
+        for mid in messages[3 * gi + 1]:
+            items += [[g["channels"][1], mid, KEYCAPS[i], ["bot"]] for i in range(5)]
+            items += [[g["channels"][1], mid, KEYCAPS[u % 5], [uid]] for u, uid in enumerate(voters)]
+    await fake.request({"op": "react_bulk", "items": items})
+    return messages
+
+
+async def db_megabytes(db: str | Path, folder: Path) -> float:
+    """The database's size: the SQLite file plus its WAL, or PostgreSQL's ``pg_database_size``."""
+    if isinstance(db, str):
+        return await database_bytes(db) / 1024 / 1024
+    return sum(p.stat().st_size for p in folder.glob(db.name + "*")) / 1024 / 1024
+
+
 async def run(guilds: int = 1000, *, screenings: int = 10, polls: int = 5, memorials: int = 20,
-              profile: Path | None = None) -> dict[str, Any]:
+              profile: Path | None = None, db: str | None = None) -> dict[str, Any]:
+    """``db``: an empty PostgreSQL database's URL; None: an SQLite file in a temp folder."""
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        db_path = Path(tmp) / "club.db"
+        target: str | Path = db or Path(tmp) / "club.db"
         log_path = Path(tmp) / "bot.log"
         t0 = time.perf_counter()
         async with RemoteFake(guilds=guilds, channels=3, light=True, voters=VOTERS) as fake:
             world_s = time.perf_counter() - t0
-            info = fake.info["guilds"]
-            plan = []
-            for g in info:
-                plan += [[g["channels"][0], screenings], [g["channels"][1], polls], [g["channels"][2], memorials]]
-            messages = await fake.request({"op": "create_messages_bulk", "plan": plan})
-            # Each poll post carries the bot's number reactions and one reaction per stored ballot.
-            voters = fake.info["voters"]
-            items = []
-            for gi, g in enumerate(info):
-                for mid in messages[3 * gi + 1]:
-                    items += [[g["channels"][1], mid, KEYCAPS[i], ["bot"]] for i in range(5)]
-                    items += [[g["channels"][1], mid, KEYCAPS[u % 5], [uid]] for u, uid in enumerate(voters)]
-            await fake.request({"op": "react_bulk", "items": items})
+            messages = await build_world(fake, screenings=screenings, polls=polls, memorials=memorials)
             t0 = time.perf_counter()
-            seeded = await seed(db_path, info, messages, voters, screenings=screenings, polls=polls,
-                                memorials=memorials)
+            seeded = await seed(target, fake.info["guilds"], messages, fake.info["voters"], screenings=screenings,
+                                polls=polls, memorials=memorials)
             seed_s = time.perf_counter() - t0
-            first = await start_bot(fake, db_path, log_path)
-            with open(log_path, "a") as log:
-                log.write("\n===== run 2\n")
-            second = await start_bot(fake, db_path, log_path, profile)
-        db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("club.db*"))
+            first = await start_bot(fake, target, log_path)
+            second = await start_bot(fake, target, log_path, profile)
+        db_mb = await db_megabytes(target, Path(tmp))
         log_text = log_path.read_text(errors="replace")
     errors = [line for line in log_text.splitlines() if " ERROR " in line or "Traceback" in line]
     return {
         "guilds": guilds, "per_guild": {"screenings": screenings, "polls": polls, "memorials": memorials},
-        "rows": seeded, "world_s": world_s, "seed_s": seed_s, "first": first, "restart": second,
-        "db_mb": db_bytes / 1024 / 1024,
-        "errors": errors[:10],
+        "backend": backend_name(db), "rows": seeded, "world_s": world_s, "seed_s": seed_s, "first": first,
+        "restart": second, "db_mb": db_mb, "errors": errors[:10],
     }
 
 
@@ -254,8 +298,9 @@ def main() -> None:
     parser.add_argument("--guilds", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", type=Path, help="run the restart under cProfile, stats to this file")
+    parser.add_argument("--db", help="an empty PostgreSQL database's URL (default: an SQLite file)")
     args = parser.parse_args()
-    r = asyncio.run(run(args.guilds, profile=args.profile))
+    r = asyncio.run(run(args.guilds, profile=args.profile, db=args.db))
     if args.json:
         print(json.dumps({"raw": r, "rows": rows(r)}))
         return

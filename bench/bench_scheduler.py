@@ -26,12 +26,13 @@ from bot.app import FilmClubBot
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.scheduler import SchedulerService
+from db import make_store
 from db.migrate import migrate
-from db.store import Store
 
 
-async def bench_rebuild(pending: int, folder: Path) -> dict[str, float]:
-    store = Store(folder / "rebuild.db")
+async def bench_rebuild(pending: int, folder: Path, db: str | None = None) -> dict[str, float]:
+    """``db``: an empty PostgreSQL database's URL; None: an SQLite file in ``folder``."""
+    store = make_store(db or folder / "rebuild.db")
     await store.open()
     await migrate(store)
     now = int(time.time())
@@ -128,9 +129,10 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, default=1_000)
     parser.add_argument("--servers", type=int, default=100, help="servers the burst is spread over (1: one server)")
     parser.add_argument("--channels", type=int, default=10, help="channels per server")
+    parser.add_argument("--db", help="rebuild on this empty PostgreSQL database (URL) instead of an SQLite file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rebuild = await bench_rebuild(args.pending, Path(tmp))
+        rebuild = await bench_rebuild(args.pending, Path(tmp), args.db)
         burst = await bench_burst(args.burst, Path(tmp), args.servers, args.channels)
     print("| scheduler measure | figure | target |")
     print("|---|---|---|")

@@ -50,7 +50,8 @@ async def wait_for(predicate: Any, timeout: float, step: float = 0.02) -> None:
     raise TimeoutError("benchmark condition not reached")
 
 
-async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
+async def run(voters: int, changes: int, nominees: int, db: str | None = None) -> dict[str, float]:
+    """``db``: an empty PostgreSQL database's URL (the bot migrates it); None: an SQLite file in a temp folder."""
     clock = FakeClock()
     fake = FakeDiscord()
     fake.clock = clock
@@ -61,7 +62,7 @@ async def run(voters: int, changes: int, nominees: int) -> dict[str, float]:
         g = fake.standard_guild()
         polls = fake.create_channel(g.guild, "polls")
         config = Config(token=fake.token, db_path=Path(tmp.name) / "club.db", dev_guild=int(g.guild.id),
-                        log_level="WARNING")
+                        log_level="WARNING", db_url=db)
         # Only the cogs the poll needs, so other features' startup does not blur the figures.
         bot = FilmClubBot(config, clock=clock, extensions=("cogs.admin", "cogs.schedule", "cogs.awards"))
         await fake.run_bot(bot, wait_commands=True, timeout=30)
@@ -167,9 +168,10 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=1_000)
     parser.add_argument("--nominees", type=int, default=5)
+    parser.add_argument("--db", help="an empty PostgreSQL database's URL (default: an SQLite file)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    r = asyncio.run(run(args.voters, args.changes, args.nominees))
+    r = asyncio.run(run(args.voters, args.changes, args.nominees, args.db))
     print(f"voters                 {r['voters']:.0f}")
     print(f"events pushed in       {r['pushed_s']:.2f} s")
     print(f"all ballots stored in  {r['ingest_s']:.2f} s  ->  {r['votes_per_s']:.0f} votes/s")

@@ -8,12 +8,14 @@ Parent: ``async with RemoteFake(channels=10) as fake:`` starts the child, points
 (``Route.BASE`` and the default gateway) and offers ``await fake.request({...})``.
 
 ``--light`` builds bare servers (owner, the bot, ``--channels`` text channels, no members) for the scale
-benchmark's 1,000 guilds; ``info["guilds"]`` then only has ``id`` and ``channels``.
+benchmark's 1,000 guilds; ``info["guilds"]`` then only has ``id`` and ``channels``. ``--shards N``: server i gets
+an id that Discord's rule ((id >> 22) % N) puts on shard i % N.
 
 Ops: ``messages``, ``post_times``, ``slash`` (one interaction), ``slash_interleaved`` (several commands,
 possibly in several guilds, taking turns in blocks, each interaction timed inside the fake: initial callback
 and final message), ``create_messages`` / ``create_messages_bulk``
-(bot messages to seed a database with), ``react_bulk`` / ``seed_voters`` (reaction state), ``rest_count`` /
+(bot messages to seed a database with), ``react_bulk`` / ``seed_voters`` (reaction state),
+``contents_with_prefix`` (every message starting with a text, in any channel), ``rest_count`` /
 ``rest_summary`` (REST calls so far), ``settle``,
 ``command_syncs``, ``ready`` (sessions that got READY, command syncs), ``bad_requests`` (4xx answers given).
 """
@@ -42,7 +44,7 @@ async def _child(args: argparse.Namespace) -> None:
     if args.light:
         voters = [fake.create_user(f"voter{i}") for i in range(args.voters)]
         for gi in range(args.guilds):
-            guild = fake.create_guild(f"Club {gi}")
+            guild = fake.create_guild(f"Club {gi}", shard=(gi % args.shards, args.shards) if args.shards > 1 else None)
             chans = [fake.create_channel(guild, f"club-{i}") for i in range(args.channels)]
             guilds.append((guild, chans, []))
         print(json.dumps({
@@ -95,6 +97,10 @@ async def _serve(fake: Any, guilds: list[Any], request: dict[str, Any]) -> Any:
             {"id": m.id, "content": m.content, "author": m.author.id, "created": m.id}
             for m in fake.messages_in(fake.get_channel(int(request["channel"])))
         ]
+    if op == "contents_with_prefix":
+        # Every message (any channel) whose content starts with ``prefix``: to count posts sent and duplicates.
+        prefix = str(request["prefix"])
+        return [m.content for m in fake.messages_by_id.values() if (m.content or "").startswith(prefix)]
     if op == "post_times":
         # Monotonic arrival time of every successful message create, per the fake's REST log.
         return [c.at for c in fake.calls("POST", r"/channels/\d+/messages$") if c.status == 200]
