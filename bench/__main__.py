@@ -3,7 +3,8 @@
 Each benchmark runs in its own fresh Python process (so one's memory, patches and threads do not affect the
 next), reports its figures as JSON, and this command turns them into rows: benchmark, measure, figure,
 target, met. Progress goes to stderr, the table to stdout. ``--quick`` runs smaller sizes (a minute or two)
-for a smoke test; the full run takes about five minutes on 2 vCPUs.
+for a smoke test; the full run takes most of an hour on 2 vCPUs, because the 1,000-server restarts and the bulk
+jobs are paced by Discord's rate limits, as they would be on Discord.
 
 Benchmarks: interaction latency against a bare discord.py bot (``bench_latency``), vote ingest
 (``bench_votes``), scheduler rebuild and burst (``bench_scheduler``), 1,000-server scale (``bench_scale``),
